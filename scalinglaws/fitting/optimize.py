@@ -1,0 +1,333 @@
+"""The robust multi-start fitter.
+
+``fit(law, data)`` does, in order:
+
+1. **Screening**: the objective (Huber on log residuals, see :mod:`.objective`) is evaluated at every
+   point of the law's start grid in one vectorized numpy pass (the Chinchilla grid is Epoch AI's 4,500
+   starts), plus optional seeded random starts.
+2. **Polishing**: the ``top_k`` best starts are refined with L-BFGS-B using the law's analytic gradient,
+   within the parameter bounds. The best polished end point is the fit.
+3. **Diagnostics**: convergence, parameters at bounds, agreement between polished starts, a robust
+   covariance, the log-likelihood for AIC/BIC, and warnings for anything suspicious.
+
+**Covariance.** For an M-estimator solving Σ ψ(r_i)·g_i = 0 (g_i = ∂ log L_pred,i / ∂θ) the asymptotic
+covariance is the sandwich A⁻¹·B·A⁻¹·n/(n−p) with B = Σ ψ(r_i)² g_i g_iᵀ and A = m·Σ g_i g_iᵀ the expected
+Hessian of the objective, where m = E[ψ'(r)] is the share of residuals inside ±δ, estimated with a
+Gaussian kernel so it stays positive when few residuals fall inside (for ``l2``, m = 1 and this is the
+usual heteroscedasticity-robust least-squares covariance). It is computed for the fitted coordinates
+(log-scale parameters on a log scale) and carried to the parameters by the delta method.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import minimize, minimize_scalar
+from scipy.special import ndtr
+
+from ..exceptions import (AtBoundWarning, ConvergenceWarning, FitError, IdentifiabilityWarning, InputError,
+                          LawError, warn)
+from ..laws.base import Law
+from ..laws.registry import get_law
+from ..schema import points_table
+from .objective import LOSSES, Objective, psi, rho
+from .result import FitResult
+from .space import ParameterSpace
+
+__all__ = ["Fitter", "fit"]
+
+
+@dataclass(frozen=True)
+class Fitter:
+    """Settings of the fitter; :meth:`fit` does the work (constructors only store settings).
+
+    Parameters
+    ----------
+    loss : {"huber", "l2"}
+        Robust Huber loss (default) or least squares, on log-loss residuals.
+    delta : float
+        Huber threshold on the log scale (1e-3: residuals beyond 0.1 % count linearly).
+    top_k : int
+        Number of best-screened starts polished with L-BFGS-B.
+    grid : mapping, optional
+        Start values per parameter (natural units), replacing the law's grid for those parameters.
+    random_starts : int
+        Extra starts drawn uniformly (seeded) inside the box spanned by the grid.
+    seed : int
+        Seed for the random starts; results are identical for identical seeds.
+    maxiter : int
+        Iteration limit of each L-BFGS-B run.
+    """
+
+    loss: str = "huber"
+    delta: float = 1e-3
+    top_k: int = 8
+    grid: Mapping[str, Sequence[float]] | None = None
+    random_starts: int = 0
+    seed: int = 0
+    maxiter: int = 5000
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise FitError(f"unknown loss {self.loss!r}; use one of {', '.join(LOSSES)}")
+        if not self.delta > 0:
+            raise FitError(f"Huber delta must be positive, got {self.delta}")
+        for name in ("top_k", "maxiter"):
+            if getattr(self, name) < 1:
+                raise FitError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.random_starts < 0:
+            raise FitError(f"random_starts must be >= 0, got {self.random_starts}")
+
+    def fit(self, law: str | Law, data, *, columns: Mapping[str, str] | None = None) -> FitResult:
+        """Fit ``law`` (a registry name or a :class:`Law`) to ``data`` (points table, DataFrame or path).
+
+        Rows whose ``exclude`` column is true are left out and counted in ``FitResult.n_excluded``.
+        """
+        law = get_law(law)
+        table, n_excluded = _prepare(law, data, columns)
+        space = ParameterSpace(law)
+        if len(table) <= space.n_free:
+            raise FitError(f"{len(table)} points cannot determine {space.n_free} free parameters; "
+                           f"give more runs or fix some parameters")
+        X = law.inputs_of(table)
+        objective = Objective(law, space, X, table["loss"].to_numpy(float), loss=self.loss, delta=self.delta)
+
+        starts = self._starts(space)
+        screened = objective.values(starts)
+        if not np.isfinite(screened).any():
+            raise FitError(f"law '{law.name}' gives no finite loss at any of {len(starts)} starts; "
+                           "check the units of the data or give a start grid")
+        order = np.argsort(screened, kind="stable")
+        chosen = [int(i) for i in order[: self.top_k] if np.isfinite(screened[i])]
+        runs = [self._polish(objective, space, starts[i]) for i in chosen]
+        best = _best(runs)
+        theta = runs[best].x
+
+        start_table = _start_table(objective, space, starts, screened, chosen, runs)
+        r = objective.residuals(theta)[0]
+        cov_theta = _covariance(objective, theta, r)
+        jac = space.jacobian(theta)[0]
+        covariance = jac @ cov_theta @ jac.T
+        values = np.array([float(v[0, 0]) for v in space.natural(theta)])
+        at_bound = space.at_bound(theta)
+        notes = _diagnose(law, space, runs[best], values, at_bound, cov_theta, len(table))
+        for message, category in notes:
+            warn(message, category)
+        return FitResult(
+            law=law, values=values, stderr=np.sqrt(np.clip(np.diag(covariance), 0, None)), covariance=covariance,
+            at_bound=at_bound, converged=bool(runs[best].success), message=_message(runs[best]),
+            objective=float(objective.values(theta[None, :])[0]), inputs=X,
+            observed=table["loss"].to_numpy(float), runs=table["run"].to_numpy(object), residuals=r,
+            start_table=start_table, loglik=_loglik(r, self.loss, self.delta), settings=self._settings(),
+            n_excluded=n_excluded, warnings=tuple(m for m, _ in notes),
+        )
+
+    def _starts(self, space: ParameterSpace) -> np.ndarray:
+        grid = space.start_grid(self.grid)
+        if self.random_starts <= 0:
+            return grid
+        rng = np.random.default_rng(self.seed)
+        lo, hi = grid.min(axis=0), grid.max(axis=0)
+        for j, (blo, bhi) in enumerate(space.bounds()):
+            if lo[j] == hi[j]:  # a single grid value: explore one unit around it, inside the bounds
+                lo[j] = lo[j] - 1.0 if blo is None else max(lo[j] - 1.0, blo)
+                hi[j] = hi[j] + 1.0 if bhi is None else min(hi[j] + 1.0, bhi)
+        extra = lo + (hi - lo) * rng.random((self.random_starts, grid.shape[1]))
+        return np.vstack([grid, extra])
+
+    def _polish(self, objective: Objective, space: ParameterSpace, theta0: np.ndarray):
+        """L-BFGS-B from theta0. A line search that stalls (common at the kinks of the Huber loss) is
+        restarted once from where it stopped; if the restart cannot lower the objective by more than 1e-10
+        relative either, the point is a minimum of the non-smooth objective and is reported as converged."""
+        options = {"maxiter": self.maxiter, "ftol": 1e-12, "gtol": 1e-7, "maxcor": 20}
+        res = minimize(objective.value_and_grad, theta0, jac=True, method="L-BFGS-B", bounds=space.bounds(),
+                       options=options)
+        if res.success or not np.isfinite(res.fun) or "ABNORMAL" not in str(res.message).upper():
+            return res
+        again = minimize(objective.value_and_grad, res.x, jac=True, method="L-BFGS-B", bounds=space.bounds(),
+                         options=options)
+        again.nit += res.nit
+        if not again.success and again.fun >= res.fun - 1e-10 * abs(res.fun):
+            again.success = True
+            again.message = "no further progress after a restart (minimum at a kink of the loss)"
+        return again
+
+    def _settings(self) -> dict:
+        out = asdict(self)
+        out["grid"] = None if self.grid is None else {k: [float(x) for x in v] for k, v in self.grid.items()}
+        return out
+
+
+def fit(law: str | Law, data, *, columns: Mapping[str, str] | None = None, **settings) -> FitResult:
+    """Fit a law to data with a :class:`Fitter` built from ``settings``.
+
+    >>> import scalinglaws as sl
+    >>> result = sl.fit("chinchilla", "data/chinchilla_epoch.csv")    # doctest: +SKIP
+    >>> print(result.summary())                                          # doctest: +SKIP
+    """
+    try:
+        fitter = Fitter(**settings)
+    except TypeError as err:
+        raise FitError(f"unknown fit setting: {err}") from None
+    return fitter.fit(law, data, columns=columns)
+
+
+def _prepare(law: Law, data, columns) -> tuple[pd.DataFrame, int]:
+    """The rows to fit (exclusions removed) with the law's inputs and a positive finite loss."""
+    if not isinstance(data, pd.DataFrame):
+        from ..io.tables import read_points
+
+        table = read_points(data, columns=columns)
+    elif columns or not (set(law.inputs) | {"loss"}) <= set(data.columns):
+        table = points_table(data, columns=columns)
+    else:
+        table = data
+    if "run" not in table.columns:
+        table = table.assign(run=[f"run{i}" for i in range(len(table))])
+    n_excluded = 0
+    if "exclude" in table.columns:
+        keep = ~table["exclude"].astype(bool).to_numpy()
+        n_excluded = int((~keep).sum())
+        table = table.loc[keep]
+    law.inputs_of(table)  # names any missing column
+    for column in (*law.inputs, "loss"):
+        if column not in table.columns:
+            raise LawError(f"law '{law.name}' needs a 'loss' column")
+        values = pd.to_numeric(table[column], errors="coerce").to_numpy(float)
+        bad = np.flatnonzero(~np.isfinite(values) | ((values <= 0) if column == "loss" else False))
+        if bad.size:
+            raise InputError(f"value {table[column].iloc[bad[0]]!r} cannot be fitted "
+                             f"({bad.size} such rows)", row=int(table.index[bad[0]]), column=column,
+                             hint="losses must be positive and every input finite")
+    return table.reset_index(drop=True), n_excluded
+
+
+def _best(runs) -> int:
+    """Index of the best polished run: the lowest objective, preferring a converged run that is as good
+    (within 1e-9 relative) over an unconverged one that is marginally lower."""
+    lowest = min(r.fun for r in runs)
+    good = [j for j, r in enumerate(runs) if r.success and r.fun <= lowest + 1e-9 * abs(lowest)]
+    candidates = good or range(len(runs))
+    return min(candidates, key=lambda j: (runs[j].fun, j))
+
+
+def _start_table(objective: Objective, space: ParameterSpace, starts, screened, chosen, runs) -> dict[str, np.ndarray]:
+    """Every start's position and screened objective; for polished ones, end point, objective, status."""
+    S = len(starts)
+    start_values = np.concatenate(_free_values(space, starts), axis=1)
+    table: dict[str, np.ndarray] = {f"start_{n}": start_values[:, j] for j, n in enumerate(space.free_names)}
+    table["start_objective"] = screened
+    polished = np.zeros(S, dtype=bool)
+    polished[chosen] = True
+    end = np.full((S, space.n_free), np.nan)
+    end_objective = np.full(S, np.nan)
+    success = np.zeros(S, dtype=bool)
+    iterations = np.zeros(S, dtype=np.int64)
+    ends = np.array([res.x for res in runs])
+    end[chosen] = np.concatenate(_free_values(space, ends), axis=1)
+    end_objective[chosen] = objective.values(ends)
+    for i, res in zip(chosen, runs):
+        success[i] = res.success
+        iterations[i] = res.nit
+    table["polished"] = polished
+    table.update({f"end_{n}": end[:, j] for j, n in enumerate(space.free_names)})
+    table["end_objective"] = end_objective
+    table["success"] = success
+    table["iterations"] = iterations
+    return table
+
+
+def _free_values(space: ParameterSpace, theta: np.ndarray) -> list[np.ndarray]:
+    values = space.natural(theta)
+    return [values[i] for i in space.free]
+
+
+def _covariance(objective: Objective, theta: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Robust sandwich covariance of theta (see the module docstring); NaN when it cannot be formed."""
+    J = objective.jacobian(theta)
+    n, p = J.shape
+    score = psi(r, objective.loss, objective.delta)
+    if objective.loss == "l2":
+        m = 1.0
+    else:
+        spread = min(np.std(r), (np.subtract(*np.percentile(r, [75, 25]))) / 1.349) or np.std(r) or objective.delta
+        h = max(1.06 * spread * n ** -0.2, 1e-12)
+        d = objective.delta
+        m = float(np.mean(ndtr((d - r) / h) - ndtr((-d - r) / h)))
+    A = m * (J.T @ J)
+    B = (J * score[:, None]).T @ (J * score[:, None])
+    try:
+        A_inv = np.linalg.inv(A)
+    except np.linalg.LinAlgError:
+        return np.full((p, p), np.nan)
+    if not np.all(np.isfinite(A_inv)) or np.linalg.cond(A) > 1e15:
+        return np.full((p, p), np.nan)
+    return A_inv @ B @ A_inv * n / max(n - p, 1)
+
+
+def _loglik(r: np.ndarray, loss: str, delta: float) -> float:
+    """Maximum log-likelihood of the residuals for the density whose location MLE is this fit.
+
+    ``l2``: Gaussian with fitted variance. ``huber``: p(r) ∝ exp(−h_δ(r)/σ²) (Gaussian core, exponential
+    tails), normalised by Z = σ√(2π)(2Φ(δ/σ) − 1) + (2σ²/δ)·exp(−δ²/(2σ²)), maximised over σ.
+    """
+    n = r.size
+    if loss == "l2":
+        var = max(float(np.mean(r**2)), 1e-300)
+        return -0.5 * n * (math.log(2 * math.pi * var) + 1)
+    total = float(np.sum(rho(r, "huber", delta)))
+
+    def neg(log_sigma: float) -> float:
+        s = math.exp(log_sigma)
+        z = s * math.sqrt(2 * math.pi) * (2 * ndtr(delta / s) - 1) + 2 * s * s / delta * math.exp(-delta**2 / (2 * s * s))
+        return total / (s * s) + n * math.log(z)
+
+    s0 = max(float(np.sqrt(np.mean(r**2))), delta * 1e-3, 1e-12)
+    res = minimize_scalar(neg, bounds=(math.log(s0) - 12, math.log(s0) + 6), method="bounded",
+                          options={"xatol": 1e-10})
+    return -float(res.fun)
+
+
+def _message(res) -> str:
+    msg = res.message.decode() if isinstance(res.message, bytes) else str(res.message)
+    return msg.replace("CONVERGENCE: ", "").lower()
+
+
+def _diagnose(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta, n: int) -> list[tuple[str, type]]:
+    """Warnings about the fit, each with its category."""
+    notes: list[tuple[str, type]] = []
+    if not best.success:
+        notes.append((f"L-BFGS-B did not converge for the best start ({_message(best)}); the estimates may "
+                      "be off: raise maxiter or check the data", ConvergenceWarning))
+    names = [n_ for n_, b in zip(law.param_names, at_bound) if b]
+    if names:
+        notes.append((f"parameter(s) {', '.join(names)} ended on a bound: the law may be mis-specified or "
+                      "not identifiable from these data; do not extrapolate from this fit", AtBoundWarning))
+    if not np.all(np.isfinite(cov_theta)):
+        notes.append(("the curvature of the objective is singular: some parameters are not identifiable "
+                      "(standard errors are NaN); fix or tie parameters, or add data", IdentifiabilityWarning))
+    else:
+        s = np.sqrt(np.diag(cov_theta))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            corr = cov_theta / np.outer(s, s)
+        theta = space.to_theta(values)
+        loose = [name for j, name in enumerate(space.free_names)
+                 if s[j] > (1.0 if space.params[space.free[j]].log else abs(theta[j]))]
+        if loose:
+            notes.append((f"parameter(s) {', '.join(loose)} are not determined by these data (standard error "
+                          "larger than the value, or than a factor e for scale parameters); fix or tie "
+                          "parameters, or add data over a wider range", IdentifiabilityWarning))
+        pairs = [(space.free_names[i], space.free_names[j]) for i in range(len(s)) for j in range(i + 1, len(s))
+                 if abs(corr[i, j]) > 0.9999]
+        if pairs:
+            text = ", ".join(f"{a}~{b}" for a, b in pairs)
+            notes.append((f"parameters nearly collinear ({text}, |correlation| > 0.9999): only their combination "
+                          "is determined; trust predictions, not these parameters", IdentifiabilityWarning))
+    if n < 2 * space.n_free:
+        notes.append((f"only {n} points for {space.n_free} free parameters; the fit will follow noise",
+                      IdentifiabilityWarning))
+    return notes

@@ -1,0 +1,369 @@
+"""FitResult: an immutable record of one fit, with predictions, a readable summary and JSON round trip."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InputError, InputFileNotFoundError, LawError
+from ..laws.base import Law
+from ..laws.registry import law_from_dict
+
+__all__ = ["FitResult"]
+
+_FORMAT = "scalinglaws.FitResult"
+_FORMAT_VERSION = 1
+
+
+def _frozen(a, dtype=float) -> np.ndarray:
+    arr = np.array(a, dtype=dtype)
+    arr.flags.writeable = False
+    return arr
+
+
+def _frozen_columns(columns: Mapping, dtype=None) -> Mapping[str, np.ndarray]:
+    out = {}
+    for k, v in columns.items():
+        arr = np.asarray(v)
+        out[str(k)] = _frozen(arr, dtype=arr.dtype if dtype is None and arr.dtype != object else (dtype or object))
+    return MappingProxyType(out)
+
+
+@dataclass(frozen=True, eq=False)
+class FitResult:
+    """The outcome of fitting a law to data. Immutable: arrays are read-only, tables are copies.
+
+    Attributes
+    ----------
+    law : Law
+        The law as fitted (with its bounds, fixed and tied parameters).
+    values, stderr : ndarray
+        Fitted value and standard error of every parameter, in law order (stderr 0 for fixed ones).
+    covariance : ndarray
+        Asymptotic covariance of the parameters (robust sandwich estimate, see :mod:`.optimize`).
+    at_bound : ndarray of bool
+        Parameters that ended on a bound (the fit should not be extrapolated then).
+    converged : bool
+        L-BFGS-B reported convergence for the best start.
+    objective : float
+        Σ ρ(log residuals) at the optimum (a sum, in the units of Hoffmann et al. and Epoch AI).
+    residuals : ndarray
+        log L_obs − log L_pred for every fitted point.
+    loglik : float
+        Log-likelihood of the residuals under the density whose maximum is this fit (Huber or Gaussian).
+    warnings : tuple of str
+        Everything the fit found suspicious; also emitted as warnings when the fit ran.
+    """
+
+    law: Law
+    values: np.ndarray
+    stderr: np.ndarray
+    covariance: np.ndarray
+    at_bound: np.ndarray
+    converged: bool
+    message: str
+    objective: float
+    inputs: Mapping[str, np.ndarray]
+    observed: np.ndarray
+    runs: np.ndarray
+    residuals: np.ndarray
+    start_table: Mapping[str, np.ndarray]
+    loglik: float
+    settings: Mapping = field(default_factory=dict)
+    n_excluded: int = 0
+    warnings: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        put = object.__setattr__
+        for name in ("values", "stderr", "observed", "residuals"):
+            put(self, name, _frozen(getattr(self, name)))
+        put(self, "covariance", _frozen(self.covariance))
+        put(self, "at_bound", _frozen(self.at_bound, dtype=bool))
+        put(self, "runs", _frozen(self.runs, dtype=object))
+        put(self, "inputs", _frozen_columns(self.inputs, float))
+        put(self, "start_table", _frozen_columns(self.start_table))
+        put(self, "settings", MappingProxyType(dict(self.settings)))
+        put(self, "warnings", tuple(self.warnings))
+        put(self, "converged", bool(self.converged))
+        put(self, "objective", float(self.objective))
+        put(self, "loglik", float(self.loglik))
+        put(self, "n_excluded", int(self.n_excluded))
+
+    # -- parameters ---------------------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Parameter names, in law order."""
+        return self.law.param_names
+
+    @property
+    def params(self) -> dict[str, float]:
+        """Fitted values by name: ``fit.params["alpha"]``."""
+        return dict(zip(self.names, map(float, self.values)))
+
+    @property
+    def errors(self) -> dict[str, float]:
+        """Standard errors by name."""
+        return dict(zip(self.names, map(float, self.stderr)))
+
+    @property
+    def correlation(self) -> np.ndarray:
+        """Correlation matrix of the parameters (NaN for fixed ones)."""
+        s = np.sqrt(np.diag(self.covariance))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return self.covariance / np.outer(s, s)
+
+    @property
+    def n_points(self) -> int:
+        return int(self.observed.size)
+
+    @property
+    def n_free(self) -> int:
+        """Number of fitted parameters."""
+        return sum(p.vary for p in self.law.params)
+
+    # -- quality ------------------------------------------------------------------------------------
+    @property
+    def aic(self) -> float:
+        """Akaike information criterion, 2k − 2·loglik with k = free parameters + 1 (the residual scale)."""
+        return 2 * (self.n_free + 1) - 2 * self.loglik
+
+    @property
+    def bic(self) -> float:
+        """Bayesian information criterion, k·ln(n) − 2·loglik."""
+        return (self.n_free + 1) * math.log(self.n_points) - 2 * self.loglik
+
+    @property
+    def rmse(self) -> float:
+        """Root mean square of the log residuals (≈ relative error of the loss)."""
+        return float(np.sqrt(np.mean(self.residuals**2)))
+
+    @property
+    def r2(self) -> float:
+        """Coefficient of determination of the loss itself (not its log)."""
+        pred = self.observed * np.exp(-self.residuals)
+        ss_tot = float(np.sum((self.observed - self.observed.mean()) ** 2))
+        return 1.0 - float(np.sum((self.observed - pred) ** 2)) / ss_tot if ss_tot > 0 else float("nan")
+
+    @property
+    def n_agreeing_starts(self) -> int:
+        """How many polished starts reached the best objective (to 1e-6 relative)."""
+        end = self.start_table["end_objective"]
+        done = np.asarray(self.start_table["polished"], dtype=bool)
+        return int(np.sum(done & (end <= self.objective * (1 + 1e-6) + 1e-300)))
+
+    # -- prediction ---------------------------------------------------------------------------------
+    def predict(self, data=None, **inputs):
+        """Predicted loss (nats/token) at the law's inputs.
+
+        Give a DataFrame/mapping with the input columns, or the inputs as keywords; scalars give a float.
+
+        >>> fit.predict(N=7e10, D=1.4e12)          # doctest: +SKIP
+        1.9734
+        """
+        source = dict(inputs) if data is None else {k: data[k] for k in self.law.inputs if k in data}
+        X = self.law.inputs_of(source)
+        shape = np.broadcast_shapes(*(np.shape(v) for v in X.values()))
+        X = {k: np.broadcast_to(v, shape) for k, v in X.items()}
+        out = np.asarray(self.law.evaluate(X, *self.values), dtype=float).reshape(shape)
+        return float(out) if out.ndim == 0 else out
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The fitted points (a copy): run, the law's inputs, loss, predicted loss, log residual."""
+        frame = pd.DataFrame({"run": np.array(self.runs), **{k: np.array(v) for k, v in self.inputs.items()}})
+        frame["loss"] = np.array(self.observed)
+        frame["predicted"] = self.observed * np.exp(-self.residuals)
+        frame["residual"] = np.array(self.residuals)
+        return frame
+
+    @property
+    def starts(self) -> pd.DataFrame:
+        """Every start (a copy): where it began, its objective there, and, if polished, where it ended."""
+        return pd.DataFrame({k: np.array(v) for k, v in self.start_table.items()})
+
+    def parameter_table(self) -> pd.DataFrame:
+        """One row per parameter: value, stderr, relative error, status, at-bound flag, bounds, unit."""
+        rows = []
+        for p, v, s, b in zip(self.law.params, self.values, self.stderr, self.at_bound):
+            rows.append({"param": p.name, "value": float(v), "stderr": float(s),
+                         "rel_err": float(s / abs(v)) if v != 0 and p.vary else float("nan"),
+                         "status": p.status if not b else "AT BOUND", "lower": p.bounds[0], "upper": p.bounds[1],
+                         "unit": p.unit})
+        return pd.DataFrame(rows)
+
+    def summary(self) -> str:
+        """A readable report: parameters with uncertainties, fit quality, convergence, warnings."""
+        law = self.law
+        excluded = f", {self.n_excluded} excluded" if self.n_excluded else ""
+        lines = [f"Law: {law.name}   {law.formula}",
+                 f"Data: {self.n_points} points{excluded}; loss {self.settings.get('loss', 'huber')}"
+                 f" (delta={self.settings.get('delta', 1e-3):g}) on log residuals"]
+        table = self.parameter_table()
+        width = max(len(n) for n in table["param"])
+        lines.append(f"  {'param':<{width}}  {'value':>12}  {'std err':>10}  {'rel':>7}  note")
+        for row in table.itertuples():
+            rel = "" if math.isnan(row.rel_err) else f"{100 * row.rel_err:6.1f}%"
+            note = "" if row.status == "free" else row.status
+            if row.status == "tied":
+                note = f"tied: {law.param(row.param).tie}"
+            lines.append(f"  {row.param:<{width}}  {row.value:>12.6g}  {row.stderr:>10.3g}  {rel:>7}  {note}")
+        state = "converged" if self.converged else "NOT converged"
+        n_polished = int(np.sum(self.start_table["polished"]))
+        lines.append(f"Fit: {state} ({self.message}); objective {self.objective:.6g}; "
+                     f"{self.n_agreeing_starts} of {n_polished} polished starts "
+                     f"(from {len(self.start_table['polished'])} screened) reach it")
+        abs_r = np.abs(self.residuals)
+        lines.append(f"Residuals: RMS {100 * self.rmse:.3g}%, median |r| {100 * np.median(abs_r):.3g}%, "
+                     f"max |r| {100 * abs_r.max():.3g}%; R^2 (loss) {self.r2:.4f}; "
+                     f"AIC {self.aic:.1f}, BIC {self.bic:.1f}")
+        lines.append("Std errors: asymptotic (robust sandwich); bootstrap intervals are wider on real data.")
+        if self.warnings:
+            lines.extend(f"Warning: {w}" for w in self.warnings)
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        params = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
+        return f"<FitResult {self.law.name}: {params}; n={self.n_points}, converged={self.converged}>"
+
+    # -- serialization ------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """Plain-data form, lossless for floats (non-finite numbers become strings)."""
+        return {
+            "format": _FORMAT, "version": _FORMAT_VERSION, "law": self.law.to_dict(),
+            "values": _enc(self.values), "stderr": _enc(self.stderr), "covariance": _enc(self.covariance),
+            "at_bound": [bool(b) for b in self.at_bound], "converged": self.converged, "message": self.message,
+            "objective": _enc(self.objective), "inputs": {k: _enc(v) for k, v in self.inputs.items()},
+            "observed": _enc(self.observed), "runs": [str(r) for r in self.runs],
+            "residuals": _enc(self.residuals),
+            "start_table": {k: _enc(v) for k, v in self.start_table.items()},
+            "loglik": _enc(self.loglik), "settings": _enc(dict(self.settings)), "n_excluded": self.n_excluded,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "FitResult":
+        """Inverse of :meth:`to_dict`."""
+        if d.get("format") != _FORMAT:
+            raise InputError("not a scalinglaws fit result", hint="give a file written by 'scalinglaws fit --out'")
+        if d.get("version", 0) > _FORMAT_VERSION:
+            raise InputError(f"fit result format version {d['version']} is newer than this scalinglaws "
+                             f"understands ({_FORMAT_VERSION})", hint="upgrade scalinglaws")
+        kinds = {"polished": bool, "success": bool, "iterations": np.int64}
+        start_table = {k: _dec_array(v, kinds.get(k)) for k, v in d["start_table"].items()}
+        return cls(
+            law=law_from_dict(d["law"]), values=_dec_array(d["values"]), stderr=_dec_array(d["stderr"]),
+            covariance=_dec_array(d["covariance"]), at_bound=np.array(d["at_bound"], dtype=bool),
+            converged=d["converged"], message=d["message"], objective=_dec(d["objective"]),
+            inputs={k: _dec_array(v) for k, v in d["inputs"].items()}, observed=_dec_array(d["observed"]),
+            runs=np.array(d["runs"], dtype=object), residuals=_dec_array(d["residuals"]),
+            start_table=start_table, loglik=_dec(d["loglik"]), settings=_dec(d["settings"]),
+            n_excluded=d["n_excluded"], warnings=tuple(d["warnings"]),
+        )
+
+    def to_json(self, path=None) -> str:
+        """JSON text of :meth:`to_dict`, one top-level key per line; also written atomically to ``path``."""
+        items = (f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in self.to_dict().items())
+        text = "{\n" + ",\n".join(items) + "\n}\n"
+        if path is not None:
+            from ..io.atomic import atomic_write
+
+            with atomic_write(path) as handle:
+                handle.write(text)
+        return text
+
+    @classmethod
+    def from_json(cls, source) -> "FitResult":
+        """Read a result from JSON text or from a path to a file written by :meth:`to_json`."""
+        text = str(source)
+        path = None
+        if not text.lstrip().startswith("{"):
+            path = Path(text)
+            if not path.exists():
+                raise InputFileNotFoundError("file not found", path=path, hint="check the path")
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as err:
+                raise InputError(f"cannot read ({err})", path=path, hint="give a JSON file from 'scalinglaws fit --out'") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise InputError(f"not valid JSON ({err.msg})", path=path, line=err.lineno,
+                             hint="the file may be truncated") from None
+        if not isinstance(data, dict):
+            raise InputError("not a scalinglaws fit result", path=path)
+        try:
+            return cls.from_dict(data)
+        except InputError as err:
+            raise InputError(err.problem, path=path, hint=err.hint) from None
+        except LawError:
+            raise
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"fit result is incomplete or damaged ({type(err).__name__}: {err})", path=path,
+                             hint="write it again with 'scalinglaws fit --out'") from None
+
+    def __reduce__(self):
+        return (FitResult.from_dict, (self.to_dict(),))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, FitResult) and json.dumps(self.to_dict()) == json.dumps(other.to_dict())
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def to_lmfit(self):
+        """The fitted parameters as :class:`lmfit.Parameters` (values, bounds, vary, ties, stderr, correl).
+
+        Use it to reach lmfit's tools (``conf_interval``, ``emcee``) from any fit.
+        """
+        import lmfit
+
+        out = lmfit.Parameters()
+        for p, v, s in zip(self.law.params, self.values, self.stderr):
+            out.add(p.name, value=float(v), vary=p.vary, min=p.bounds[0], max=p.bounds[1])
+        for p, s in zip(self.law.params, self.stderr):
+            if p.tie is not None:
+                out[p.name].expr = p.tie
+            out[p.name].stderr = float(s) if p.vary else None
+        corr = self.correlation
+        for i, p in enumerate(self.law.params):
+            if p.vary:
+                out[p.name].correl = {q.name: float(corr[i, j]) for j, q in enumerate(self.law.params)
+                                      if q.vary and j != i}
+        return out
+
+
+def _enc(value):
+    """Make a value JSON-safe: arrays to lists, non-finite floats to strings."""
+    if isinstance(value, Mapping):
+        return {str(k): _enc(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_enc(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        v = float(value)
+        return v if math.isfinite(v) else str(v)
+    return value
+
+
+def _dec(value):
+    if isinstance(value, dict):
+        return {k: _dec(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dec(v) for v in value]
+    if value in ("nan", "inf", "-inf"):
+        return float(value)
+    return value
+
+
+def _dec_array(value, dtype=None) -> np.ndarray:
+    return np.array(_dec(value), dtype=dtype if dtype is not None else float)
+

@@ -1,0 +1,227 @@
+"""Read plain tables (CSV, TSV, JSON Lines, JSON, Parquet) into the tidy points and curves tables.
+
+The format is chosen by extension (``.csv``, ``.tsv``/``.tab``, ``.jsonl``/``.ndjson``, ``.json``,
+``.parquet``/``.pq``, compressed ``.gz``/``.bz2``/``.xz``/``.zst`` variants of the text formats) or, for other
+names, by sniffing the content. Every problem is an :class:`~scalinglaws.exceptions.InputError` that names
+the file and, where it can, the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InputError, InputFileNotFoundError, MissingDependencyError
+from ..schema import Source, curves_table, points_table
+
+__all__ = ["read_table", "read_points", "read_curves"]
+
+_COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+_TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
+                 ".json": "json"}
+
+
+def _format_of(path: Path, head: bytes) -> tuple[str, str | None]:
+    suffixes = [s.lower() for s in path.suffixes]
+    compression = _COMPRESSION.get(suffixes[-1]) if suffixes else None
+    if compression:
+        suffixes = suffixes[:-1]
+    ext = suffixes[-1] if suffixes else ""
+    if ext in (".parquet", ".pq") or head.startswith(b"PAR1"):
+        return "parquet", None
+    if ext in _TEXT_FORMATS:
+        return _TEXT_FORMATS[ext], compression
+    stripped = head.lstrip()
+    if stripped.startswith(b"{"):
+        return "jsonl", compression
+    if stripped.startswith(b"["):
+        return "json", compression
+    return "text", compression
+
+
+def _read_bytes(path: Path, compression: str | None) -> bytes:
+    if compression is None:
+        return path.read_bytes()
+    import bz2
+    import gzip
+    import lzma
+
+    opener = {"gzip": gzip.open, "bz2": bz2.open, "xz": lzma.open}.get(compression)
+    if opener is None:
+        raise InputError(f"{compression} compression is not supported here", path=path,
+                         hint="decompress the file first")
+    try:
+        with opener(path, "rb") as handle:
+            return handle.read()
+    except (OSError, EOFError, lzma.LZMAError) as err:
+        raise InputError(f"cannot decompress ({err})", path=path,
+                         hint="the file is truncated or not really compressed") from None
+
+
+def _decode(path: Path, data: bytes) -> str:
+    if b"\x00" in data[:65536]:
+        raise InputError("binary content, not a text table", path=path,
+                         hint="give a CSV, TSV, JSON Lines or Parquet file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InputError(f"byte 0x{data[err.start]:02x} is not valid UTF-8", path=path, line=line,
+                         hint="re-save the file as UTF-8") from None
+
+
+def _sniff_separator(text: str) -> str:
+    sample = "\n".join(text.splitlines()[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",\t;|").delimiter
+    except csv.Error:
+        return r"\s+" if re.search(r"\S\s+\S", sample.splitlines()[0] if sample else "") else ","
+
+
+def _read_delimited(path: Path, text: str, sep: str) -> tuple[pd.DataFrame, Source]:
+    try:
+        frame = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=False,
+                            engine="python" if len(sep) > 1 else "c")
+    except pd.errors.EmptyDataError:
+        raise InputError("file is empty", path=path, hint="give a table with a header row and data rows")
+    except pd.errors.ParserError as err:
+        m = re.search(r"line (\d+)", str(err))
+        found = re.search(r"Expected (\d+) fields.*saw (\d+)", str(err))
+        problem = (f"expected {found[1]} fields, saw {found[2]}" if found
+                   else str(err).strip().splitlines()[-1])
+        raise InputError(problem, path=path, line=int(m[1]) if m else None,
+                         hint="check for stray separators or unquoted commas") from None
+    lines = np.arange(len(frame)) + 2  # the header is line 1
+    blank = frame.isna().all(axis=1).to_numpy()
+    if blank.any():
+        frame = frame.loc[~blank].reset_index(drop=True)
+        lines = lines[~blank]
+    frame.attrs["blank_rows"] = int(blank.sum())
+    return frame, Source(str(path), lines)
+
+
+def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
+    records, lines = [], []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise InputError(f"not valid JSON ({err.msg} at character {err.colno})", path=path,
+                             line=number, hint="each line must be one JSON object") from None
+        if not isinstance(record, dict):
+            raise InputError("line is not a JSON object", path=path, line=number,
+                             hint="each line must be one JSON object like {\"N\": 7e9, ...}")
+        records.append(record)
+        lines.append(number)
+    if not records:
+        raise InputError("file is empty", path=path, hint="give one JSON object per line")
+    return pd.DataFrame.from_records(records), Source(str(path), np.asarray(lines))
+
+
+def _read_json(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"not valid JSON ({err.msg})", path=path, line=err.lineno,
+                         hint="the file may be truncated") from None
+    if isinstance(data, list) and all(isinstance(r, dict) for r in data):
+        return pd.DataFrame.from_records(data), Source(str(path))
+    if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
+        try:
+            return pd.DataFrame(data), Source(str(path))
+        except ValueError:
+            raise InputError("the columns have different lengths", path=path,
+                             hint="give {column: [values...]} with equal lengths") from None
+    raise InputError("JSON is not a table", path=path,
+                     hint="give a list of records [{...}, ...] or columns {\"N\": [...], ...}")
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        raise MissingDependencyError(
+            "reading Parquet needs pyarrow; install it with: pip install 'scalinglaws[parquet]'") from None
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises its own ArrowInvalid/OSError family on corrupt files
+        raise InputError(f"cannot read as Parquet ({type(err).__name__}: {err})", path=path,
+                         hint="the file may be truncated or not Parquet") from None
+    return frame, Source(str(path))
+
+
+def read_table(path) -> tuple[pd.DataFrame, Source]:
+    """Read a table file as-is (no column renaming) and return it with its :class:`Source`.
+
+    Blank lines of text formats are ignored (their count is in ``frame.attrs["blank_rows"]``); every
+    other line must parse. The source maps each row back to its line for error messages.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputFileNotFoundError("file not found", path=path, hint="check the path")
+    if path.is_dir():
+        raise InputError("is a folder, not a table file", path=path,
+                         hint="give a .csv, .tsv, .jsonl, .json or .parquet file")
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8192)
+    except OSError as err:
+        raise InputError(f"cannot read ({err.strerror})", path=path, hint="check the permissions") from None
+    if not head.strip():
+        raise InputError("file is empty", path=path, hint="give a table with a header row and data rows")
+    kind, compression = _format_of(path, head)
+    if kind == "parquet":
+        return _read_parquet(path)
+    text = _decode(path, _read_bytes(path, compression))
+    if not text.strip():
+        raise InputError("file is empty", path=path, hint="give a table with a header row and data rows")
+    if kind == "jsonl":
+        return _read_jsonl(path, text)
+    if kind == "json":
+        return _read_json(path, text)
+    sep = {"csv": ",", "tsv": "\t"}.get(kind) or _sniff_separator(text)
+    return _read_delimited(path, text, sep)
+
+
+def read_points(data, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Read a file (or take a DataFrame) and return the validated points table.
+
+    Parameters
+    ----------
+    data : path or pandas.DataFrame
+        A CSV/TSV/JSONL/JSON/Parquet file with one row per run, or a DataFrame.
+    columns : mapping, optional
+        Canonical name → column name, for columns the aliases do not recognise, e.g.
+        ``{"N": "non_embedding_params"}``.
+
+    >>> import pandas as pd
+    >>> read_points(pd.DataFrame({"N": ["70B"], "D": ["1.4T"], "loss": [1.94]}))["C"].item()
+    5.88e+23
+    """
+    if isinstance(data, pd.DataFrame):
+        return points_table(data, columns=columns)
+    frame, source = read_table(data)
+    table = points_table(frame, columns=columns, source=source)
+    table.attrs["source"] = source.path
+    table.attrs["blank_rows"] = frame.attrs.get("blank_rows", 0)
+    return table
+
+
+def read_curves(data, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+    """Read a file (or take a DataFrame) and return the validated curves table (run, step, tokens, lr, loss)."""
+    if isinstance(data, pd.DataFrame):
+        return curves_table(data, columns=columns)
+    frame, source = read_table(data)
+    table = curves_table(frame, columns=columns, source=source)
+    table.attrs["source"] = source.path
+    table.attrs["blank_rows"] = frame.attrs.get("blank_rows", 0)
+    return table

@@ -1,0 +1,158 @@
+"""Figures of fits, in one consistent style. Every function takes an optional ``ax`` and returns the Figure.
+
+Save figures with :func:`save_figure`, which picks PNG/SVG/PDF from the extension and writes atomically.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+from .exceptions import LawError, OutputError
+from .fitting.result import FitResult
+from .schema import format_number
+
+__all__ = ["STYLE", "style", "plot_fit", "plot_residuals", "save_figure"]
+
+#: Matplotlib settings applied by every plotting function.
+STYLE = {
+    "figure.dpi": 110, "savefig.dpi": 200, "savefig.bbox": "tight", "font.size": 10, "axes.titlesize": 11,
+    "axes.labelsize": 10, "legend.fontsize": 8, "legend.frameon": False, "axes.grid": True,
+    "grid.alpha": 0.3, "grid.linewidth": 0.6, "axes.spines.top": False, "axes.spines.right": False,
+    "lines.linewidth": 1.6, "xtick.labelsize": 9, "ytick.labelsize": 9,
+}
+
+
+@contextmanager
+def style():
+    """Context manager applying :data:`STYLE`."""
+    import matplotlib as mpl
+
+    with mpl.rc_context(STYLE):
+        yield
+
+
+def _plain_log_axis(axis) -> None:
+    """Log axis with plain-number labels (loss values 1.8, 2, 3 rather than 2×10⁰)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 7.0)))
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(lambda v, _: ""))
+
+
+def _count_axis(axis) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: format_number(v)))
+
+
+def _size_groups(N: np.ndarray, max_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """Group model sizes: each distinct N when few, else equal-width bins in log N. Returns labels, centres."""
+    distinct = np.unique(N)
+    if distinct.size <= max_groups:
+        return np.searchsorted(distinct, N), distinct
+    edges = np.linspace(np.log(N.min()), np.log(N.max()), max_groups + 1)
+    labels = np.clip(np.searchsorted(edges, np.log(N), side="right") - 1, 0, max_groups - 1)
+    used = np.unique(labels)
+    centres = np.array([np.exp(np.mean(np.log(N[labels == g]))) for g in used])
+    return np.searchsorted(used, labels), centres
+
+
+def _new_axes(ax, ncols: int = 1):
+    if ax is not None:
+        return ax.figure, [ax]
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 4.2), layout="constrained")
+    return fig, list(np.atleast_1d(axes))
+
+
+def plot_fit(fit: FitResult, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, residuals: bool = True):
+    """Data, fitted curves per model size, and their extrapolation, for a law of N and D.
+
+    Loss (nats/token) against training tokens D, one colour per model size (or size bin when the data
+    have many sizes). Each fitted curve is solid over the tokens its size was trained on and dashed beyond,
+    up to ``extrapolate`` × the largest D; a dashed black curve shows a model ``extrapolate`` × larger than
+    the largest fitted. With ``ax=None`` and ``residuals=True`` a second panel shows the residuals.
+    """
+    law = fit.law
+    if not {"N", "D"} <= set(law.inputs):
+        raise LawError(f"plot_fit draws laws of N and D; '{law.name}' takes {', '.join(law.inputs)}")
+    import matplotlib as mpl
+
+    with style():
+        fig, axes = _new_axes(ax, 2 if (ax is None and residuals) else 1)
+        main = axes[0]
+        N, D, loss = np.asarray(fit.inputs["N"]), np.asarray(fit.inputs["D"]), fit.observed
+        groups, centres = _size_groups(N, max_groups)
+        cmap = mpl.colormaps["viridis"]
+        colours = cmap(np.linspace(0.0, 0.85, len(centres)))
+        d_all = np.geomspace(D.min() / 1.5, D.max() * extrapolate, 200)
+        for g, (n_g, colour) in enumerate(zip(centres, colours)):
+            mask = groups == g
+            main.scatter(D[mask], loss[mask], s=14, color=colour, alpha=0.8, edgecolor="none", zorder=3)
+            curve = fit.predict(N=np.full_like(d_all, n_g), D=d_all)
+            inside = (d_all >= D[mask].min() / 1.5) & (d_all <= D[mask].max() * 1.5)
+            label = f"N = {format_number(n_g)}" + ("" if len(np.unique(N[mask])) == 1 else " (bin)")
+            main.plot(d_all[inside], curve[inside], color=colour, label=label)
+            main.plot(d_all, np.where(inside, np.nan, curve), color=colour, linestyle="--", alpha=0.6)
+        n_big = N.max() * extrapolate
+        main.plot(d_all, fit.predict(N=np.full_like(d_all, n_big), D=d_all), color="black", linestyle="--",
+                  label=f"N = {format_number(n_big)} (extrapolated)")
+        main.set_xscale("log")
+        main.set_yscale("log")
+        _plain_log_axis(main.yaxis)
+        _count_axis(main.xaxis)
+        main.set_xlabel("Training tokens D")
+        main.set_ylabel("Loss (nats/token)")
+        main.set_title(f"{law.name}: {law.formula}")
+        main.legend(ncol=1 if len(centres) < 6 else 2, loc="lower left")
+        if len(axes) > 1:
+            plot_residuals(fit, ax=axes[1])
+    return fig
+
+
+def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
+    """Relative residuals (observed/predicted − 1, in %) against an input (C when present, else the first)."""
+    with style():
+        fig, axes = _new_axes(ax)
+        ax = axes[0]
+        inputs = {k: np.asarray(v) for k, v in fit.inputs.items()}
+        if "N" in inputs and "D" in inputs:
+            inputs.setdefault("C", 6.0 * inputs["N"] * inputs["D"])
+        x = x or ("C" if "C" in inputs else fit.law.inputs[0])
+        if x not in inputs:
+            raise LawError(f"no input {x!r} to plot residuals against; choose one of {', '.join(inputs)}")
+        rel = 100.0 * np.expm1(fit.residuals)
+        colour = np.log10(inputs["N"]) if "N" in inputs and x != "N" else None
+        if colour is None:
+            ax.scatter(inputs[x], rel, s=14, edgecolor="none")
+        else:
+            points = ax.scatter(inputs[x], rel, c=colour, s=14, cmap="viridis", edgecolor="none")
+            bar = fig.colorbar(points, ax=ax)
+            bar.set_label("log10 N (parameters)")
+        ax.axhline(0.0, color="black", linewidth=0.8)
+        ax.set_xscale("log")
+        if x in ("N", "D"):
+            _count_axis(ax.xaxis)
+        names = {"C": "Training compute C (FLOPs)", "N": "Parameters N", "D": "Training tokens D"}
+        ax.set_xlabel(names.get(x, x))
+        ax.set_ylabel("Residual: observed / fitted − 1 (%)")
+        ax.set_title(f"Residuals: RMS {100 * fit.rmse:.2g}% of the loss")
+    return fig
+
+
+def save_figure(fig, path) -> Path:
+    """Save ``fig`` to ``path`` (format from the extension: .png, .svg or .pdf), atomically."""
+    from .io.atomic import atomic_write
+
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg", "pdf"):
+        raise OutputError(f"{path}: cannot save a figure as '{path.suffix}'; use .png, .svg or .pdf")
+    with style(), atomic_write(path, "wb") as handle:
+        fig.savefig(handle, format=fmt)
+    return path

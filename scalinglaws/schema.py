@@ -1,0 +1,359 @@
+"""The two tidy tables every stage of scalinglaws speaks, with their column aliases and validation.
+
+**Points table**, one row per run (or per checkpoint treated as a run):
+
+=========  ==========================================================================  ==========
+column     meaning                                                                     unit
+=========  ==========================================================================  ==========
+run        run identifier (generated as ``run0``, ``run1``, ... when absent)           text
+N          model parameters (say in your data whether embeddings count)                parameters
+D          training tokens                                                             tokens
+C          training compute; **derived as C = 6·N·D when absent**                     FLOPs
+loss       loss to fit                                                                 nats/token
+exclude    optional; rows marked true are kept in the table but left out of fits       bool
+=========  ==========================================================================  ==========
+
+When ``D`` is absent but ``C`` is given, ``D = C / (6·N)`` (as Epoch AI did for the Chinchilla points).
+Any other column is kept unchanged ("extra" columns: batch size, learning rate, ...).
+
+**Curves table**, one row per logged step of a run: ``run``, ``step``, ``tokens``, ``lr``, ``loss``
+(``tokens``, ``lr`` and ``loss`` may be missing on some rows: evaluation losses are often logged sparsely).
+
+Column names are matched case-insensitively through aliases (``params``, ``n_params``, ``model_size`` → N;
+``tokens`` → D; ``flops``, ``compute`` → C; ``val_loss``, ``eval_loss`` → loss; ...; see :data:`POINTS_ALIASES`).
+Numbers may be written with suffixes: ``70B``, ``1.4T``, ``125M``, ``6e23``, ``1,000,000``.
+Validation raises :class:`~scalinglaws.exceptions.InputError` naming the file, line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import InputError
+
+__all__ = [
+    "POINTS_COLUMNS",
+    "CURVES_COLUMNS",
+    "POINTS_ALIASES",
+    "CURVES_ALIASES",
+    "FLOPS_PER_PARAM_TOKEN",
+    "Source",
+    "parse_number",
+    "format_number",
+    "points_table",
+    "curves_table",
+]
+
+#: Training FLOPs per parameter per token used to derive C when a table has none (C = 6·N·D).
+FLOPS_PER_PARAM_TOKEN = 6.0
+
+POINTS_COLUMNS = ("run", "N", "D", "C", "loss")
+CURVES_COLUMNS = ("run", "step", "tokens", "lr", "loss")
+
+_LOSS_ALIASES = ("loss", "val_loss", "eval_loss", "validation_loss", "valid_loss", "test_loss",
+                 "final_loss", "train_loss")
+_RUN_ALIASES = ("run", "run_id", "run_name", "name", "model", "model_name", "experiment", "exp_name")
+
+#: Accepted spellings per canonical column of the points table, in order of preference.
+POINTS_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "run": _RUN_ALIASES,
+    "N": ("n", "params", "n_params", "num_params", "nparams", "parameters", "n_parameters",
+          "num_parameters", "param_count", "model_size"),
+    "D": ("d", "tokens", "n_tokens", "num_tokens", "train_tokens", "training_tokens", "data_size"),
+    "C": ("c", "flops", "compute", "train_flops", "training_flops", "compute_flops"),
+    "loss": _LOSS_ALIASES,
+    "exclude": ("exclude", "excluded", "excluded_by_epoch", "skip"),
+}
+
+#: Accepted spellings per canonical column of the curves table, in order of preference.
+CURVES_ALIASES: Mapping[str, tuple[str, ...]] = {
+    "run": _RUN_ALIASES,
+    "step": ("step", "steps", "global_step", "iteration", "iter", "_step"),
+    "tokens": ("tokens", "n_tokens", "num_tokens", "tokens_seen", "consumed_tokens", "d"),
+    "lr": ("lr", "learning_rate"),
+    "loss": _LOSS_ALIASES,
+}
+
+_SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
+_NUMBER = re.compile(
+    r"^\s*(?P<num>[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d*)?(?:[eE][+-]?\d+)?|[+-]?\.\d+(?:[eE][+-]?\d+)?)"
+    r"\s*(?P<suffix>[kKmMbBgGtTpP]?)\s*$"
+)
+_NUMBER_PATTERN = _NUMBER.pattern.replace("(?P<num>", "(").replace("(?P<suffix>", "(")
+_TRUE = {"true", "t", "yes", "y", "1", "1.0"}
+_FALSE = {"false", "f", "no", "n", "0", "0.0", ""}
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a table came from, to name the file and line in error messages.
+
+    ``lines[i]`` is the 1-based line of data row ``i`` in ``path`` (None when the format has no lines,
+    e.g. Parquet, or the table was built in memory: messages then say "row i").
+    """
+
+    path: str | None = None
+    lines: np.ndarray | None = None
+
+    def at(self, i: int) -> dict:
+        """Keyword arguments locating data row ``i`` (0-based) for :class:`InputError`."""
+        if self.lines is not None:
+            return {"path": self.path, "line": int(self.lines[i])}
+        return {"path": self.path, "row": int(i)}
+
+
+def parse_number(text) -> float:
+    """Parse a number written as a human would: ``"70B"`` → 7e10, ``"1.4T"`` → 1.4e12, ``"6e23"``.
+
+    Suffixes (case-insensitive): k = 1e3, M = 1e6, B or G = 1e9, T = 1e12, P = 1e15. Thousands
+    separators are accepted only in groups of three (``1,000,000``). Raises ``ValueError`` otherwise.
+
+    >>> parse_number("70B"), parse_number("1.4T"), parse_number(" 125m "), parse_number("1,000")
+    (70000000000.0, 1400000000000.0, 125000000.0, 1000.0)
+    """
+    if isinstance(text, (int, float, np.integer, np.floating)) and not isinstance(text, bool):
+        return float(text)
+    m = _NUMBER.match(str(text))
+    if m is None:
+        raise ValueError(f"{text!r} is not a number")
+    return float(m["num"].replace(",", "")) * _SUFFIX[m["suffix"].lower()]
+
+
+def format_number(value: float, digits: int = 3) -> str:
+    """Write a count the way :func:`parse_number` reads it: 7e10 → ``"70B"``, 1.4e12 → ``"1.4T"``.
+
+    >>> format_number(7e10), format_number(1.4e12), format_number(125e6), format_number(3.5)
+    ('70B', '1.4T', '125M', '3.5')
+    """
+    value = float(value)
+    if not np.isfinite(value) or abs(value) >= 999.5e15 or abs(value) < 1e3:
+        return f"{value:.{digits}g}"
+    for suffix, scale in (("k", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)):
+        mantissa = float(f"{value / scale:.{digits}g}")
+        if abs(mantissa) < 1000:
+            return f"{mantissa:g}{suffix}"
+    return f"{float(f'{value / 1e15:.{digits}g}'):g}P"
+
+
+def _normalize(name) -> str:
+    return re.sub(r"[\s\-/.]+", "_", str(name).strip()).lower()
+
+
+def _resolve(columns: Sequence, aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str] | None,
+             source: Source) -> dict[str, str]:
+    """Map canonical name -> column of the input, trying user overrides first, then aliases in order."""
+    by_norm: dict[str, str] = {}
+    for col in columns:
+        by_norm.setdefault(_normalize(col), col)
+    found: dict[str, str] = {}
+    for canonical, given in (overrides or {}).items():
+        if canonical not in aliases:
+            raise InputError(f"unknown table column {canonical!r} in the column mapping",
+                             path=source.path, hint=f"map one of {', '.join(aliases)}")
+        if given not in columns:
+            raise InputError(f"column {given!r} (given for {canonical}) is not in the table",
+                             path=source.path, hint=f"columns are: {', '.join(map(str, columns))}")
+        found[canonical] = given
+    taken = set(found.values())
+    for canonical, names in aliases.items():
+        if canonical in found:
+            continue
+        for alias in names:
+            col = by_norm.get(alias)
+            if col is not None and col not in taken:
+                found[canonical] = col
+                taken.add(col)
+                break
+    return found
+
+
+def _missing(canonical: str, aliases: Mapping[str, tuple[str, ...]], columns: Sequence, source: Source,
+             why: str = "") -> InputError:
+    names = ", ".join(aliases[canonical][:6])
+    return InputError(
+        f"missing column '{canonical}'{why}",
+        path=source.path,
+        hint=f"name a column one of {names} (or map one with columns={{'{canonical}': ...}} / --col "
+             f"{canonical}=NAME); columns found: {', '.join(map(str, columns)) or 'none'}",
+    )
+
+
+def _numeric(series: pd.Series, column: str, source: Source, *, allow_nan: bool = False) -> np.ndarray:
+    """Convert a column to float64, accepting human numbers; raise InputError on the first bad cell."""
+    if pd.api.types.is_bool_dtype(series):
+        bad = np.arange(len(series))
+    elif pd.api.types.is_numeric_dtype(series):
+        values = series.to_numpy(dtype=float, na_value=np.nan)
+        bad = np.empty(0, dtype=int)
+    else:
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, na_value=np.nan, copy=True)
+        present = series.notna().to_numpy()
+        retry = np.flatnonzero(np.isnan(values) & present)
+        if retry.size:
+            text = series.iloc[retry].astype(str)
+            parts = text.str.extract(_NUMBER_PATTERN)
+            num = pd.to_numeric(parts[0].str.replace(",", "", regex=False), errors="coerce")
+            mult = parts[1].fillna("").str.lower().map(_SUFFIX)
+            values[retry] = (num * mult).to_numpy(dtype=float, na_value=np.nan)
+            is_nan_text = text.str.strip().str.lower().isin(["nan", "na", "n/a", "null", "none", ""])
+            bad = retry[np.isnan(values[retry]) & ~is_nan_text.to_numpy()]
+        else:
+            bad = retry
+    if bad.size:
+        i = int(bad[0])
+        more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
+        raise InputError(f"{series.iloc[i]!r} is not a number{more}", column=column, **source.at(i),
+                         hint="write plain numbers (7e9) or with a suffix (7B, 1.4T)")
+    if not allow_nan:
+        nan = np.flatnonzero(np.isnan(values))
+        if nan.size:
+            i = int(nan[0])
+            more = f" (and {nan.size - 1} more rows)" if nan.size > 1 else ""
+            raise InputError(f"value is missing or NaN{more}", column=column, **source.at(i),
+                             hint="fill it in, or remove the row")
+    inf = np.flatnonzero(np.isinf(values))
+    if inf.size:
+        i = int(inf[0])
+        raise InputError(f"value is infinite ({values[i]})", column=column, **source.at(i),
+                         hint="fix the value, or remove the row")
+    return values
+
+
+def _positive(values: np.ndarray, column: str, source: Source, what: str) -> None:
+    bad = np.flatnonzero(values <= 0)  # NaN compares False, so missing values pass here
+    if bad.size:
+        i = int(bad[0])
+        more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
+        raise InputError(f"{what} must be positive, got {values[i]:g}{more}", column=column,
+                         **source.at(i), hint="fix the value, or remove the row")
+
+
+def _boolean(series: pd.Series, column: str, source: Source) -> np.ndarray:
+    if pd.api.types.is_bool_dtype(series):
+        return series.fillna(False).to_numpy(dtype=bool)
+    text = series.astype(str).str.strip().str.lower()
+    text = text.where(series.notna(), "")
+    ok = text.isin(_TRUE | _FALSE).to_numpy()
+    if not ok.all():
+        i = int(np.flatnonzero(~ok)[0])
+        raise InputError(f"{series.iloc[i]!r} is not true/false", column=column, **source.at(i),
+                         hint="write true/false, yes/no or 1/0")
+    return text.isin(_TRUE).to_numpy()
+
+
+def _run_names(frame: pd.DataFrame, col: str | None) -> pd.Series:
+    """Run names as text; rows without one are named ``run<i>`` after their position."""
+    names = pd.Series([f"run{i}" for i in range(len(frame))], index=frame.index, dtype=object)
+    if col is not None:
+        given = frame[col].notna()
+        names[given] = frame.loc[given, col].map(str)
+    return names
+
+
+def _finish(frame: pd.DataFrame, canonical: dict[str, np.ndarray | pd.Series], used: set[str],
+            order: Sequence[str]) -> pd.DataFrame:
+    out = pd.DataFrame({k: canonical[k] for k in order if k in canonical})
+    for col in frame.columns:
+        if col not in used and col not in out.columns:
+            out[col] = frame[col].to_numpy()
+    out.index = pd.RangeIndex(len(out))
+    return out
+
+
+def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = None,
+                 source: Source | None = None) -> pd.DataFrame:
+    """Validate and canonicalize a table of runs into the points table (see the module docstring).
+
+    ``columns`` maps canonical names to the input's column names when aliases do not find them,
+    e.g. ``{"N": "non_embedding_params"}``. The returned frame's ``attrs["columns"]`` records which
+    input column became which canonical column.
+
+    >>> t = points_table(pd.DataFrame({"params": ["70M", "1B"], "tokens": ["1.4B", "20B"],
+    ...                                "val_loss": [3.1, 2.6]}))
+    >>> t[["N", "D", "C", "loss"]].to_numpy().tolist()
+    [[70000000.0, 1400000000.0, 5.88e+17, 3.1], [1000000000.0, 20000000000.0, 1.2e+20, 2.6]]
+    """
+    source = source or Source()
+    if len(frame) == 0:
+        raise InputError("no data rows", path=source.path, hint="the table has a header but no runs")
+    found = _resolve(list(frame.columns), POINTS_ALIASES, columns, source)
+    if "N" not in found:
+        raise _missing("N", POINTS_ALIASES, list(frame.columns), source, " (model parameters)")
+    if "loss" not in found:
+        raise _missing("loss", POINTS_ALIASES, list(frame.columns), source)
+    if "D" not in found and "C" not in found:
+        raise _missing("D", POINTS_ALIASES, list(frame.columns), source,
+                       " (training tokens; or give C and D is derived as C/(6N))")
+    out: dict[str, np.ndarray | pd.Series] = {"run": _run_names(frame, found.get("run"))}
+    out["N"] = _numeric(frame[found["N"]], found["N"], source)
+    _positive(out["N"], found["N"], source, "the parameter count N")
+    if "C" in found:
+        out["C"] = _numeric(frame[found["C"]], found["C"], source)
+        _positive(out["C"], found["C"], source, "compute C")
+    if "D" in found:
+        out["D"] = _numeric(frame[found["D"]], found["D"], source)
+        _positive(out["D"], found["D"], source, "the token count D")
+    else:
+        out["D"] = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"])
+    if "C" not in found:
+        out["C"] = FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"]
+    out["loss"] = _numeric(frame[found["loss"]], found["loss"], source)
+    _positive(out["loss"], found["loss"], source, "the loss")
+    if "exclude" in found:
+        out["exclude"] = _boolean(frame[found["exclude"]], found["exclude"], source)
+    table = _finish(frame, out, set(found.values()), (*POINTS_COLUMNS, "exclude"))
+    table.attrs["columns"] = {k: str(v) for k, v in found.items()}
+    return table
+
+
+def curves_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = None,
+                 source: Source | None = None) -> pd.DataFrame:
+    """Validate and canonicalize a table of logged steps into the curves table.
+
+    ``step`` is required (non-negative integers); ``tokens``, ``lr`` and ``loss`` are optional and
+    may be missing on some rows, but never infinite or negative, and ``loss`` never zero.
+
+    >>> t = curves_table(pd.DataFrame({"iter": [0, 10], "learning_rate": [1e-3, 9e-4],
+    ...                                "val_loss": [None, 3.2]}))
+    >>> t.columns.tolist(), t["step"].tolist()
+    (['run', 'step', 'tokens', 'lr', 'loss'], [0, 10])
+    """
+    source = source or Source()
+    if len(frame) == 0:
+        raise InputError("no data rows", path=source.path, hint="the table has a header but no steps")
+    found = _resolve(list(frame.columns), CURVES_ALIASES, columns, source)
+    if "step" not in found:
+        raise _missing("step", CURVES_ALIASES, list(frame.columns), source, " (optimizer step)")
+    out: dict[str, np.ndarray | pd.Series] = {"run": _run_names(frame, found.get("run"))}
+    if "run" not in found:
+        out["run"] = pd.Series("run0", index=frame.index, dtype=object)
+    step = _numeric(frame[found["step"]], found["step"], source)
+    bad = np.flatnonzero((step < 0) | (step != np.round(step)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"step must be a non-negative integer, got {step[i]:g}", column=found["step"],
+                         **source.at(i), hint="fix the value, or remove the row")
+    out["step"] = step.astype(np.int64)
+    for name in ("tokens", "lr", "loss"):
+        if name in found:
+            values = _numeric(frame[found[name]], found[name], source, allow_nan=True)
+            if name == "loss":
+                _positive(values, found[name], source, "the loss")
+            else:
+                bad = np.flatnonzero(values < 0)
+                if bad.size:
+                    i = int(bad[0])
+                    label = {"lr": "learning rate", "tokens": "token count"}[name]
+                    raise InputError(f"{label} must be >= 0, got {values[i]:g}", column=found[name],
+                                     **source.at(i), hint="fix the value, or remove the row")
+            out[name] = values
+        else:
+            out[name] = np.full(len(frame), np.nan)
+    table = _finish(frame, out, set(found.values()), CURVES_COLUMNS)
+    table.attrs["columns"] = {k: str(v) for k, v in found.items()}
+    return table

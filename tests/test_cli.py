@@ -1,0 +1,125 @@
+"""The command line: the main job end to end, and one clear line with exit code 2 for every bad input."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import scalinglaws as sl
+from scalinglaws.cli import main
+
+from .helpers import DATA
+
+
+def run(capsys, *args):
+    code = main(list(map(str, args)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_version(capsys):
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and out.strip() == f"scalinglaws {sl.__version__}"
+
+
+def test_console_script_is_installed():
+    exe = shutil.which("scalinglaws", path=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    assert exe, "the scalinglaws console script is not on PATH"
+    done = subprocess.run([exe, "--version"], capture_output=True, text=True, check=False)
+    assert done.returncode == 0 and done.stdout.strip() == f"scalinglaws {sl.__version__}"
+
+
+def test_fit_on_bundled_chinchilla_points(capsys, tmp_path):
+    src = DATA / "chinchilla_epoch.csv"
+    before = hashlib.sha256(src.read_bytes()).hexdigest()
+    out_json, out_png = tmp_path / "fit.json", tmp_path / "fit.png"
+    code, out, err = run(capsys, "fit", src, "--out", out_json, "--plot", out_png)
+    assert code == 0, err
+    assert "245 rows" in out and "5 excluded by column 'excluded_by_epoch'" in out
+    for needle in ("E ", "alpha", "std err", "converged", "R^2", "Compute-optimal allocation", "tokens/param"):
+        assert needle in out, needle
+    result = sl.FitResult.from_json(out_json)
+    assert result.params["alpha"] == pytest.approx(0.3473, rel=1e-3)
+    assert out_png.stat().st_size > 10_000 and out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert hashlib.sha256(src.read_bytes()).hexdigest() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fit.json", "fit.png"]  # no temp files left
+
+
+def test_fit_with_column_mapping_and_budgets(capsys, tmp_path):
+    path = tmp_path / "runs.csv"
+    text = (DATA / "example_points.csv").read_text().replace("params", "nonemb")
+    path.write_text(text)
+    code, out, err = run(capsys, "fit", path, "--col", "N=nonemb", "--budgets", "1e21,1e23")
+    assert code == 0, err
+    assert "N <- nonemb" in out and "1e+21" in out and "1e+23" in out and "1e+25" not in out
+
+
+def test_laws_command(capsys):
+    code, out, _ = run(capsys, "laws")
+    assert code == 0 and "chinchilla: L = E + A/N^alpha + B/D^beta" in out
+
+
+BAD_INPUTS = {
+    "missing_column": ("N,loss\n1e9,2.5\n", "missing column 'D'"),
+    "text_in_number": ("N,D,loss\n1e9,1e10,2.5\n2e9,lots,2.4\n", "line 3, column 'D': 'lots' is not a number"),
+    "nan": ("N,D,loss\n1e9,1e10,2.5\n2e9,2e10,nan\n", "line 3, column 'loss': value is missing or NaN"),
+    "negative_n": ("N,D,loss\n1e9,1e10,2.5\n-2e9,2e10,2.4\n", "line 3, column 'N': the parameter count N must be positive"),
+    "empty": ("", "file is empty"),
+    "header_only": ("N,D,loss\n", "no data rows"),
+    "ragged": ("N,D,loss\n1e9,1e10,2.5\n2e9,2e10,2.4,7\n", "line 3: expected 3 fields, saw 4"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_input_gives_one_line_and_exit_2(capsys, tmp_path, name):
+    content, message = BAD_INPUTS[name]
+    path = tmp_path / "runs.csv"
+    path.write_text(content)
+    code, out, err = run(capsys, "fit", path)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("scalinglaws: error: ") and message in err, err
+    assert "Traceback" not in err and str(path) in err
+
+
+def test_binary_garbage(capsys, tmp_path):
+    path = tmp_path / "runs.csv"
+    path.write_bytes(os.urandom(64) + b"\x00" * 16)
+    code, _, err = run(capsys, "fit", path)
+    assert code == 2 and err.count("\n") == 1 and "binary content" in err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["fit", "does/not/exist.csv"], "does/not/exist.csv: file not found; check the path"),
+    (["fit", "{data}", "--law", "nope"], "unknown law 'nope'"),
+    (["fit", "{data}", "--col", "N"], "'N' is not CANONICAL=COLUMN"),
+    (["fit", "{data}", "--col", "X=N"], "unknown table column 'X'"),
+    (["fit", "{data}", "--budgets", "-1e21"], "budgets must be positive"),
+    (["fit", "{data}", "--budgets", "lots"], "'lots' is not a number"),
+    (["fit", "{data}", "--out", "{tmp}/no/such/dir/fit.json"], "does not exist; create it first"),
+    (["fit", "{data}", "--out", "{data}"], "is an input file"),
+    (["fit", "{data}", "--plot", "{tmp}/fit.gif"], "use a .png, .svg or .pdf"),
+    (["fit", "{data}", "--loss", "cauchy"], "Invalid value for '--loss'"),
+    (["fit", "{data}", "--delta", "-1"], "Huber delta must be positive"),
+    (["fit"], "Missing argument 'FILE'"),
+    (["frobnicate"], "No such command 'frobnicate'"),
+])
+def test_bad_arguments_give_one_line_and_exit_2(capsys, tmp_path, args, message):
+    data = tmp_path / "runs.csv"
+    shutil.copy(DATA / "example_points.csv", data)
+    before = data.read_bytes()
+    code, _, err = run(capsys, *[a.format(data=data, tmp=tmp_path) for a in args])
+    assert code == 2 and err.count("\n") == 1 and message in err, err
+    assert data.read_bytes() == before
+
+
+def test_result_json_is_readable(capsys, tmp_path):
+    out_json = tmp_path / "fit.json"
+    code, _, err = run(capsys, "fit", DATA / "example_points.csv", "--out", out_json)
+    assert code == 0, err
+    lines = out_json.read_text().splitlines()
+    assert lines[1] == '"format": "scalinglaws.FitResult",'
+    assert json.loads(out_json.read_text())["converged"] is True
