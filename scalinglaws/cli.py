@@ -88,12 +88,13 @@ def fit_command(file, law_name, out, plot_path, cols, loss, delta, top_k, seed, 
         raise click.BadParameter(f"{plot_path}: use a .png, .svg or .pdf file name", param_hint="--plot")
     law = get_law(law_name)
     table = read_points(file, columns=columns)
-    mapping = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items())
+    renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
     excluded = int(table["exclude"].sum()) if "exclude" in table else 0
     blank = table.attrs.get("blank_rows", 0)
-    notes = [f"{excluded} excluded by column '{table.attrs['columns']['exclude']}'" if excluded else "",
+    notes = [f"columns {renamed}" if renamed else "",
+             f"{excluded} rows excluded by column '{table.attrs['columns']['exclude']}'" if excluded else "",
              f"{blank} blank lines ignored" if blank else ""]
-    click.echo(f"Read {file}: {len(table)} rows ({mapping})" + "".join(f"; {n}" for n in notes if n))
+    click.echo(f"Read {file}: {len(table)} rows" + "".join(f"; {n}" for n in notes if n))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawsWarning)  # the summary prints them
         result = fitter.fit(law, table)

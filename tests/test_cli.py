@@ -39,7 +39,7 @@ def test_fit_on_bundled_chinchilla_points(capsys, tmp_path):
     out_json, out_png = tmp_path / "fit.json", tmp_path / "fit.png"
     code, out, err = run(capsys, "fit", src, "--out", out_json, "--plot", out_png)
     assert code == 0, err
-    assert "245 rows" in out and "5 excluded by column 'excluded_by_epoch'" in out
+    assert "245 rows" in out and "5 rows excluded by column 'excluded_by_epoch'" in out
     for needle in ("E ", "alpha", "std err", "converged", "R^2", "Compute-optimal allocation", "tokens/param"):
         assert needle in out, needle
     result = sl.FitResult.from_json(out_json)
@@ -55,7 +55,7 @@ def test_fit_with_column_mapping_and_budgets(capsys, tmp_path):
     path.write_text(text)
     code, out, err = run(capsys, "fit", path, "--col", "N=nonemb", "--budgets", "1e21,1e23")
     assert code == 0, err
-    assert "N <- nonemb" in out and "1e+21" in out and "1e+23" in out and "1e+25" not in out
+    assert "columns N <- nonemb, D <- tokens, loss <- val_loss" in out and "1e+21" in out and "1e+23" in out and "1e+25" not in out
 
 
 def test_laws_command(capsys):

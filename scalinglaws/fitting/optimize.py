@@ -292,9 +292,18 @@ def _loglik(r: np.ndarray, loss: str, delta: float) -> float:
     return -float(res.fun)
 
 
+_PLAIN_MESSAGES = {
+    "CONVERGENCE: RELATIVE REDUCTION OF F <= FACTR*EPSMCH": "the objective stopped improving",
+    "CONVERGENCE: NORM_OF_PROJECTED_GRADIENT_<=_PGTOL": "the gradient vanished",
+    "STOP: TOTAL NO. OF ITERATIONS REACHED LIMIT": "iteration limit reached",
+    "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT": "evaluation limit reached",
+}
+
+
 def _message(res) -> str:
+    """L-BFGS-B's stopping message in plain words."""
     msg = res.message.decode() if isinstance(res.message, bytes) else str(res.message)
-    return msg.replace("CONVERGENCE: ", "").lower()
+    return _PLAIN_MESSAGES.get(msg.strip(), msg.strip().lower() or "stopped")
 
 
 def _diagnose(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta, n: int) -> list[tuple[str, type]]:

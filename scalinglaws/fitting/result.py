@@ -213,7 +213,7 @@ class FitResult:
             note = "" if row.status == "free" else row.status
             if row.status == "tied":
                 note = f"tied: {law.param(row.param).tie}"
-            lines.append(f"  {row.param:<{width}}  {row.value:>12.6g}  {row.stderr:>10.3g}  {rel:>7}  {note}")
+            lines.append(f"  {row.param:<{width}}  {row.value:>12.6g}  {row.stderr:>10.3g}  {rel:>7}  {note}".rstrip())
         state = "converged" if self.converged else "NOT converged"
         n_polished = int(np.sum(self.start_table["polished"]))
         lines.append(f"Fit: {state} ({self.message}); objective {self.objective:.6g}; "
@@ -223,7 +223,8 @@ class FitResult:
         lines.append(f"Residuals: RMS {100 * self.rmse:.3g}%, median |r| {100 * np.median(abs_r):.3g}%, "
                      f"max |r| {100 * abs_r.max():.3g}%; R^2 (loss) {self.r2:.4f}; "
                      f"AIC {self.aic:.1f}, BIC {self.bic:.1f}")
-        lines.append("Std errors: asymptotic (robust sandwich); bootstrap intervals are wider on real data.")
+        lines.append("Std errors: asymptotic (robust sandwich); a bootstrap over runs also sees correlated errors "
+                     "and can be wider.")
         if self.warnings:
             lines.extend(f"Warning: {w}" for w in self.warnings)
         return "\n".join(lines)
