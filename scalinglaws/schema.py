@@ -172,6 +172,14 @@ def _resolve(columns: Sequence, aliases: Mapping[str, tuple[str, ...]], override
     return found
 
 
+def _columns_of(frame: pd.DataFrame, aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str] | None,
+                source: Source, rows: str) -> dict[str, str]:
+    """Refuse an empty table, then resolve its columns (see :func:`_resolve`)."""
+    if len(frame) == 0:
+        raise InputError("no data rows", path=source.path, hint=f"the table has a header but no {rows}")
+    return _resolve(list(frame.columns), aliases, overrides, source)
+
+
 def _missing(canonical: str, aliases: Mapping[str, tuple[str, ...]], columns: Sequence, source: Source,
              why: str = "") -> InputError:
     names = ", ".join(aliases[canonical][:6])
@@ -279,9 +287,7 @@ def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
     [[70000000.0, 1400000000.0, 5.88e+17, 3.1], [1000000000.0, 20000000000.0, 1.2e+20, 2.6]]
     """
     source = source or Source()
-    if len(frame) == 0:
-        raise InputError("no data rows", path=source.path, hint="the table has a header but no runs")
-    found = _resolve(list(frame.columns), POINTS_ALIASES, columns, source)
+    found = _columns_of(frame, POINTS_ALIASES, columns, source, "runs")
     if "N" not in found:
         raise _missing("N", POINTS_ALIASES, list(frame.columns), source, " (model parameters)")
     if "loss" not in found:
@@ -324,14 +330,11 @@ def curves_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
     (['run', 'step', 'tokens', 'lr', 'loss'], [0, 10])
     """
     source = source or Source()
-    if len(frame) == 0:
-        raise InputError("no data rows", path=source.path, hint="the table has a header but no steps")
-    found = _resolve(list(frame.columns), CURVES_ALIASES, columns, source)
+    found = _columns_of(frame, CURVES_ALIASES, columns, source, "steps")
     if "step" not in found:
         raise _missing("step", CURVES_ALIASES, list(frame.columns), source, " (optimizer step)")
-    out: dict[str, np.ndarray | pd.Series] = {"run": _run_names(frame, found.get("run"))}
-    if "run" not in found:
-        out["run"] = pd.Series("run0", index=frame.index, dtype=object)
+    runs = _run_names(frame, found["run"]) if "run" in found else pd.Series("run0", index=frame.index, dtype=object)
+    out: dict[str, np.ndarray | pd.Series] = {"run": runs}
     step = _numeric(frame[found["step"]], found["step"], source)
     bad = np.flatnonzero((step < 0) | (step != np.round(step)))
     if bad.size:

@@ -207,21 +207,19 @@ def read_points(data, *, columns: Mapping[str, str] | None = None) -> pd.DataFra
     >>> read_points(pd.DataFrame({"N": ["70B"], "D": ["1.4T"], "loss": [1.94]}))["C"].item()
     5.88e+23
     """
-    if isinstance(data, pd.DataFrame):
-        return points_table(data, columns=columns)
-    frame, source = read_table(data)
-    table = points_table(frame, columns=columns, source=source)
-    table.attrs["source"] = source.path
-    table.attrs["blank_rows"] = frame.attrs.get("blank_rows", 0)
-    return table
+    return _read(data, columns, points_table)
 
 
 def read_curves(data, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Read a file (or take a DataFrame) and return the validated curves table (run, step, tokens, lr, loss)."""
+    return _read(data, columns, curves_table)
+
+
+def _read(data, columns, build) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
-        return curves_table(data, columns=columns)
+        return build(data, columns=columns)
     frame, source = read_table(data)
-    table = curves_table(frame, columns=columns, source=source)
+    table = build(frame, columns=columns, source=source)
     table.attrs["source"] = source.path
     table.attrs["blank_rows"] = frame.attrs.get("blank_rows", 0)
     return table
