@@ -1,10 +1,18 @@
 """scalinglaws: fit scaling laws to training runs and forecast what bigger runs will do.
 
->>> import scalinglaws as sl
->>> points = sl.read_points("data/chinchilla_epoch.csv")          # doctest: +SKIP
->>> result = sl.fit("chinchilla", points)                         # doctest: +SKIP
->>> print(result.summary())                                       # doctest: +SKIP
->>> sl.compute_optimal(result, [1e21, 1e23, 1e25])                # doctest: +SKIP
+Typical use::
+
+    import scalinglaws as sl
+    points = sl.read_points("data/chinchilla_epoch.csv")    # tidy table: run, N, D, C, loss, ...
+    result = sl.fit("chinchilla", points)                   # an immutable FitResult
+    print(result.summary())
+    sl.compute_optimal(result, [1e21, 1e23, 1e25])          # N_opt, D_opt, tokens per parameter, loss
+
+Units: N = parameters, D = training tokens, C = training FLOPs, loss in nats/token.
+
+>>> law = get_law("chinchilla")
+>>> f"{law(N=7e10, D=1.4e12, E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28):.5f}"
+'1.93665'
 """
 
 __version__ = "0.1.0"

@@ -163,11 +163,10 @@ class Fitter:
 
 
 def fit(law: str | Law, data, *, columns: Mapping[str, str] | None = None, **settings) -> FitResult:
-    """Fit a law to data with a :class:`Fitter` built from ``settings``.
+    """Fit a law to data with a :class:`Fitter` built from ``settings``. Example::
 
-    >>> import scalinglaws as sl
-    >>> result = sl.fit("chinchilla", "data/chinchilla_epoch.csv")    # doctest: +SKIP
-    >>> print(result.summary())                                          # doctest: +SKIP
+        result = fit("chinchilla", "data/chinchilla_epoch.csv", loss="huber", delta=1e-3, top_k=8)
+        print(result.summary())
     """
     try:
         fitter = Fitter(**settings)

@@ -162,10 +162,10 @@ class FitResult:
     def predict(self, data=None, **inputs):
         """Predicted loss (nats/token) at the law's inputs.
 
-        Give a DataFrame/mapping with the input columns, or the inputs as keywords; scalars give a float.
+        Give a DataFrame/mapping with the input columns, or the inputs as keywords; scalars give a float::
 
-        >>> fit.predict(N=7e10, D=1.4e12)          # doctest: +SKIP
-        1.9734
+            fit.predict(N=7e10, D=1.4e12)                          # 1.9734 for the Chinchilla fit
+            fit.predict(pd.DataFrame({"N": [1e9, 1e10], "D": 2e10}))
         """
         source = dict(inputs) if data is None else {k: data[k] for k in self.law.inputs if k in data}
         X = self.law.inputs_of(source)
