@@ -241,7 +241,8 @@ def _positive(values: np.ndarray, column: str, source: Source, what: str) -> Non
                          **source.at(i), hint="fix the value, or remove the row")
 
 
-def _boolean(series: pd.Series, column: str, source: Source) -> np.ndarray:
+def boolean_column(series: pd.Series, column: str, source: Source) -> np.ndarray:
+    """A true/false column (true/false, yes/no, 1/0, t/f, y/n; empty is false) as a bool array."""
     if pd.api.types.is_bool_dtype(series):
         return series.fillna(False).to_numpy(dtype=bool)
     text = series.astype(str).str.strip().str.lower()
@@ -311,7 +312,7 @@ def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
     out["loss"] = _numeric(frame[found["loss"]], found["loss"], source)
     _positive(out["loss"], found["loss"], source, "the loss")
     if "exclude" in found:
-        out["exclude"] = _boolean(frame[found["exclude"]], found["exclude"], source)
+        out["exclude"] = boolean_column(frame[found["exclude"]], found["exclude"], source)
     table = _finish(frame, out, set(found.values()), (*POINTS_COLUMNS, "exclude"))
     table.attrs["columns"] = {k: str(v) for k, v in found.items()}
     return table

@@ -315,3 +315,32 @@ def test_to_lmfit(epoch_fit):
     assert lm["alpha"].value == epoch_fit.params["alpha"] and lm["alpha"].min == 0.0
     assert lm["E"].stderr == pytest.approx(epoch_fit.errors["E"])
     assert -1 <= lm["alpha"].correl["A"] <= 1
+
+
+class _PowerLaw(sl.Law):
+    """L(x) = L_inf + (x0/x)^alpha, a law of one input written by a user as a Law subclass."""
+
+    name = "test-power"
+    inputs = ("x",)
+    formula = "L = L_inf + (x0/x)^alpha"
+    default_params = (sl.Param("L_inf", (0.0, np.inf), grid=(1.0, 2.0), log=True),
+                      sl.Param("x0", (0.0, np.inf), grid=(1e3, 1e5, 1e7), log=True),
+                      sl.Param("alpha", (0.0, 3.0), grid=(0.1, 0.5, 1.0)))
+
+    def evaluate(self, X, L_inf, x0, alpha):
+        return L_inf + (x0 / X["x"]) ** alpha
+
+    def gradient(self, X, L_inf, x0, alpha):
+        t = (x0 / X["x"]) ** alpha
+        return (np.ones_like(t), alpha * t / x0, t * np.log(x0 / X["x"]))
+
+
+def test_a_user_law_of_other_inputs_fits_with_excluded_rows():
+    x = np.geomspace(1e4, 1e9, 30)
+    data = pd.DataFrame({"x": x, "loss": 2.0 + (1e5 / x) ** 0.3, "exclude": ["no"] * 28 + ["yes", "yes"]})
+    data.loc[28:, "loss"] = 99.0
+    result = sl.fit(_PowerLaw(), data)
+    np.testing.assert_allclose(result.values, [2.0, 1e5, 0.3], rtol=1e-5)
+    assert result.n_excluded == 2 and result.n_points == 28
+    with pytest.raises(sl.LawError, match="needs column"):
+        sl.fit(_PowerLaw(), data.rename(columns={"x": "N"}))

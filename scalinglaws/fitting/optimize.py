@@ -33,7 +33,7 @@ from ..exceptions import (AtBoundWarning, ConvergenceWarning, FitError, Identifi
                           LawError, warn)
 from ..laws.base import Law
 from ..laws.registry import get_law
-from ..schema import points_table
+from ..schema import Source, boolean_column, points_table
 from .objective import LOSSES, Objective, psi, rho
 from .result import FitResult
 from .space import ParameterSpace
@@ -176,26 +176,32 @@ def fit(law: str | Law, data, *, columns: Mapping[str, str] | None = None, **set
 
 
 def _prepare(law: Law, data, columns) -> tuple[pd.DataFrame, int]:
-    """The rows to fit (exclusions removed) with the law's inputs and a positive finite loss."""
+    """The rows to fit (exclusions removed) with the law's inputs and a positive finite loss.
+
+    Files are read and DataFrames of runs (laws of N) validated as points tables; other DataFrames are
+    used as given, with their ``exclude`` column read as true/false.
+    """
     if not isinstance(data, pd.DataFrame):
         from ..io.tables import read_points
 
         table = read_points(data, columns=columns)
-    elif columns or not (set(law.inputs) | {"loss"}) <= set(data.columns):
+    elif columns or "N" in law.inputs:
         table = points_table(data, columns=columns)
     else:
         table = data
+        if "exclude" in data.columns:
+            table = data.assign(exclude=boolean_column(data["exclude"], "exclude", Source()))
     if "run" not in table.columns:
         table = table.assign(run=[f"run{i}" for i in range(len(table))])
     n_excluded = 0
     if "exclude" in table.columns:
-        keep = ~table["exclude"].astype(bool).to_numpy()
+        keep = ~table["exclude"].to_numpy(dtype=bool)
         n_excluded = int((~keep).sum())
         table = table.loc[keep]
-    law.inputs_of(table)  # names any missing column
+    law.inputs_of(table)  # names any missing input column
+    if "loss" not in table.columns:
+        raise LawError(f"law '{law.name}' is fitted to a 'loss' column; the data has {', '.join(table.columns)}")
     for column in (*law.inputs, "loss"):
-        if column not in table.columns:
-            raise LawError(f"law '{law.name}' needs a 'loss' column")
         values = pd.to_numeric(table[column], errors="coerce").to_numpy(float)
         bad = np.flatnonzero(~np.isfinite(values) | ((values <= 0) if column == "loss" else False))
         if bad.size:
@@ -252,9 +258,10 @@ def _covariance(objective: Objective, theta: np.ndarray, r: np.ndarray) -> np.nd
     score = psi(r, objective.loss, objective.delta)
     if objective.loss == "l2":
         m = 1.0
-    else:
-        spread = min(np.std(r), (np.subtract(*np.percentile(r, [75, 25]))) / 1.349) or np.std(r) or objective.delta
-        h = max(1.06 * spread * n ** -0.2, 1e-12)
+    else:  # m = P(|r| <= delta), from a Gaussian kernel density of the residuals (Silverman's bandwidth)
+        iqr = np.subtract(*np.percentile(r, [75, 25])) / 1.349
+        spread = min(np.std(r), iqr) if iqr > 0 else np.std(r)
+        h = max(1.06 * (spread or objective.delta) * n**-0.2, 1e-12)
         d = objective.delta
         m = float(np.mean(ndtr((d - r) / h) - ndtr((-d - r) / h)))
     A = m * (J.T @ J)
