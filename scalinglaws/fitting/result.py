@@ -29,11 +29,9 @@ def _frozen(a, dtype=float) -> np.ndarray:
 
 
 def _frozen_columns(columns: Mapping, dtype=None) -> Mapping[str, np.ndarray]:
-    out = {}
-    for k, v in columns.items():
-        arr = np.asarray(v)
-        out[str(k)] = _frozen(arr, dtype=arr.dtype if dtype is None and arr.dtype != object else (dtype or object))
-    return MappingProxyType(out)
+    """Read-only arrays in a read-only mapping; each keeps its dtype unless ``dtype`` is given."""
+    return MappingProxyType({str(k): _frozen(v, np.asarray(v).dtype if dtype is None else dtype)
+                             for k, v in columns.items()})
 
 
 @dataclass(frozen=True, eq=False)
@@ -51,13 +49,21 @@ class FitResult:
     at_bound : ndarray of bool
         Parameters that ended on a bound (the fit should not be extrapolated then).
     converged : bool
-        L-BFGS-B reported convergence for the best start.
+        L-BFGS-B reported convergence for the best start; ``message`` says how it stopped.
     objective : float
         Σ ρ(log residuals) at the optimum (a sum, in the units of Hoffmann et al. and Epoch AI).
     residuals : ndarray
         log L_obs − log L_pred for every fitted point.
+    inputs, observed, runs : mapping of arrays, ndarray, ndarray
+        The fitted points: the law's inputs by name, the observed loss, the run names.
+    start_table : mapping of arrays
+        Every start of the search (see :attr:`starts`); only the polished ones have an end point.
     loglik : float
         Log-likelihood of the residuals under the density whose maximum is this fit (Huber or Gaussian).
+    settings : mapping
+        The :class:`~scalinglaws.fitting.optimize.Fitter` settings used.
+    n_excluded : int
+        Rows of the data left out by their ``exclude`` column.
     warnings : tuple of str
         Everything the fit found suspicious; also emitted as warnings when the fit ran.
     """
