@@ -15,7 +15,7 @@ import numpy as np
 
 from . import __version__
 from .exceptions import ScalingLawsError, ScalingLawsWarning
-from .schema import format_number, parse_number
+from .schema import POINT_INPUTS, format_number, parse_number
 
 __all__ = ["cli", "main"]
 
@@ -87,7 +87,7 @@ def fit_command(file, law_name, out, plot_path, cols, loss, delta, top_k, seed, 
     if plot_path and not plot_path.lower().endswith((".png", ".svg", ".pdf")):
         raise click.BadParameter(f"{plot_path}: use a .png, .svg or .pdf file name", param_hint="--plot")
     law = get_law(law_name)
-    table = read_points(file, columns=columns)
+    table = read_points(file, columns=columns, require=[k for k in law.inputs if k in POINT_INPUTS])
     renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
     excluded = int(table["exclude"].sum()) if "exclude" in table else 0
     blank = table.attrs.get("blank_rows", 0)

@@ -11,6 +11,9 @@ D          training tokens                                                      
 C          training compute; **derived as C = 6·N·D when absent**                     FLOPs
 loss       loss to fit                                                                 nats/token
 exclude    optional; rows marked true are kept in the table but left out of fits       bool
+U          optional: unique tokens, for data-constrained laws                          tokens
+N_avg      optional: parameters averaged over training, for sparse (pruned) runs       parameters
+S_min      optional: minimum optimizer steps (Kaplan's L(N, S_min))                    steps
 =========  ==========================================================================  ==========
 
 When ``D`` is absent but ``C`` is given, ``D = C / (6·N)`` (as Epoch AI did for the Chinchilla points).
@@ -40,6 +43,7 @@ __all__ = [
     "POINTS_COLUMNS",
     "CURVES_COLUMNS",
     "POINTS_ALIASES",
+    "POINT_INPUTS",
     "CURVES_ALIASES",
     "FLOPS_PER_PARAM_TOKEN",
     "Source",
@@ -67,8 +71,18 @@ POINTS_ALIASES: Mapping[str, tuple[str, ...]] = {
     "D": ("d", "tokens", "n_tokens", "num_tokens", "train_tokens", "training_tokens", "data_size"),
     "C": ("c", "flops", "compute", "train_flops", "training_flops", "compute_flops"),
     "loss": _LOSS_ALIASES,
+    "U": ("u", "unique_tokens", "n_unique_tokens", "unique"),
+    "N_avg": ("n_avg", "avg_params", "average_params", "mean_params"),
+    "S_min": ("s_min", "min_steps"),
     "exclude": ("exclude", "excluded", "excluded_by_epoch", "skip"),
 }
+
+#: Optional numeric columns of the points table, read (with aliases) when present.
+POINT_EXTRAS = ("U", "N_avg", "S_min")
+#: Every numeric input a law of runs may read from the points table.
+POINT_INPUTS = ("N", "D", "C", *POINT_EXTRAS)
+_MEANING = {"N": "the parameter count N", "D": "the token count D", "C": "compute C",
+            "U": "unique tokens U", "N_avg": "average parameter count N_avg", "S_min": "minimum steps S_min"}
 
 #: Accepted spellings per canonical column of the curves table, in order of preference.
 CURVES_ALIASES: Mapping[str, tuple[str, ...]] = {
@@ -275,12 +289,13 @@ def _finish(frame: pd.DataFrame, canonical: dict[str, np.ndarray | pd.Series], u
 
 
 def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = None,
-                 source: Source | None = None) -> pd.DataFrame:
+                 source: Source | None = None, require: Sequence[str] = ("N", "D")) -> pd.DataFrame:
     """Validate and canonicalize a table of runs into the points table (see the module docstring).
 
     ``columns`` maps canonical names to the input's column names when aliases do not find them,
-    e.g. ``{"N": "non_embedding_params"}``. The returned frame's ``attrs["columns"]`` records which
-    input column became which canonical column.
+    e.g. ``{"N": "non_embedding_params"}``. ``require`` names the inputs the caller needs (a law's inputs;
+    ``loss`` is always needed); derived columns count (C from N and D, D from C and N). The returned
+    frame's ``attrs["columns"]`` records which input column became which canonical column.
 
     >>> t = points_table(pd.DataFrame({"params": ["70M", "1B"], "tokens": ["1.4B", "20B"],
     ...                                "val_loss": [3.1, 2.6]}))
@@ -289,31 +304,28 @@ def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
     """
     source = source or Source()
     found = _columns_of(frame, POINTS_ALIASES, columns, source, "runs")
-    if "N" not in found:
-        raise _missing("N", POINTS_ALIASES, list(frame.columns), source, " (model parameters)")
+    names = list(frame.columns)
     if "loss" not in found:
-        raise _missing("loss", POINTS_ALIASES, list(frame.columns), source)
-    if "D" not in found and "C" not in found:
-        raise _missing("D", POINTS_ALIASES, list(frame.columns), source,
-                       " (training tokens; or give C and D is derived as C/(6N))")
+        raise _missing("loss", POINTS_ALIASES, names, source)
     out: dict[str, np.ndarray | pd.Series] = {"run": _run_names(frame, found.get("run"))}
-    out["N"] = _numeric(frame[found["N"]], found["N"], source)
-    _positive(out["N"], found["N"], source, "the parameter count N")
-    if "C" in found:
-        out["C"] = _numeric(frame[found["C"]], found["C"], source)
-        _positive(out["C"], found["C"], source, "compute C")
-    if "D" in found:
-        out["D"] = _numeric(frame[found["D"]], found["D"], source)
-        _positive(out["D"], found["D"], source, "the token count D")
-    else:
+    for name in ("N", "D", "C", *POINT_EXTRAS):
+        if name in found:
+            out[name] = _numeric(frame[found[name]], found[name], source)
+            _positive(out[name], found[name], source, _MEANING[name])
+    if "D" not in out and "C" in out and "N" in out:
         out["D"] = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"])
-    if "C" not in found:
+    if "C" not in out and "N" in out and "D" in out:
         out["C"] = FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"]
+    for name in require:
+        if name not in out and name in POINTS_ALIASES:
+            why = {"N": " (model parameters)", "D": " (training tokens; or give C and N, and D = C/(6N))",
+                   "C": " (training FLOPs; or give N and D, and C = 6·N·D)"}.get(name, f" ({_MEANING[name]})")
+            raise _missing(name, POINTS_ALIASES, names, source, why)
     out["loss"] = _numeric(frame[found["loss"]], found["loss"], source)
     _positive(out["loss"], found["loss"], source, "the loss")
     if "exclude" in found:
         out["exclude"] = boolean_column(frame[found["exclude"]], found["exclude"], source)
-    table = _finish(frame, out, set(found.values()), (*POINTS_COLUMNS, "exclude"))
+    table = _finish(frame, out, set(found.values()), (*POINTS_COLUMNS, *POINT_EXTRAS, "exclude"))
     table.attrs["columns"] = {k: str(v) for k, v in found.items()}
     return table
 

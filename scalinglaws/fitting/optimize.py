@@ -33,7 +33,7 @@ from ..exceptions import (AtBoundWarning, ConvergenceWarning, FitError, Identifi
                           LawError, warn)
 from ..laws.base import Law
 from ..laws.registry import get_law
-from ..schema import Source, boolean_column, points_table
+from ..schema import POINT_INPUTS, Source, boolean_column, points_table
 from .objective import LOSSES, Objective, psi, rho
 from .result import FitResult
 from .space import ParameterSpace
@@ -94,9 +94,10 @@ class Fitter:
             raise FitError(f"{len(table)} points cannot determine {space.n_free} free parameters; "
                            f"give more runs or fix some parameters")
         X = law.inputs_of(table)
-        objective = Objective(law, space, X, table["loss"].to_numpy(float), loss=self.loss, delta=self.delta)
+        y = table["loss"].to_numpy(float)
+        objective = Objective(law, space, X, y, loss=self.loss, delta=self.delta)
 
-        starts = self._starts(space)
+        starts = self._starts(space, {**law.data_grid(X, y), **(self.grid or {})}, law.data_starts(X, y))
         screened = objective.values(starts)
         if not np.isfinite(screened).any():
             raise FitError(f"law '{law.name}' gives no finite loss at any of {len(starts)} starts; "
@@ -126,8 +127,10 @@ class Fitter:
             n_excluded=n_excluded, warnings=tuple(m for m, _ in notes),
         )
 
-    def _starts(self, space: ParameterSpace) -> np.ndarray:
-        grid = space.start_grid(self.grid)
+    def _starts(self, space: ParameterSpace, grids: Mapping, points) -> np.ndarray:
+        """The start grid (law's, then data-driven, then the user's grids), the law's data-driven start
+        points, and seeded random starts in the box the grid spans."""
+        grid = np.vstack([space.start_grid(grids), space.starts_from(points)])
         if self.random_starts <= 0:
             return grid
         rng = np.random.default_rng(self.seed)
@@ -137,7 +140,7 @@ class Fitter:
                 lo[j] = lo[j] - 1.0 if blo is None else max(lo[j] - 1.0, blo)
                 hi[j] = hi[j] + 1.0 if bhi is None else min(hi[j] + 1.0, bhi)
         extra = lo + (hi - lo) * rng.random((self.random_starts, grid.shape[1]))
-        return np.vstack([grid, extra])
+        return np.vstack([grid, space.clip(extra)])
 
     def _polish(self, objective: Objective, space: ParameterSpace, theta0: np.ndarray):
         """L-BFGS-B from theta0. A line search that stalls (common at the kinks of the Huber loss) is
@@ -178,15 +181,16 @@ def fit(law: str | Law, data, *, columns: Mapping[str, str] | None = None, **set
 def _prepare(law: Law, data, columns) -> tuple[pd.DataFrame, int]:
     """The rows to fit (exclusions removed) with the law's inputs and a positive finite loss.
 
-    Files are read and DataFrames of runs (laws of N) validated as points tables; other DataFrames are
-    used as given, with their ``exclude`` column read as true/false.
+    Files are read, and DataFrames for laws of the points table's inputs (N, D, C, U, N_avg, S_min)
+    validated, as points tables; other DataFrames are used as given, ``exclude`` read as true/false.
     """
+    point_inputs = [k for k in law.inputs if k in POINT_INPUTS]
     if not isinstance(data, pd.DataFrame):
         from ..io.tables import read_points
 
-        table = read_points(data, columns=columns)
-    elif columns or "N" in law.inputs:
-        table = points_table(data, columns=columns)
+        table = read_points(data, columns=columns, require=point_inputs)
+    elif columns or point_inputs:
+        table = points_table(data, columns=columns, require=point_inputs)
     else:
         table = data
         if "exclude" in data.columns:

@@ -91,6 +91,27 @@ class ParameterSpace:
                 jac[:, i, :] += slope[:, None] * jac[:, k, :]
         return jac
 
+    def clip(self, theta: np.ndarray) -> np.ndarray:
+        """``theta`` (S, F) moved inside the bounds."""
+        lo = np.array([-np.inf if b is None else b for b, _ in self.bounds()])
+        hi = np.array([np.inf if b is None else b for _, b in self.bounds()])
+        return np.clip(theta, lo, hi)
+
+    def starts_from(self, points: Sequence[Mapping[str, float]]) -> np.ndarray:
+        """Start points given as name → value mappings (free parameters) as ``theta`` rows, inside the bounds.
+
+        Points with a missing, non-finite or (for log-scale parameters) non-positive value are dropped.
+        """
+        rows = []
+        for point in points:
+            values = [point.get(self.names[i], np.nan) for i in self.free]
+            if all(np.isfinite(v) and (not lg or v > 0) for v, lg in zip(values, self._log)):
+                full = [0.0] * len(self.params)
+                for i, v in zip(self.free, values):
+                    full[i] = v
+                rows.append(self.to_theta(full))
+        return self.clip(np.array(rows, dtype=float).reshape(-1, self.n_free))
+
     def start_grid(self, grids: Mapping[str, Sequence[float]] | None = None) -> np.ndarray:
         """The Cartesian product of the free parameters' start grids, as ``theta`` rows (S, F).
 
@@ -108,9 +129,8 @@ class ParameterSpace:
             values = np.asarray(grids.get(p.name, p.grid) or [_middle(p.bounds, p.log)], dtype=float)
             if p.log:
                 values = np.log(np.maximum(values, np.finfo(float).tiny))
-            lo, hi = self.bounds()[j]
-            axes.append(np.clip(values, -np.inf if lo is None else lo, np.inf if hi is None else hi))
-        return np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(axes))
+            axes.append(values)
+        return self.clip(np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(axes)))
 
     def at_bound(self, theta: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
         """For each parameter (law order): is it a free parameter sitting on one of its bounds?"""

@@ -13,7 +13,8 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Mapping
+from functools import partial
+from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -192,7 +193,8 @@ def read_table(path) -> tuple[pd.DataFrame, Source]:
     return _read_delimited(path, text, sep)
 
 
-def read_points(data, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+def read_points(data, *, columns: Mapping[str, str] | None = None,
+                require: Sequence[str] = ("N", "D")) -> pd.DataFrame:
     """Read a file (or take a DataFrame) and return the validated points table.
 
     Parameters
@@ -202,12 +204,14 @@ def read_points(data, *, columns: Mapping[str, str] | None = None) -> pd.DataFra
     columns : mapping, optional
         Canonical name → column name, for columns the aliases do not recognise, e.g.
         ``{"N": "non_embedding_params"}``.
+    require : sequence of str
+        Inputs that must be present or derivable (a law's inputs); see :func:`~scalinglaws.schema.points_table`.
 
     >>> import pandas as pd
     >>> read_points(pd.DataFrame({"N": ["70B"], "D": ["1.4T"], "loss": [1.94]}))["C"].item()
     5.88e+23
     """
-    return _read(data, columns, points_table)
+    return _read(data, columns, partial(points_table, require=tuple(require)))
 
 
 def read_curves(data, *, columns: Mapping[str, str] | None = None) -> pd.DataFrame:

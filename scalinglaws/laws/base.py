@@ -126,6 +126,27 @@ class Law:
         self._params = tuple(self.default_params if params is None else params)
         self._check()
 
+    @property
+    def config(self) -> dict:
+        """Constructor arguments that define this law beyond its parameters (JSON-able; empty by default).
+
+        Configurable laws (a power law in N, D or C; a BNSL with 1 or 2 breaks; a law from an expression)
+        return what :func:`~scalinglaws.laws.registry.law_from_dict` needs to rebuild them.
+        """
+        return {}
+
+    # -- data-driven starts -------------------------------------------------------------------------
+    def data_grid(self, X: Mapping[str, np.ndarray], y: np.ndarray) -> dict[str, Sequence[float]]:
+        """Start grids computed from the data, replacing the static grid of those parameters.
+
+        For example an irreducible loss must start below the smallest observed loss. Empty by default.
+        """
+        return {}
+
+    def data_starts(self, X: Mapping[str, np.ndarray], y: np.ndarray) -> list[dict[str, float]]:
+        """Whole start points computed from the data (e.g. a law's own stage-wise recipe), added to the grid."""
+        return []
+
     # -- parameters ---------------------------------------------------------------------------------
     @property
     def params(self) -> tuple[Param, ...]:
@@ -270,8 +291,10 @@ class Law:
 
     # -- description --------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """Plain-data form: the registry name and every parameter's settings."""
-        return {"name": self.name, "params": [p.to_dict() for p in self._params]}
+        """Plain-data form: name, class, configuration and every parameter's settings."""
+        cls = type(self)
+        return {"name": self.name, "class": f"{cls.__module__}.{cls.__qualname__}", "config": self.config,
+                "params": [p.to_dict() for p in self._params]}
 
     def __eq__(self, other) -> bool:
         return type(other) is type(self) and other.to_dict() == self.to_dict()

@@ -1,7 +1,12 @@
-"""The law registry: every law class registers under a name, and :func:`get_law` builds one by name."""
+"""The law registry: laws register under a name, and :func:`get_law` builds one by name.
+
+A registered name stands for a class and its configuration, so one class can serve several names
+(``power-N``, ``power-D`` and ``power-C`` are one power-law class with a different input).
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import Mapping
 
 from ..exceptions import LawError
@@ -9,24 +14,38 @@ from .base import Law, Param
 
 __all__ = ["register", "get_law", "available_laws", "law_from_dict"]
 
-_REGISTRY: dict[str, type[Law]] = {}
+_NAMES: dict[str, tuple[type[Law], dict]] = {}
+_CLASSES: dict[str, type[Law]] = {}
 
 
 def _key(name: str) -> str:
     return str(name).strip().lower().replace("_", "-")
 
 
-def register(cls: type[Law]) -> type[Law]:
-    """Class decorator adding a law to the registry under ``cls.name``."""
-    if not cls.name:
-        raise LawError(f"{cls.__name__} has no name to register under")
-    _REGISTRY[_key(cls.name)] = cls
-    return cls
+def _qualified(cls: type) -> str:
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def register(cls: type[Law] | None = None, /, **config):
+    """Add a law to the registry under the name its instances carry.
+
+    Use as a class decorator (``@register``) or as ``register(PowerLaw, x="N")`` for a configured variant.
+    """
+
+    def add(law_cls: type[Law]) -> type[Law]:
+        law = law_cls(**config)
+        if not law.name:
+            raise LawError(f"{law_cls.__name__} has no name to register under")
+        _NAMES[_key(law.name)] = (law_cls, dict(config))
+        _CLASSES[_qualified(law_cls)] = law_cls
+        return law_cls
+
+    return add(cls) if cls is not None else add
 
 
 def available_laws() -> list[str]:
     """Names of the registered laws, sorted."""
-    return sorted(cls.name for cls in _REGISTRY.values())
+    return sorted((cls(**config).name for cls, config in _NAMES.values()), key=str.lower)
 
 
 def get_law(name: str | Law) -> Law:
@@ -37,15 +56,37 @@ def get_law(name: str | Law) -> Law:
     """
     if isinstance(name, Law):
         return name
-    cls = _REGISTRY.get(_key(name))
-    if cls is None:
+    entry = _NAMES.get(_key(name))
+    if entry is None:
         raise LawError(f"unknown law {name!r}; known laws: {', '.join(available_laws())}")
-    return cls()
+    cls, config = entry
+    return cls(**config)
 
 
 def law_from_dict(d: Mapping) -> Law:
-    """Rebuild a law from :meth:`Law.to_dict` output."""
-    law = get_law(d["name"])
+    """Rebuild a law from :meth:`Law.to_dict` output.
+
+    Registered classes, and Law subclasses defined in modules already imported (a notebook's own law),
+    are rebuilt; nothing is imported on the record's say-so.
+    """
+    qualified = d.get("class")
+    cls = _CLASSES.get(qualified) if qualified else None
+    if cls is None and qualified:
+        module, _, qualname = qualified.rpartition(".")
+        found = getattr(sys.modules.get(module), qualname, None)
+        cls = found if isinstance(found, type) and issubclass(found, Law) else None
+    if cls is None:
+        entry = _NAMES.get(_key(d["name"]))
+        if entry is None:
+            raise LawError(f"cannot rebuild law {d['name']!r} ({qualified}): it is not registered and its class "
+                           "is not loaded; define or import it first, or pass law=... explicitly")
+        cls = entry[0]
+    config = d.get("config") or {}
+    try:
+        law = cls(**config)
+    except TypeError as err:
+        raise LawError(f"cannot rebuild law {d['name']!r} from its configuration ({err}); pass law=... "
+                       "explicitly") from None
     params = tuple(Param.from_dict(p) for p in d["params"])
     if tuple(p.name for p in params) != law.param_names:
         raise LawError(f"law '{law.name}' has parameters {law.param_names}, the record has "
