@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._logspace import lse_weights
 from .base import Law, Param
 from .registry import register
 
@@ -64,15 +65,8 @@ class Chinchilla(Law):
     def _log_terms(self, X, E, A, B, alpha, beta):
         lN, lD = np.log(X["N"]), np.log(X["D"])
         with np.errstate(divide="ignore"):
-            t_e = np.log(E) + 0.0 * lN
-            t_n = np.log(A) - alpha * lN
-            t_d = np.log(B) - beta * lD
-        t_e, t_n, t_d = np.broadcast_arrays(t_e, t_n, t_d)
-        top = np.maximum(np.maximum(t_e, t_n), t_d)
-        top = np.where(np.isfinite(top), top, 0.0)
-        w = [np.exp(t - top) for t in (t_e, t_n, t_d)]
-        total = w[0] + w[1] + w[2]
-        return top + np.log(total), [x / total for x in w], lN, lD
+            value, weights = lse_weights(np.log(E) + 0.0 * lN, np.log(A) - alpha * lN, np.log(B) - beta * lD)
+        return value, weights, lN, lD
 
     def log_evaluate(self, X, E, A, B, alpha, beta):
         return self._log_terms(X, E, A, B, alpha, beta)[0]
