@@ -71,48 +71,93 @@ def _new_axes(ax, ncols: int = 1):
 
 
 def plot_fit(fit: FitResult, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, residuals: bool = True):
-    """Data, fitted curves per model size, and their extrapolation, for a law of N and D.
+    """The data, the fitted law and its extrapolation; with ``ax=None`` and ``residuals=True``, a second panel
+    with the residuals.
 
-    Loss (nats/token) against training tokens D, one colour per model size (or size bin when the data
-    have many sizes). Each fitted curve is solid over the tokens its size was trained on and dashed beyond,
-    up to ``extrapolate`` × the largest D; a dashed black curve shows a model ``extrapolate`` × larger than
-    the largest fitted. With ``ax=None`` and ``residuals=True`` a second panel shows the residuals.
+    * A law of exactly N and D: loss against training tokens D, one colour per model size (or size bin
+      when the data have many sizes). Each curve is solid over the tokens its size was trained on and dashed
+      beyond, up to ``extrapolate`` × the largest D; a dashed black curve shows a model ``extrapolate`` × larger
+      than the largest fitted.
+    * A law of one input: loss against that input, the fitted curve dashed beyond the data up to
+      ``extrapolate`` × its largest value.
+    * Any other law: fitted against observed loss, on the diagonal when the law holds.
     """
-    law = fit.law
-    if not {"N", "D"} <= set(law.inputs):
-        raise LawError(f"plot_fit draws laws of N and D; '{law.name}' takes {', '.join(law.inputs)}")
-    import matplotlib as mpl
-
     with style():
         fig, axes = _new_axes(ax, 2 if (ax is None and residuals) else 1)
-        main = axes[0]
-        N, D, loss = np.asarray(fit.inputs["N"]), np.asarray(fit.inputs["D"]), fit.observed
-        groups, centres = _size_groups(N, max_groups)
-        cmap = mpl.colormaps["viridis"]
-        colours = cmap(np.linspace(0.0, 0.85, len(centres)))
-        d_all = np.geomspace(D.min() / 1.5, D.max() * extrapolate, 200)
-        for g, (n_g, colour) in enumerate(zip(centres, colours)):
-            mask = groups == g
-            main.scatter(D[mask], loss[mask], s=14, color=colour, alpha=0.8, edgecolor="none", zorder=3)
-            curve = fit.predict(N=np.full_like(d_all, n_g), D=d_all)
-            inside = (d_all >= D[mask].min() / 1.5) & (d_all <= D[mask].max() * 1.5)
-            label = f"N = {format_number(n_g)}" + ("" if len(np.unique(N[mask])) == 1 else " (bin)")
-            main.plot(d_all[inside], curve[inside], color=colour, label=label)
-            main.plot(d_all, np.where(inside, np.nan, curve), color=colour, linestyle="--", alpha=0.6)
-        n_big = N.max() * extrapolate
-        main.plot(d_all, fit.predict(N=np.full_like(d_all, n_big), D=d_all), color="black", linestyle="--",
-                  label=f"N = {format_number(n_big)} (extrapolated)")
-        main.set_xscale("log")
-        main.set_yscale("log")
-        _plain_log_axis(main.yaxis)
-        _count_axis(main.xaxis)
-        main.set_xlabel("Training tokens D")
-        main.set_ylabel("Loss (nats/token)")
-        main.set_title(f"{law.name}: {law.formula}")
-        main.legend(ncol=1 if len(centres) < 6 else 2, loc="lower left")
+        inputs = set(fit.law.inputs)
+        if inputs == {"N", "D"}:
+            _sizes_panel(fit, axes[0], extrapolate, max_groups)
+        elif len(inputs) == 1:
+            _single_input_panel(fit, axes[0], extrapolate)
+        else:
+            _parity_panel(fit, axes[0])
+        axes[0].set_title(f"{fit.law.name}: {fit.law.formula}", fontsize=9)
         if len(axes) > 1:
             plot_residuals(fit, ax=axes[1])
     return fig
+
+
+_LABELS = {"C": "Training compute C (FLOPs)", "N": "Parameters N", "D": "Training tokens D",
+           "N_avg": "Average parameters N_avg", "U": "Unique tokens U", "S_min": "Minimum steps S_min"}
+
+
+def _sizes_panel(fit: FitResult, main, extrapolate: float, max_groups: int) -> None:
+    import matplotlib as mpl
+
+    N, D, loss = np.asarray(fit.inputs["N"]), np.asarray(fit.inputs["D"]), fit.observed
+    groups, centres = _size_groups(N, max_groups)
+    colours = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, len(centres)))
+    d_all = np.geomspace(D.min() / 1.5, D.max() * extrapolate, 200)
+    for g, (n_g, colour) in enumerate(zip(centres, colours)):
+        mask = groups == g
+        main.scatter(D[mask], loss[mask], s=14, color=colour, alpha=0.8, edgecolor="none", zorder=3)
+        curve = fit.predict(N=np.full_like(d_all, n_g), D=d_all)
+        inside = (d_all >= D[mask].min() / 1.5) & (d_all <= D[mask].max() * 1.5)
+        label = f"N = {format_number(n_g)}" + ("" if len(np.unique(N[mask])) == 1 else " (bin)")
+        main.plot(d_all[inside], curve[inside], color=colour, label=label)
+        main.plot(d_all, np.where(inside, np.nan, curve), color=colour, linestyle="--", alpha=0.6)
+    n_big = N.max() * extrapolate
+    main.plot(d_all, fit.predict(N=np.full_like(d_all, n_big), D=d_all), color="black", linestyle="--",
+              label=f"N = {format_number(n_big)} (extrapolated)")
+    _loss_axes(main, "D")
+    main.legend(ncol=1 if len(centres) < 6 else 2, loc="lower left")
+
+
+def _single_input_panel(fit: FitResult, main, extrapolate: float) -> None:
+    (name,) = fit.law.inputs
+    x, loss = np.asarray(fit.inputs[name]), fit.observed
+    main.scatter(x, loss, s=14, color="C0", edgecolor="none", zorder=3, label="data")
+    grid = np.geomspace(x.min() / 1.5, x.max() * extrapolate, 300)
+    curve = fit.predict(**{name: grid})
+    inside = grid <= x.max()
+    main.plot(grid[inside], curve[inside], color="C1", label="fit")
+    main.plot(grid, np.where(inside, np.nan, curve), color="C1", linestyle="--",
+              label=f"extrapolation (to {extrapolate:g}x)")
+    _loss_axes(main, name)
+    main.legend(loc="upper right")
+
+
+def _parity_panel(fit: FitResult, main) -> None:
+    predicted = fit.observed * np.exp(-fit.residuals)
+    first = fit.law.inputs[0]
+    points = main.scatter(fit.observed, predicted, c=np.log10(np.asarray(fit.inputs[first])), s=14,
+                          cmap="viridis", edgecolor="none")
+    main.figure.colorbar(points, ax=main).set_label(f"log10 {first}")
+    lo, hi = min(fit.observed.min(), predicted.min()), max(fit.observed.max(), predicted.max())
+    main.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="fitted = observed")
+    main.set_xlabel("Observed loss (nats/token)")
+    main.set_ylabel("Fitted loss (nats/token)")
+    main.legend(loc="upper left")
+
+
+def _loss_axes(ax, x: str) -> None:
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    _plain_log_axis(ax.yaxis)
+    if x in ("N", "D", "N_avg", "U"):
+        _count_axis(ax.xaxis)
+    ax.set_xlabel(_LABELS.get(x, x))
+    ax.set_ylabel("Loss (nats/token)")
 
 
 def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
@@ -127,7 +172,7 @@ def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
         if x not in inputs:
             raise LawError(f"no input {x!r} to plot residuals against; choose one of {', '.join(inputs)}")
         rel = 100.0 * np.expm1(fit.residuals)
-        colour = np.log10(inputs["N"]) if "N" in inputs and x != "N" else None
+        colour = np.log10(inputs["N"]) if "N" in inputs and x != "N" and inputs["N"].size else None
         if colour is None:
             ax.scatter(inputs[x], rel, s=14, edgecolor="none")
         else:
@@ -136,10 +181,9 @@ def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
             bar.set_label("log10 N (parameters)")
         ax.axhline(0.0, color="black", linewidth=0.8)
         ax.set_xscale("log")
-        if x in ("N", "D"):
+        if x in ("N", "D", "N_avg", "U"):
             _count_axis(ax.xaxis)
-        names = {"C": "Training compute C (FLOPs)", "N": "Parameters N", "D": "Training tokens D"}
-        ax.set_xlabel(names.get(x, x))
+        ax.set_xlabel(_LABELS.get(x, x))
         ax.set_ylabel("Residual: observed / fitted − 1 (%)")
         ax.set_title(f"Residuals: RMS {100 * fit.rmse:.2g}% of the loss")
     return fig

@@ -81,8 +81,8 @@ class Objective:
         theta = np.atleast_2d(theta)
         with np.errstate(all="ignore"):
             log_pred, grads = self.law.log_evaluate_and_gradient(self.X, *self.space.natural(theta))
-        G = np.stack([np.broadcast_to(g, (1, self.n))[0] for g in grads], axis=1)  # (n, P)
-        return np.broadcast_to(log_pred, (1, self.n))[0], G @ self.space.jacobian(theta)[0]
+            G = np.stack([np.broadcast_to(g, (1, self.n))[0] for g in grads], axis=1)  # (n, P)
+            return np.broadcast_to(log_pred, (1, self.n))[0], G @ self.space.jacobian(theta)[0]
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray:
         """d log L_pred / d theta at one ``theta`` (F,): shape (n, F)."""

@@ -1,12 +1,37 @@
-"""The law zoo: :class:`Param`, :class:`Law`, the registry and every registered law."""
+"""The law zoo: :class:`Param`, :class:`Law`, the registry and every registered law.
+
+========================  ==============================================================  ===================
+registry name             formula                                                         inputs
+========================  ==============================================================  ===================
+``chinchilla``            E + A/N^alpha + B/D^beta (Hoffmann et al. 2022)                  N, D
+``chinchilla-tied``       the same with beta = alpha                                       N, D
+``kaplan``                ((Nc/N)^(alpha_N/alpha_D) + Dc/D)^alpha_D (Kaplan et al. 2020)   N, D
+``kaplan-steps``          (Nc/N)^alpha_N + (Sc/S_min)^alpha_S                               N, S_min
+``power-N/D/C``           L_inf + (x0/x)^alpha (Henighan et al. 2020)                       N, D or C
+``farseer``               exp(a3 N^g3 + b3) + exp(a2 N^g2 + b2)·D^(−exp(a1 N^g1 + b1))     N, D
+``data-constrained``      E + A/N'^alpha + B/D'^beta with repeated data (Muennighoff 2023)  N, D, U
+``sparse-average``        E + A/N_avg^alpha + B/D^beta (Jin et al. 2025)                    N_avg, D
+``bnsl``, ``bnsl-2``      broken power law with 1 or 2 breaks (Caballero et al. 2022)       C
+========================  ==============================================================  ===================
+
+Users add laws with :class:`FunctionLaw`, :class:`ExpressionLaw`, or a :class:`Law` subclass.
+"""
 
 from .base import Law, Param
-from .chinchilla import Chinchilla
+from .bnsl import BNSL
+from .chinchilla import Chinchilla, ChinchillaTied
+from .custom import ExpressionLaw, FunctionLaw
+from .data_constrained import DataConstrained
+from .expression import Expression
 from .farseer import Farseer, farseer_stagewise
 from .kaplan import Kaplan, KaplanSteps
 from .power import PowerLaw
-from .expression import Expression
 from .registry import available_laws, get_law, law_from_dict, register
+from .sparse import SparseAverage, average_density, average_density_discrete, average_density_from_curve
 
-__all__ = ["Param", "Law", "Expression", "Chinchilla", "Farseer", "farseer_stagewise", "Kaplan", "KaplanSteps",
-           "PowerLaw", "register", "get_law", "available_laws", "law_from_dict"]
+__all__ = [
+    "Param", "Law", "Expression", "register", "get_law", "available_laws", "law_from_dict",
+    "Chinchilla", "ChinchillaTied", "Kaplan", "KaplanSteps", "PowerLaw", "Farseer", "farseer_stagewise",
+    "DataConstrained", "SparseAverage", "average_density", "average_density_discrete",
+    "average_density_from_curve", "BNSL", "FunctionLaw", "ExpressionLaw",
+]

@@ -52,18 +52,21 @@ class Chinchilla(Law):
         Param("beta", bounds=(0.0, 5.0), grid=_EXP_GRID, doc="data exponent"),
     )
 
+    #: The input that plays the role of the parameter count (``N_avg`` for the sparse law).
+    _size = "N"
+
     def evaluate(self, X, E, A, B, alpha, beta):
-        return E + A * X["N"] ** -alpha + B * X["D"] ** -beta
+        return E + A * X[self._size] ** -alpha + B * X["D"] ** -beta
 
     def gradient(self, X, E, A, B, alpha, beta):
-        n_term = X["N"] ** -alpha
+        n_term = X[self._size] ** -alpha
         d_term = X["D"] ** -beta
         one = np.ones_like(n_term * d_term * E)
-        return (one, n_term * one, d_term * one, -A * n_term * np.log(X["N"]) * one,
+        return (one, n_term * one, d_term * one, -A * n_term * np.log(X[self._size]) * one,
                 -B * d_term * np.log(X["D"]) * one)
 
     def _log_terms(self, X, E, A, B, alpha, beta):
-        lN, lD = np.log(X["N"]), np.log(X["D"])
+        lN, lD = np.log(X[self._size]), np.log(X["D"])
         with np.errstate(divide="ignore"):
             value, weights = lse_weights(np.log(E) + 0.0 * lN, np.log(A) - alpha * lN, np.log(B) - beta * lD)
         return value, weights, lN, lD
@@ -88,3 +91,17 @@ class Chinchilla(Law):
         G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
         n_opt = G * (C / flops_per_token) ** (beta / (alpha + beta))
         return n_opt, C / flops_per_token / n_opt
+
+
+@register
+class ChinchillaTied(Chinchilla):
+    """Chinchilla with one exponent for both terms (``beta = alpha``), as Muennighoff et al. fit it.
+
+    Compute-optimal N then scales as C^0.5 exactly.
+    """
+
+    name = "chinchilla-tied"
+    formula = "L = E + A/N^alpha + B/D^alpha"
+    latex = r"L = E + \frac{A}{N^{\alpha}} + \frac{B}{D^{\alpha}}"
+    default_params = tuple(p if p.name != "beta" else Param("beta", bounds=p.bounds, tie="alpha", doc=p.doc)
+                           for p in Chinchilla.default_params)
