@@ -7,6 +7,7 @@ on standard error and exits with code 2.
 from __future__ import annotations
 
 import math
+import re
 import sys
 import warnings
 
@@ -42,6 +43,48 @@ def _columns(pairs: tuple[str, ...]) -> dict[str, str] | None:
     return out or None
 
 
+def _pairs(values: tuple[str, ...], option: str, example: str) -> list[tuple[str, str]]:
+    out = []
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip() or not value.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE (e.g. {example})", param_hint=option)
+        out.append((name.strip(), value.strip()))
+    return out
+
+
+def _number(text: str, option: str) -> float:
+    try:
+        return parse_number(text)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint=option) from None
+
+
+def _law(name: str, fix, tie, bound, grid, log):
+    """The law named (or written as an expression) with the user's fixed, tied, bounded, gridded parameters."""
+    from .exceptions import LawError
+    from .laws import ExpressionLaw, get_law
+
+    try:
+        law = get_law(name)
+    except LawError:
+        if not re.search(r"[-+*/()]", name):
+            raise
+        law = ExpressionLaw(name)
+    if log:
+        law = law.with_params(**{n: {"log": True, "bounds": (0.0, np.inf)} for n in log})
+    for pname, value in _pairs(bound, "--bound", "E=1.5:2.5"):
+        lo, sep, hi = value.partition(":")
+        if not sep:
+            raise click.BadParameter(f"{value!r} is not LO:HI (either may be empty)", param_hint="--bound")
+        law = law.bound(**{pname: (_number(lo, "--bound") if lo.strip() else -np.inf,
+                                   _number(hi, "--bound") if hi.strip() else np.inf)})
+    for pname, value in _pairs(grid, "--grid", "alpha=0.2,0.4"):
+        law = law.with_grid(**{pname: [_number(v, "--grid") for v in value.split(",") if v.strip()]})
+    law = law.fix(**{k: _number(v, "--fix") for k, v in _pairs(fix, "--fix", "alpha=0.34")})
+    return law.tie(**dict(_pairs(tie, "--tie", "beta=alpha")))
+
+
 def _default_budgets(C: np.ndarray) -> list[float]:
     top = math.floor(math.log10(float(np.max(C))))
     return [10.0**k for k in range(top, top + 5)]
@@ -55,7 +98,14 @@ def cli():
 
 @cli.command("fit")
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
-@click.option("--law", "law_name", default="chinchilla", show_default=True, help="Law to fit (see 'scalinglaws laws').")
+@click.option("--law", "law_name", default="chinchilla", show_default=True,
+              help="Law to fit: a name from 'scalinglaws laws', or an expression like 'E + A/N**alpha'.")
+@click.option("--fix", multiple=True, metavar="NAME=VALUE", help="Hold a parameter at a value. Repeatable.")
+@click.option("--tie", multiple=True, metavar="NAME=EXPR", help="Define a parameter by others (beta=alpha).")
+@click.option("--bound", multiple=True, metavar="NAME=LO:HI", help="Bounds of a parameter (E=1.5:2.5, E=:3).")
+@click.option("--grid", "grids", multiple=True, metavar="NAME=V1,V2,..", help="Start values of a parameter.")
+@click.option("--log", "log_params", multiple=True, metavar="NAME",
+              help="Fit a positive parameter on a log scale (for expression laws). Repeatable.")
 @click.option("--out", "out", type=click.Path(path_type=str), help="Write the fit result as JSON here.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save a figure of the fit (.png, .svg, .pdf).")
 @click.option("--col", "cols", multiple=True, metavar="NAME=COLUMN",
@@ -67,16 +117,17 @@ def cli():
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for random starts.")
 @click.option("--random-starts", type=int, default=0, show_default=True, help="Extra random starts.")
 @click.option("--budgets", help="Compute budgets (FLOPs) for the allocation table, e.g. 1e21,1e23,1e25.")
-def fit_command(file, law_name, out, plot_path, cols, loss, delta, top_k, seed, random_starts, budgets):
+def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, cols, loss, delta, top_k, seed,
+                random_starts, budgets):
     """Fit a law to the runs in FILE (CSV, TSV, JSONL, JSON or Parquet; one row per run).
 
-    Prints the parameters with standard errors, the fit quality, any warnings, and the compute-optimal
-    allocation at a few budgets. Rows with a true 'exclude' column are left out and counted.
+    Prints the parameters with standard errors, the fit quality, any warnings, and (for laws of N and D)
+    the compute-optimal allocation at a few budgets. Rows with a true 'exclude' column are left out and
+    counted. The file needs the columns the law reads (N, D, C, U, N_avg or S_min, and loss).
     """
     from .fitting import Fitter
     from .forecast import compute_optimal
     from .io import check_output_path, read_points
-    from .laws import get_law
 
     budget_list = _budgets(budgets)
     columns = _columns(cols)
@@ -86,7 +137,7 @@ def fit_command(file, law_name, out, plot_path, cols, loss, delta, top_k, seed, 
             check_output_path(path, inputs=[file])
     if plot_path and not plot_path.lower().endswith((".png", ".svg", ".pdf")):
         raise click.BadParameter(f"{plot_path}: use a .png, .svg or .pdf file name", param_hint="--plot")
-    law = get_law(law_name)
+    law = _law(law_name, fix, tie, bound, grids, log_params)
     table = read_points(file, columns=columns, require=[k for k in law.inputs if k in POINT_INPUTS])
     renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
     excluded = int(table["exclude"].sum()) if "exclude" in table else 0
@@ -102,7 +153,9 @@ def fit_command(file, law_name, out, plot_path, cols, loss, delta, top_k, seed, 
     click.echo(result.summary())
     if set(result.law.inputs) == {"N", "D"}:
         C = 6.0 * result.inputs["N"] * result.inputs["D"]
-        alloc = compute_optimal(result, budget_list or _default_budgets(C))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScalingLawsWarning)  # the table says which budgets have no optimum
+            alloc = compute_optimal(result, budget_list or _default_budgets(C))
         click.echo()
         click.echo("Compute-optimal allocation (C = 6·N·D; data reach C = "
                    f"{float(np.max(C)):.3g} FLOPs):")
@@ -110,6 +163,9 @@ def fit_command(file, law_name, out, plot_path, cols, loss, delta, top_k, seed, 
         for row in alloc.itertuples():
             factor = row.C / float(np.max(C))
             beyond = f"x{factor:.3g}" if factor > 1.0001 else "-"
+            if np.isnan(row.N_opt):
+                click.echo(f"  {row.C:>10.3g}  no interior optimum: the law keeps improving toward an extreme N")
+                continue
             click.echo(f"  {row.C:>10.3g}  {format_number(row.N_opt):>8}  {format_number(row.D_opt):>8}  "
                        f"{row.tokens_per_param:>12.4g}  {row.loss:>7.4f}  {beyond}")
     if out:

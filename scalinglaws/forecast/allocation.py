@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 
-from ..exceptions import LawError, ScalingLawsError
+from ..exceptions import LawError, ScalingLawsError, ScalingLawsWarning, warn
 from ..fitting.result import FitResult
 from ..laws.base import Law
 from ..laws.registry import get_law
@@ -38,7 +38,8 @@ def compute_optimal(fit: FitResult | Law | str, budgets, *, params: Mapping[str,
     method : {"auto", "closed", "numeric"}
         ``auto`` uses the law's closed form when it has one.
 
-    Returns a DataFrame with columns C, N_opt, D_opt, tokens_per_param, loss.
+    Returns a DataFrame with columns C, N_opt, D_opt, tokens_per_param, loss. Where a law has no interior
+    optimum along C = k·N·D (it keeps improving toward an extreme N), the row is NaN and a warning says so.
 
     >>> epoch = dict(E=1.81686, A=482.006, B=2085.43, alpha=0.347813, beta=0.365854)
     >>> row = compute_optimal("chinchilla", 5.76e23, params=epoch).iloc[0]
@@ -98,8 +99,9 @@ def _numeric_n_opt(law: Law, values: tuple, c: float, k: float) -> float:
     res = minimize_scalar(loss, bounds=(center - 14.0, center + 14.0), method="bounded",
                           options={"xatol": 1e-10, "maxiter": 500})
     if abs(res.x - center) > 13.9:
-        raise LawError(f"no interior compute optimum for C = {c:g}: the fitted law keeps improving toward "
-                       "an extreme model size")
+        warn(f"no interior compute optimum at C = {c:g}: the law keeps improving toward an extreme model size "
+             "(N_opt is NaN); it cannot be trusted this far from its data", ScalingLawsWarning)
+        return float("nan")
     lo, hi = res.x - 0.05, res.x + 0.05
     if slope(lo) < 0 < slope(hi):
         return float(np.exp(brentq(slope, lo, hi, xtol=1e-14, rtol=1e-15)))
