@@ -123,3 +123,45 @@ def test_result_json_is_readable(capsys, tmp_path):
     lines = out_json.read_text().splitlines()
     assert lines[1] == '"format": "scalinglaws.FitResult",'
     assert json.loads(out_json.read_text())["converged"] is True
+
+
+@pytest.mark.parametrize("name", sorted(sl.available_laws()))
+def test_fit_every_law_from_a_file(capsys, tmp_path, name):
+    from .test_zoo import _data
+
+    path = tmp_path / "runs.csv"
+    _data(name, 0.001).to_csv(path, index=False)
+    code, out, err = run(capsys, "fit", path, "--law", name, "--top-k", "4")
+    assert code == 0, err
+    assert f"Law: {name}" in out and "converged" in out
+    assert ("Compute-optimal allocation" in out) == (set(sl.get_law(name).inputs) == {"N", "D"})
+
+
+def test_fit_an_expression_law_with_options(capsys):
+    code, out, err = run(capsys, "fit", DATA / "example_points.csv", "--law", "E + A/N**alpha + B/D**beta",
+                         "--log", "E", "--log", "A", "--log", "B", "--grid", "A=1,100,10000",
+                         "--grid", "B=1,100,10000", "--bound", "alpha=0:2", "--tie", "beta=alpha")
+    assert code == 0, err
+    assert "Law: expression" in out and "tied: alpha" in out
+
+
+def test_fix_and_bound_options(capsys):
+    code, out, err = run(capsys, "fit", DATA / "example_points.csv", "--fix", "E=1.82", "--bound", "alpha=:0.3")
+    assert code == 0, err
+    assert "fixed" in out and "AT BOUND" in out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--law", "data-constrained"], "missing column 'U' (unique tokens U)"),
+    (["--law", "kaplan-steps"], "missing column 'S_min'"),
+    (["--fix", "alpha"], "'alpha' is not NAME=VALUE"),
+    (["--fix", "gamma=1"], "has no parameter 'gamma'"),
+    (["--fix", "alpha=x"], "'x' is not a number"),
+    (["--bound", "alpha=0.1"], "is not LO:HI"),
+    (["--tie", "beta=gamma"], "unknown parameter(s) gamma"),
+    (["--tie", "beta=__import__('os')"], "not allowed"),
+    (["--law", "E + A/Q**alpha"], "must use the law's inputs"),
+])
+def test_bad_law_options(capsys, args, message):
+    code, _, err = run(capsys, "fit", DATA / "example_points.csv", *args)
+    assert code == 2 and err.count("\n") == 1 and message in err, err
