@@ -159,7 +159,7 @@ def test_fix_and_bound_options(capsys):
     (["--fix", "alpha=x"], "'x' is not a number"),
     (["--bound", "alpha=0.1"], "is not LO:HI"),
     (["--tie", "beta=gamma"], "unknown parameter(s) gamma"),
-    (["--tie", "beta=__import__('os')"], "not allowed"),
+    (["--tie", "beta=__import__('os')"], "only calls to exp"),
     (["--law", "E + A/Q**alpha"], "must use the law's inputs"),
 ])
 def test_bad_law_options(capsys, args, message):
