@@ -315,7 +315,8 @@ class Law:
         for p in self._params:
             state = (f" fixed at {p.fixed:g}" if p.fixed is not None
                      else f" tied: {p.name} = {p.tie}" if p.tie is not None else "")
-            lines.append(f"  {p.name}: {p.doc} [{p.bounds[0]:g}, {p.bounds[1]:g}]{state}")
+            unit = f" ({p.unit})" if p.unit else ""
+            lines.append(f"  {p.name}: {p.doc}{unit} [{p.bounds[0]:g}, {p.bounds[1]:g}]{state}")
         if self.reference:
             lines.append(f"  reference: {self.reference}")
         return "\n".join(lines)
