@@ -22,7 +22,7 @@ import numpy as np
 from ..exceptions import LawError
 from .expression import Expression
 
-__all__ = ["Param", "Law"]
+__all__ = ["Param", "Law", "LogLaw"]
 
 _INF = math.inf
 
@@ -321,3 +321,27 @@ class Law:
             lines.append(f"  reference: {self.reference}")
         return "\n".join(lines)
 
+
+
+class LogLaw(Law):
+    """A law written through its logarithm: subclasses implement only :meth:`log_evaluate_and_gradient`
+    (log L and its derivatives), natural for sums of positive terms computed with log-sum-exp; the loss
+    and its gradient follow as L = exp(log L) and dL/dp = L·d log L/dp."""
+
+    def log_evaluate_and_gradient(self, X, *p) -> tuple:
+        raise NotImplementedError
+
+    def log_evaluate(self, X, *p):
+        with np.errstate(invalid="ignore"):  # the unused gradient may be NaN at infinite inputs (limits)
+            return self.log_evaluate_and_gradient(X, *p)[0]
+
+    def log_gradient(self, X, *p) -> tuple:
+        return self.log_evaluate_and_gradient(X, *p)[1]
+
+    def evaluate(self, X, *p):
+        return np.exp(self.log_evaluate(X, *p))
+
+    def gradient(self, X, *p) -> tuple:
+        value, grads = self.log_evaluate_and_gradient(X, *p)
+        L = np.exp(value)
+        return tuple(L * g for g in grads)

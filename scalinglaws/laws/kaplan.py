@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._logspace import lse_weights
-from .base import Law, Param
+from .base import LogLaw, Param
 from .registry import register
 
 __all__ = ["Kaplan", "KaplanSteps"]
@@ -25,7 +25,7 @@ _SCALE_GRID = tuple(np.exp(np.arange(20.0, 45.0, 5.0)))
 
 
 @register
-class Kaplan(Law):
+class Kaplan(LogLaw):
     """Kaplan's joint law ``L = [(Nc/N)^(alpha_N/alpha_D) + Dc/D]^alpha_D``.
 
     >>> law = Kaplan()
@@ -53,27 +53,13 @@ class Kaplan(Law):
         inner, (w_u, w_v) = lse_weights(u, gap_d)
         return inner, w_u, w_v, u, gap_n
 
-    def evaluate(self, X, Nc, Dc, alpha_N, alpha_D):
-        return np.exp(self.log_evaluate(X, Nc, Dc, alpha_N, alpha_D))
-
-    def gradient(self, X, Nc, Dc, alpha_N, alpha_D):
-        value, grads = self.log_evaluate_and_gradient(X, Nc, Dc, alpha_N, alpha_D)
-        L = np.exp(value)
-        return tuple(L * g for g in grads)
-
     def log_evaluate_and_gradient(self, X, Nc, Dc, alpha_N, alpha_D):
         inner, w_u, w_v, u, gap_n = self._parts(X, Nc, Dc, alpha_N, alpha_D)
         return alpha_D * inner, (alpha_N * w_u / Nc, alpha_D * w_v / Dc, w_u * gap_n, inner - w_u * u)
 
-    def log_evaluate(self, X, Nc, Dc, alpha_N, alpha_D):
-        return alpha_D * self._parts(X, Nc, Dc, alpha_N, alpha_D)[0]
-
-    def log_gradient(self, X, Nc, Dc, alpha_N, alpha_D):
-        return self.log_evaluate_and_gradient(X, Nc, Dc, alpha_N, alpha_D)[1]
-
 
 @register
-class KaplanSteps(Law):
+class KaplanSteps(LogLaw):
     """Kaplan's ``L(N, S_min) = (Nc/N)^alpha_N + (Sc/S_min)^alpha_S``.
 
     >>> law = KaplanSteps()
@@ -95,22 +81,8 @@ class KaplanSteps(Law):
         Param("alpha_S", bounds=(0.0, 5.0), grid=(0.2, 0.5, 1.0), doc="step exponent"),
     )
 
-    def evaluate(self, X, Nc, alpha_N, Sc, alpha_S):
-        return (Nc / X["N"]) ** alpha_N + (Sc / X["S_min"]) ** alpha_S
-
-    def gradient(self, X, Nc, alpha_N, Sc, alpha_S):
-        value, grads = self.log_evaluate_and_gradient(X, Nc, alpha_N, Sc, alpha_S)
-        L = np.exp(value)
-        return tuple(L * g for g in grads)
-
     def log_evaluate_and_gradient(self, X, Nc, alpha_N, Sc, alpha_S):
         gap_n = np.log(Nc) - np.log(X["N"])
         gap_s = np.log(Sc) - np.log(X["S_min"])
         value, (w_n, w_s) = lse_weights(alpha_N * gap_n, alpha_S * gap_s)
         return value, (w_n * alpha_N / Nc, w_n * gap_n, w_s * alpha_S / Sc, w_s * gap_s)
-
-    def log_evaluate(self, X, Nc, alpha_N, Sc, alpha_S):
-        return self.log_evaluate_and_gradient(X, Nc, alpha_N, Sc, alpha_S)[0]
-
-    def log_gradient(self, X, Nc, alpha_N, Sc, alpha_S):
-        return self.log_evaluate_and_gradient(X, Nc, alpha_N, Sc, alpha_S)[1]

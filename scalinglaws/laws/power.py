@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._logspace import lse_weights
-from .base import Law, Param
+from .base import LogLaw, Param
 from .registry import register
 
 __all__ = ["PowerLaw"]
@@ -20,7 +20,7 @@ __all__ = ["PowerLaw"]
 _UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs"}
 
 
-class PowerLaw(Law):
+class PowerLaw(LogLaw):
     """``L = L_inf + (x0/x)^alpha`` in one input ``x`` (N, D or C).
 
     >>> law = PowerLaw("D")
@@ -53,24 +53,11 @@ class PowerLaw(Law):
     def config(self) -> dict:
         return {"x": self.x}
 
-    def evaluate(self, X, L_inf, x0, alpha):
-        return L_inf + (x0 / X[self.x]) ** alpha
-
-    def gradient(self, X, L_inf, x0, alpha):
-        term = (x0 / X[self.x]) ** alpha
-        return (np.ones_like(term), alpha * term / x0, term * np.log(x0 / X[self.x]))
-
     def log_evaluate_and_gradient(self, X, L_inf, x0, alpha):
         gap = np.log(x0) - np.log(X[self.x])
         with np.errstate(divide="ignore"):
             value, (w0, w1) = lse_weights(np.log(L_inf) + 0.0 * gap, alpha * gap)
         return value, (w0 / L_inf, w1 * alpha / x0, w1 * gap)
-
-    def log_evaluate(self, X, L_inf, x0, alpha):
-        return self.log_evaluate_and_gradient(X, L_inf, x0, alpha)[0]
-
-    def log_gradient(self, X, L_inf, x0, alpha):
-        return self.log_evaluate_and_gradient(X, L_inf, x0, alpha)[1]
 
     def data_grid(self, X, y):
         x = X[self.x]
