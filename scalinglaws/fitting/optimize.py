@@ -101,17 +101,9 @@ class Fitter:
         y = table["loss"].to_numpy(float)
         objective = Objective(law, space, X, y, loss=self.loss, delta=self.delta)
 
-        starts = self._starts(space, {**law.data_grid(X, y), **(self.grid or {})}, law.data_starts(X, y))
+        starts = self.start_points(law, space, X, y)
         screened = objective.values(starts)
-        if not np.isfinite(screened).any():
-            raise FitError(f"law '{law.name}' gives no finite loss at any of {len(starts)} starts; "
-                           "check the units of the data or give a start grid")
-        order = np.argsort(screened, kind="stable")
-        chosen = [int(i) for i in order[: self.top_k] if np.isfinite(screened[i])]
-        runs = [self._lbfgsb(objective, space, starts[i]) for i in chosen]
-        for j in sorted(range(len(runs)), key=lambda j: (runs[j].fun, j))[:_REFINED]:
-            self._refine(objective, space, runs[j])
-        best = _best(runs)
+        chosen, runs, best = self.search(objective, space, starts, screened)
         theta = runs[best].x
 
         start_table = _start_table(objective, space, starts, screened, chosen, runs)
@@ -133,10 +125,12 @@ class Fitter:
             n_excluded=n_excluded, warnings=tuple(m for m, _ in notes),
         )
 
-    def _starts(self, space: ParameterSpace, grids: Mapping, points) -> np.ndarray:
-        """The start grid (law's, then data-driven, then the user's grids), the law's data-driven start
-        points, and seeded random starts in the box the grid spans."""
-        grid = np.vstack([space.start_grid(grids), space.starts_from(points)])
+    def start_points(self, law: Law, space: ParameterSpace, X: Mapping[str, np.ndarray], y: np.ndarray) -> np.ndarray:
+        """Every start of the search, as ``theta`` rows: the start grid (the law's, then its data-driven
+        grids, then the user's), the law's data-driven start points, and seeded random starts in the box the
+        grid spans."""
+        grids = {**law.data_grid(X, y), **(self.grid or {})}
+        grid = np.vstack([space.start_grid(grids), space.starts_from(law.data_starts(X, y))])
         if self.random_starts <= 0:
             return grid
         rng = np.random.default_rng(self.seed)
@@ -147,6 +141,22 @@ class Fitter:
                 hi[j] = hi[j] + 1.0 if bhi is None else min(hi[j] + 1.0, bhi)
         extra = lo + (hi - lo) * rng.random((self.random_starts, grid.shape[1]))
         return np.vstack([grid, space.clip(extra)])
+
+    def search(self, objective: Objective, space: ParameterSpace, starts: np.ndarray, screened: np.ndarray,
+               top_k: int | None = None) -> tuple[list[int], list[OptimizeResult], int]:
+        """Polish the ``top_k`` best screened starts (L-BFGS-B, then Gauss-Newton on the best 3 ends).
+
+        Returns the indices of the polished starts, their optimizer results and the index of the best.
+        """
+        if not np.isfinite(screened).any():
+            raise FitError(f"law '{objective.law.name}' gives no finite loss at any of {len(starts)} starts; "
+                           "check the units of the data or give a start grid")
+        order = np.argsort(screened, kind="stable")
+        chosen = [int(i) for i in order[: top_k or self.top_k] if np.isfinite(screened[i])]
+        runs = [self._lbfgsb(objective, space, starts[i]) for i in chosen]
+        for j in sorted(range(len(runs)), key=lambda j: (runs[j].fun, j))[:_REFINED]:
+            self._refine(objective, space, runs[j])
+        return chosen, runs, _best(runs)
 
     def _lbfgsb(self, objective: Objective, space: ParameterSpace, theta0: np.ndarray) -> OptimizeResult:
         """L-BFGS-B from ``theta0`` with the analytic gradient of the (scaled) objective."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._logspace import lse_weights
 from .base import Law, Param
 from .registry import register
 
@@ -66,10 +65,17 @@ class Chinchilla(Law):
                 -B * d_term * np.log(X["D"]) * one)
 
     def _log_terms(self, X, E, A, B, alpha, beta):
+        """log L and the shares w of E, A/N^alpha and B/D^beta in L (d log L / d log of each term).
+
+        Direct sums rather than a max-shifted log-sum-exp: each term is at most e^709 before overflowing, far
+        beyond any start or fit, and an overflow only gives an infinite (rejected) objective.
+        """
         lN, lD = np.log(X[self._size]), np.log(X["D"])
-        with np.errstate(divide="ignore"):
-            value, weights = lse_weights(np.log(E) + 0.0 * lN, np.log(A) - alpha * lN, np.log(B) - beta * lD)
-        return value, weights, lN, lD
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            n_term = np.exp(np.log(A) - alpha * lN)
+            d_term = np.exp(np.log(B) - beta * lD)
+            total = E + n_term + d_term
+            return np.log(total), (E / total, n_term / total, d_term / total), lN, lD
 
     def log_evaluate(self, X, E, A, B, alpha, beta):
         return self._log_terms(X, E, A, B, alpha, beta)[0]
