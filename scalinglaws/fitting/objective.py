@@ -81,8 +81,14 @@ class Objective:
         theta = np.atleast_2d(theta)
         with np.errstate(all="ignore"):
             log_pred, grads = self.law.log_evaluate_and_gradient(self.X, *self.space.natural(theta))
-            G = np.stack([np.broadcast_to(g, (1, self.n))[0] for g in grads], axis=1)  # (n, P)
-            return np.broadcast_to(log_pred, (1, self.n))[0], G @ self.space.jacobian(theta)[0]
+            G = np.empty((self.n, len(grads)))  # (n, P); each gradient broadcasts into its column
+            for j, g in enumerate(grads):
+                G[:, j] = g
+            if self.space.simple:
+                J = G * self.space.diagonal(theta[0])
+            else:
+                J = G @ self.space.jacobian(theta)[0]
+            return np.broadcast_to(log_pred, (1, self.n))[0], J
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray:
         """d log L_pred / d theta at one ``theta`` (F,): shape (n, F)."""
@@ -91,10 +97,10 @@ class Objective:
     def value_and_grad(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """Scaled objective and its analytic gradient at one ``theta`` (F,), for L-BFGS-B."""
         log_pred, J = self._value_and_jacobian(theta)
-        r = self.log_y - log_pred
         with np.errstate(all="ignore"):
+            r = self.log_y - log_pred
             f = float(rho(r, self.loss, self.delta).sum())
             grad = -psi(r, self.loss, self.delta) @ J
-        if not np.isfinite(f) or not np.all(np.isfinite(grad)):
-            return np.inf, np.zeros_like(theta)
-        return f * self.scale, grad * self.scale
+            if not (np.isfinite(f) and np.isfinite(grad).all()):
+                return np.inf, np.zeros_like(theta)
+            return f * self.scale, grad * self.scale

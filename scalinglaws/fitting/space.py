@@ -33,6 +33,8 @@ class ParameterSpace:
         self._ties = [(self.names.index(n), Expression(law.param(n).tie)) for n in law.tie_order()]
         if not self.free:
             raise LawError(f"law '{law.name}': every parameter is fixed or tied; nothing to fit")
+        #: every parameter free: natural values are theta itself (or its exp), the Jacobian is diagonal
+        self.simple = len(self.free) == len(self.params)
 
     @property
     def n_free(self) -> int:
@@ -62,6 +64,8 @@ class ParameterSpace:
         values: list[np.ndarray | None] = [None] * len(self.params)
         with np.errstate(over="ignore"):  # a wandering log-scale parameter gives inf, hence an inf objective
             free_values = np.where(self._log, np.exp(np.where(self._log, theta, 0.0)), theta)
+        if self.simple:
+            return [free_values[:, j : j + 1] for j in range(free_values.shape[1])]
         for j, i in enumerate(self.free):
             values[i] = free_values[:, j : j + 1]
         for i, p in enumerate(self.params):
@@ -71,6 +75,11 @@ class ParameterSpace:
             values[i] = np.broadcast_to(
                 np.asarray(expr(**{n: values[self.names.index(n)] for n in expr.names}), dtype=float), (S, 1))
         return values  # type: ignore[return-value]
+
+    def diagonal(self, theta: np.ndarray) -> np.ndarray:
+        """For a space where every parameter is free: d(natural value)/d(theta) of one ``theta`` (F,),
+        the diagonal of :meth:`jacobian` (the value itself for log-scale parameters, else 1)."""
+        return np.where(self._log, np.exp(np.where(self._log, theta, 0.0)), 1.0)
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray:
         """d(natural value)/d(theta), shape (S, P, F)."""
