@@ -17,10 +17,11 @@ Units: N = parameters, D = training tokens, C = training FLOPs, loss in nats/tok
 
 __version__ = "0.1.0"
 
-from .exceptions import (AtBoundWarning, ConvergenceWarning, ExtrapolationWarning, FitError,
+from .exceptions import (AtBoundWarning, ConvergenceWarning, DataWarning, ExtrapolationWarning, FitError,
                          IdentifiabilityWarning, InputError, InputFileNotFoundError, LawError,
                          MissingDependencyError, OutputError, ScalingLawsError, ScalingLawsWarning)
-from .fitting import FitResult, Fitter, fit
+from .fitting import (BootstrapResult, FitResult, Fitter, backtest, bootstrap, compare_laws, fit, profile_interval,
+                      to_lmfit_minimizer)
 from .forecast import compute_optimal
 from .io import read_curves, read_points, read_table
 from .laws import Chinchilla, Law, Param, available_laws, get_law, register
@@ -33,11 +34,12 @@ __all__ = [
     # laws
     "Law", "Param", "Chinchilla", "get_law", "available_laws", "register",
     # fitting
-    "Fitter", "fit", "FitResult",
+    "Fitter", "fit", "FitResult", "bootstrap", "BootstrapResult", "backtest", "compare_laws",
+    "profile_interval", "to_lmfit_minimizer",
     # forecasting
     "compute_optimal",
     # errors and warnings
     "ScalingLawsError", "InputError", "InputFileNotFoundError", "OutputError", "LawError", "FitError",
-    "MissingDependencyError", "ScalingLawsWarning", "AtBoundWarning", "ConvergenceWarning",
+    "MissingDependencyError", "ScalingLawsWarning", "AtBoundWarning", "ConvergenceWarning", "DataWarning",
     "IdentifiabilityWarning", "ExtrapolationWarning",
 ]

@@ -34,7 +34,7 @@ def _dask_backend(scheduler):
     if isinstance(scheduler, Client):  # the user's client: used, not closed
         return nullcontext(scheduler), parallel_config(backend="dask", wait_for_workers_timeout=60, client=scheduler)
     try:
-        client = Client(scheduler, timeout="10s", set_as_default=False)
+        client = Client(scheduler, timeout="5s", set_as_default=False)
     except (OSError, TimeoutError, ValueError) as err:
         raise ScalingLawsError(f"cannot reach the Dask scheduler at {scheduler!r} ({err}); check the address") from None
     return client, parallel_config(backend="dask", wait_for_workers_timeout=60, client=client)

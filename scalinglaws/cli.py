@@ -117,8 +117,12 @@ def cli():
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for random starts.")
 @click.option("--random-starts", type=int, default=0, show_default=True, help="Extra random starts.")
 @click.option("--budgets", help="Compute budgets (FLOPs) for the allocation table, e.g. 1e21,1e23,1e25.")
+@click.option("--bootstrap", "n_boot", type=int, default=0, show_default=True,
+              help="Bootstrap replicates (resampling runs) for 90% intervals of the parameters and allocation.")
+@click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes for the bootstrap.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
 def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, cols, loss, delta, top_k, seed,
-                random_starts, budgets):
+                random_starts, budgets, n_boot, n_jobs, quiet):
     """Fit a law to the runs in FILE (CSV, TSV, JSONL, JSON or Parquet; one row per run).
 
     Prints the parameters with standard errors, the fit quality, any warnings, and (for laws of N and D)
@@ -131,6 +135,8 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
 
     budget_list = _budgets(budgets)
     columns = _columns(cols)
+    if n_boot < 0 or n_boot == 1:
+        raise click.BadParameter("give 0 (no bootstrap) or at least 2 replicates", param_hint="--bootstrap")
     fitter = Fitter(loss=loss, delta=delta, top_k=top_k, seed=seed, random_starts=random_starts)
     for path in (out, plot_path):
         if path:
@@ -151,38 +157,139 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
         result = fitter.fit(law, table)
     click.echo()
     click.echo(result.summary())
+    boot = None
+    if n_boot:
+        from .fitting.bootstrap import bootstrap
+
+        boot = bootstrap(result, n_boot, seed=seed, n_jobs=n_jobs, progress=False if quiet else None)
+        click.echo()
+        click.echo(boot.summary())
     if set(result.law.inputs) == {"N", "D"}:
         C = 6.0 * result.inputs["N"] * result.inputs["D"]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ScalingLawsWarning)  # the table says which budgets have no optimum
-            alloc = compute_optimal(result, budget_list or _default_budgets(C))
-        click.echo()
-        click.echo("Compute-optimal allocation (C = 6·N·D; data reach C = "
-                   f"{float(np.max(C)):.3g} FLOPs):")
-        click.echo(f"  {'C (FLOPs)':>10}  {'N_opt':>8}  {'D_opt':>8}  {'tokens/param':>12}  {'loss':>7}  beyond data")
-        for row in alloc.itertuples():
-            factor = row.C / float(np.max(C))
-            beyond = f"x{factor:.3g}" if factor > 1.0001 else "-"
-            if np.isnan(row.N_opt):
-                click.echo(f"  {row.C:>10.3g}  no interior optimum: the law keeps improving toward an extreme N")
-                continue
-            click.echo(f"  {row.C:>10.3g}  {format_number(row.N_opt):>8}  {format_number(row.D_opt):>8}  "
-                       f"{row.tokens_per_param:>12.4g}  {row.loss:>7.4f}  {beyond}")
+            budgets_used = budget_list or _default_budgets(C)
+            alloc = compute_optimal(result, budgets_used) if boot is None else boot.compute_optimal(budgets_used)
+        _print_allocation(alloc, float(np.max(C)))
     if out:
         result.to_json(out)
         click.echo(f"\nWrote {out}")
     if plot_path:
-        import matplotlib
+        from .plot import plot_fit
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        _save_plot(plot_path, lambda: plot_fit(result))
 
-        from .plot import plot_fit, save_figure
 
-        fig = plot_fit(result)
-        save_figure(fig, plot_path)
-        plt.close(fig)
-        click.echo(f"Wrote {plot_path}")
+def _print_allocation(alloc, c_max: float) -> None:
+    """The allocation table; with bootstrap columns, each value followed by its 90% interval."""
+    banded = "N_opt_lower" in alloc
+    click.echo()
+    click.echo(f"Compute-optimal allocation (C = 6·N·D; data reach C = {c_max:.3g} FLOPs"
+               + ("; [90% bootstrap interval]):" if banded else "):"))
+
+    def cell(row, name, fmt) -> str:
+        text = fmt(getattr(row, name))
+        if banded:
+            text += f" [{fmt(getattr(row, name + '_lower'))}, {fmt(getattr(row, name + '_upper'))}]"
+        return text
+
+    wide = 24 if banded else 8
+    click.echo(f"  {'C (FLOPs)':>10}  {'N_opt':>{wide}}  {'D_opt':>{wide}}  {'tokens/param':>{wide + 4}}  "
+               f"{'loss':>{wide}}  beyond data")
+    for row in alloc.itertuples():
+        factor = row.C / c_max
+        beyond = f"x{factor:.3g}" if factor > 1.0001 else "-"
+        if np.isnan(row.N_opt):
+            click.echo(f"  {row.C:>10.3g}  no interior optimum: the law keeps improving toward an extreme N")
+            continue
+        click.echo(f"  {row.C:>10.3g}  {cell(row, 'N_opt', format_number):>{wide}}  "
+                   f"{cell(row, 'D_opt', format_number):>{wide}}  "
+                   f"{cell(row, 'tokens_per_param', lambda v: f'{v:.4g}'):>{wide + 4}}  "
+                   f"{cell(row, 'loss', lambda v: f'{v:.4f}'):>{wide}}  {beyond}")
+
+
+@cli.command("compare")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--laws", "law_names", default="chinchilla,kaplan,farseer", show_default=True,
+              help="Comma-separated laws to compare.")
+@click.option("--by", type=click.Choice(["N", "D", "C"]), default="C", show_default=True,
+              help="Scale to split on: fit below, predict above.")
+@click.option("--holdout", type=int, default=1, show_default=True,
+              help="Hold out the runs at this many largest values of --by.")
+@click.option("--cutoff", help="Hold out the runs with --by at or above this value instead (e.g. 1e20).")
+@click.option("--bootstrap", "n_boot", type=int, default=100, show_default=True,
+              help="Bootstrap replicates for the bands of the held-out runs (0: no bands).")
+@click.option("--level", type=float, default=0.9, show_default=True, help="Level of the bands.")
+@click.option("--col", "cols", multiple=True, metavar="NAME=COLUMN", help="Use COLUMN as canonical column NAME.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save a figure (.png, .svg, .pdf).")
+@click.option("--out", type=click.Path(path_type=str), help="Write the table as CSV here.")
+@click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes (-1: all cores).")
+@click.option("--scheduler", help="Run on the Dask cluster at this address (needs scalinglaws[dask]).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def compare_command(file, law_names, by, holdout, cutoff, n_boot, level, cols, plot_path, out, n_jobs, scheduler,
+                    seed, quiet):
+    """Backtest several laws on FILE: fit each on the runs below a scale, predict the runs above.
+
+    Ranks the laws by held-out error and prints in-range and held-out errors, the share of held-out runs
+    inside the bootstrap band, and AIC/BIC on the training runs.
+    """
+    from .fitting.compare import compare_laws
+    from .io import atomic_write, check_output_path, read_points
+    from .laws import get_law
+
+    names = [n.strip() for n in law_names.split(",") if n.strip()]
+    if not names:
+        raise click.BadParameter("give at least one law", param_hint="--laws")
+    laws = [get_law(n) for n in names]
+    if n_boot < 0 or holdout < 1 or not 0 < level < 1:
+        raise click.BadParameter("--bootstrap must be >= 0, --holdout >= 1 and --level in (0, 1)")
+    cut = _number(cutoff, "--cutoff") if cutoff else None
+    for path in (out, plot_path):
+        if path:
+            check_output_path(path, inputs=[file])
+    if plot_path and not plot_path.lower().endswith((".png", ".svg", ".pdf")):
+        raise click.BadParameter(f"{plot_path}: use a .png, .svg or .pdf file name", param_hint="--plot")
+    needed = sorted({k for law in laws for k in law.inputs if k in POINT_INPUTS} | {by})
+    table = read_points(file, columns=_columns(cols), require=needed)
+    result = compare_laws(laws, table, by=by, cutoff=cut, holdout=holdout, bootstrap=n_boot, level=level,
+                          seed=seed, n_jobs=n_jobs, scheduler=scheduler, progress=False if quiet else None)
+    first = result.iloc[0]
+    click.echo(f"Backtest on {file}: fit on {first.n_train} runs below the held-out {by}, predict the "
+               f"{first.n_test} runs above" + (f"; {100 * level:g}% bands from {n_boot} bootstrap replicates"
+                                               if n_boot else ""))
+    click.echo(f"  {'law':<18} {'converged':>9} {'in-range':>9} {'held-out':>9} {'max':>7} {'in band':>8} "
+               f"{'AIC':>10} {'dAIC':>7} {'BIC':>10} {'dBIC':>7}")
+    for row in result.itertuples():
+        band = "-" if np.isnan(row.band_coverage) else f"{100 * row.band_coverage:.0f}%"
+        click.echo(f"  {row.law:<18} {'yes' if row.converged else 'NO':>9} {100 * row.in_range_error:>8.2f}% "
+                   f"{100 * row.heldout_error:>8.2f}% {100 * row.heldout_max_error:>6.2f}% {band:>8} "
+                   f"{row.aic:>10.1f} {row.delta_aic:>7.1f} {row.bic:>10.1f} {row.delta_bic:>7.1f}")
+    click.echo("Errors: mean |predicted/observed - 1| over the fitted (in-range) and held-out runs; AIC/BIC on the "
+               "fitted runs.")
+    if out:
+        with atomic_write(out) as handle:
+            result.drop(columns=["fit", "heldout"]).to_csv(handle, index=False)
+        click.echo(f"Wrote {out}")
+    if plot_path:
+        from .plot import plot_backtest
+
+        _save_plot(plot_path, lambda: plot_backtest(result))
+
+
+def _save_plot(path: str, make) -> None:
+    """Draw a figure with ``make()`` on the non-interactive backend and save it atomically."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .plot import save_figure
+
+    fig = make()
+    save_figure(fig, path)
+    plt.close(fig)
+    click.echo(f"Wrote {path}")
 
 
 @cli.command("laws")

@@ -30,6 +30,7 @@ __all__ = [
     "ConvergenceWarning",
     "IdentifiabilityWarning",
     "ExtrapolationWarning",
+    "DataWarning",
     "warn",
 ]
 
@@ -120,6 +121,10 @@ class ConvergenceWarning(ScalingLawsWarning):
 
 class IdentifiabilityWarning(ScalingLawsWarning):
     """The data do not pin the parameters down (near-singular curvature, strongly correlated parameters)."""
+
+
+class DataWarning(ScalingLawsWarning):
+    """The data are thin for the question asked: few points per parameter, a narrow range, outlying runs."""
 
 
 class ExtrapolationWarning(ScalingLawsWarning):

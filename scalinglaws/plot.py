@@ -14,7 +14,7 @@ from .exceptions import LawError, OutputError
 from .fitting.result import FitResult
 from .schema import format_number
 
-__all__ = ["STYLE", "style", "plot_fit", "plot_residuals", "save_figure"]
+__all__ = ["STYLE", "style", "plot_fit", "plot_residuals", "plot_backtest", "save_figure"]
 
 #: Matplotlib settings applied by every plotting function.
 STYLE = {
@@ -186,6 +186,53 @@ def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
         ax.set_xlabel(_LABELS.get(x, x))
         ax.set_ylabel("Residual: observed / fitted − 1 (%)")
         ax.set_title(f"Residuals: RMS {100 * fit.rmse:.2g}% of the loss")
+    return fig
+
+
+def plot_backtest(table, ax=None):
+    """The laws of a :func:`~scalinglaws.fitting.compare.compare_laws` table side by side.
+
+    Left: the relative error of each law's prediction for every held-out run (runs ordered by observed loss),
+    with the bootstrap band as error bars when there is one; zero means the law extrapolated exactly.
+    Right (with ``ax=None``): in-range and held-out errors per law, labelled with the share of held-out runs
+    inside the band.
+    """
+    with style():
+        fig, axes = _new_axes(ax, 1 if ax is not None else 2)
+        left = axes[0]
+        width = 0.8 / max(len(table), 1)
+        for k, row in enumerate(table.itertuples()):
+            held = row.heldout.sort_values("loss")
+            x = np.arange(len(held)) + (k - (len(table) - 1) / 2) * width
+            rel = 100 * (held["predicted"] / held["loss"] - 1)
+            if "lower" in held:
+                err = 100 * np.vstack([held["predicted"] - held["lower"], held["upper"] - held["predicted"]])
+                left.errorbar(x, rel, yerr=np.clip(err / held["loss"].to_numpy(), 0, None), fmt="o", ms=4,
+                              color=f"C{k}", capsize=2, label=row.law)
+            else:
+                left.plot(x, rel, "o", ms=4, color=f"C{k}", label=row.law)
+        left.axhline(0.0, color="black", linewidth=0.8)
+        left.set_xticks(np.arange(len(table.iloc[0].heldout)),
+                        [f"{v:.4g}" for v in np.sort(table.iloc[0].heldout["loss"])], rotation=45)
+        left.set_xlabel("Held-out runs, by observed loss (nats/token)")
+        left.set_ylabel("Predicted / observed − 1 (%)")
+        left.set_title("Extrapolation to the held-out runs")
+        left.legend(loc="best")
+        if len(axes) > 1:
+            right = axes[1]
+            x = np.arange(len(table))
+            right.bar(x - 0.2, 100 * table["in_range_error"], width=0.4, label="in range", color="0.6")
+            right.bar(x + 0.2, 100 * table["heldout_error"], width=0.4, label="held out", color="C3")
+            for i, row in enumerate(table.itertuples()):
+                if np.isfinite(row.band_coverage):
+                    right.annotate(f"{100 * row.band_coverage:.0f}%\nin band", (i + 0.2, 100 * row.heldout_error),
+                                   ha="center", va="bottom", fontsize=8)
+            top = 100 * float(np.nanmax([table["in_range_error"].max(), table["heldout_error"].max()]))
+            right.set_ylim(0, 1.35 * top)
+            right.set_xticks(x, table["law"])
+            right.set_ylabel("Mean |predicted/observed − 1| (%)")
+            right.set_title("Errors by law")
+            right.legend(loc="upper left", ncol=2)
     return fig
 
 

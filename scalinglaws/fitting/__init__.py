@@ -1,7 +1,11 @@
 """Fitting laws to data: the objective, the multi-start fitter and the FitResult it returns."""
 
+from .bootstrap import BootstrapResult, bootstrap
+from .compare import backtest, compare_laws
 from .objective import LOSSES
 from .optimize import Fitter, fit
 from .result import FitResult
+from .uncertainty import profile_interval, to_lmfit_minimizer
 
-__all__ = ["Fitter", "fit", "FitResult", "LOSSES"]
+__all__ = ["Fitter", "fit", "FitResult", "LOSSES", "bootstrap", "BootstrapResult", "backtest", "compare_laws",
+           "profile_interval", "to_lmfit_minimizer"]

@@ -35,7 +35,7 @@ from .optimize import Fitter
 from .result import FitResult
 from .space import ParameterSpace
 
-__all__ = ["bootstrap", "BootstrapResult", "METHODS"]
+__all__ = ["bootstrap", "BootstrapResult", "METHODS", "resample_runs"]
 
 METHODS = ("runs", "residuals")
 #: Most (start × point) losses held at once while screening replicates.
@@ -176,6 +176,21 @@ class BootstrapResult:
                 f"{int(self.converged.sum())} converged>")
 
 
+def resample_runs(run_of_row: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Rows of a bootstrap sample that draws whole runs with replacement (as many draws as runs).
+
+    ``run_of_row[i]`` is the run (0 … K−1) of row i; every row of a drawn run is included, once per draw.
+
+    >>> resample_runs(np.array([0, 0, 1, 2]), np.random.default_rng(2)).tolist()  # run 0 (rows 0, 1) twice
+    [3, 0, 1, 0, 1]
+    """
+    n_runs = int(run_of_row.max()) + 1
+    order = np.argsort(run_of_row, kind="stable")
+    starts = np.searchsorted(run_of_row[order], np.arange(n_runs + 1))
+    picks = rng.integers(0, n_runs, n_runs)
+    return np.concatenate([order[starts[k] : starts[k + 1]] for k in picks])
+
+
 def _chunks(n: int, parts: int) -> list[np.ndarray]:
     return [c for c in np.array_split(np.arange(n), max(1, min(n, parts))) if c.size]
 
@@ -239,9 +254,7 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "runs", 
         labels, run_of_row = np.unique(np.asarray(fit.runs, dtype=str), return_inverse=True)
         if labels.size < 3:
             raise ScalingLawsError(f"only {labels.size} runs: resampling runs needs more; use method='residuals'")
-        rows_of_run = [np.flatnonzero(run_of_row == k) for k in range(labels.size)]
-        picks = [g.integers(0, labels.size, labels.size) for g in generators]
-        rows = [np.concatenate([rows_of_run[k] for k in pick]) for pick in picks]
+        rows = [resample_runs(run_of_row, g) for g in generators]
         counts = np.stack([np.bincount(r, minlength=n) for r in rows], axis=1).astype(float)  # (n, R)
         screened = _screen_counts(law, space, X, y, starts, counts, fitter)
         order = np.argsort(screened, axis=0, kind="stable")[: max(top_k, 1)]

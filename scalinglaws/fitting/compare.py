@@ -17,6 +17,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from .._parallel import run_tasks
 from ..exceptions import FitError, ScalingLawsWarning
 from ..laws.base import Law
 from ..laws.registry import get_law
@@ -54,12 +55,21 @@ def _relative_errors(result: FitResult, table: pd.DataFrame) -> np.ndarray:
 
 
 def backtest(law: str | Law, data: pd.DataFrame, *, by: str = "C", cutoff: float | None = None, holdout: int = 1,
-             fitter: Fitter | None = None, columns: Mapping[str, str] | None = None) -> dict:
+             fitter: Fitter | None = None, columns: Mapping[str, str] | None = None, bootstrap: int = 0,
+             level: float = 0.9, seed: int = 0, n_jobs: int = 1, scheduler=None,
+             progress: bool | None = None) -> dict:
     """Fit ``law`` on the rows below the split (see :func:`split_by_scale`) and predict the rows above.
 
+    With ``bootstrap`` > 0 replicates, the held-out runs also get a ``level`` band for a new run's loss
+    (:meth:`BootstrapResult.predict` with ``kind="observation"``) and the share of held-out runs inside it.
+
     Returns a dict: law, n_train, n_test, converged, warnings, in_range_error, heldout_error (means of
-    |L_pred/L_obs − 1|), heldout_max_error, aic, bic, and the fit itself under ``fit``.
+    |L_pred/L_obs − 1|), heldout_max_error, band_coverage and band_width (mean relative width; NaN without a
+    bootstrap), aic, bic, the fit under ``fit`` and a table of the held-out runs under ``heldout``
+    (inputs, loss, predicted, lower, upper).
     """
+    from .bootstrap import bootstrap as run_bootstrap
+
     law = get_law(law)
     table = points_table(data, columns=columns, require=[k for k in law.inputs if k in POINT_INPUTS])
     if "exclude" in table.columns:
@@ -69,19 +79,48 @@ def backtest(law: str | Law, data: pd.DataFrame, *, by: str = "C", cutoff: float
         warnings.simplefilter("ignore", ScalingLawsWarning)  # kept in the result's warnings
         result = (fitter or Fitter()).fit(law, train)
     held_out = _relative_errors(result, test)
+    heldout = test[[*law.inputs, "loss"]].copy()
+    heldout["predicted"] = result.predict(test)
+    coverage = width = np.nan
+    if bootstrap:
+        band = run_bootstrap(result, bootstrap, seed=seed, n_jobs=n_jobs, scheduler=scheduler,
+                             progress=progress).predict(level, kind="observation", data=test)
+        heldout["lower"], heldout["upper"] = band["lower"].to_numpy(), band["upper"].to_numpy()
+        inside = (heldout["lower"] <= heldout["loss"]) & (heldout["loss"] <= heldout["upper"])
+        coverage = float(inside.mean())
+        width = float(np.mean((heldout["upper"] - heldout["lower"]) / heldout["predicted"]))
     return {"law": law.name, "n_train": len(train), "n_test": len(test), "converged": result.converged,
             "warnings": len(result.warnings), "in_range_error": float(np.mean(_relative_errors(result, train))),
             "heldout_error": float(np.mean(held_out)), "heldout_max_error": float(np.max(held_out)),
-            "aic": result.aic, "bic": result.bic, "fit": result}
+            "band_coverage": coverage, "band_width": width, "aic": result.aic, "bic": result.bic,
+            "fit": result, "heldout": heldout}
 
 
 def compare_laws(laws: Sequence[str | Law], data: pd.DataFrame, *, by: str = "C", cutoff: float | None = None,
-                 holdout: int = 1, fitter: Fitter | None = None,
-                 columns: Mapping[str, str] | None = None) -> pd.DataFrame:
+                 holdout: int = 1, fitter: Fitter | None = None, columns: Mapping[str, str] | None = None,
+                 bootstrap: int = 0, level: float = 0.9, seed: int = 0, n_jobs: int = 1, scheduler=None,
+                 progress: bool | None = None) -> pd.DataFrame:
     """:func:`backtest` every law on the same split; one row per law, best held-out error first.
 
-    The ``fit`` column holds each :class:`FitResult`.
+    Adds ``delta_aic`` and ``delta_bic`` (difference to the best law on the training runs). Without a
+    bootstrap the laws are fitted in parallel (``n_jobs``, ``scheduler``); with one, each law's bootstrap
+    replicates are. The ``fit`` and ``heldout`` columns hold each law's fit and held-out table.
     """
-    rows = [backtest(law, data, by=by, cutoff=cutoff, holdout=holdout, fitter=fitter, columns=columns)
-            for law in laws]
-    return pd.DataFrame(rows).sort_values("heldout_error", kind="stable").reset_index(drop=True)
+    laws = [get_law(law) for law in laws]
+    if not laws:
+        raise FitError("give at least one law to compare")
+    options = dict(by=by, cutoff=cutoff, holdout=holdout, fitter=fitter, columns=columns, level=level, seed=seed)
+    if bootstrap:
+        rows = [backtest(law, data, bootstrap=bootstrap, n_jobs=n_jobs, scheduler=scheduler, progress=progress,
+                         **options) for law in laws]
+    else:
+        rows = run_tasks(_backtest_task, [(law, data, options) for law in laws], n_jobs=n_jobs,
+                         scheduler=scheduler, progress=progress, description="backtest")
+    frame = pd.DataFrame(rows)
+    frame["delta_aic"] = frame["aic"] - frame["aic"].min()
+    frame["delta_bic"] = frame["bic"] - frame["bic"].min()
+    return frame.sort_values("heldout_error", kind="stable").reset_index(drop=True)
+
+
+def _backtest_task(law, data, options) -> dict:
+    return backtest(law, data, **options)

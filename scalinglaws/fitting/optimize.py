@@ -30,8 +30,8 @@ import pandas as pd
 from scipy.optimize import OptimizeResult, least_squares, minimize, minimize_scalar
 from scipy.special import ndtr
 
-from ..exceptions import (AtBoundWarning, ConvergenceWarning, FitError, IdentifiabilityWarning, InputError,
-                          LawError, warn)
+from ..exceptions import (AtBoundWarning, ConvergenceWarning, DataWarning, FitError, IdentifiabilityWarning,
+                          InputError, LawError, warn)
 from ..laws.base import Law
 from ..laws.registry import get_law
 from ..schema import POINT_INPUTS, Source, boolean_column, points_table
@@ -113,7 +113,7 @@ class Fitter:
         covariance = jac @ cov_theta @ jac.T
         values = np.array([float(v[0, 0]) for v in space.natural(theta)])
         at_bound = space.at_bound(theta)
-        notes = _diagnose(law, space, runs[best], values, at_bound, cov_theta, len(table))
+        notes = _diagnose(law, space, runs[best], values, at_bound, cov_theta, X, r, table["run"].to_numpy(object))
         for message, category in notes:
             warn(message, category)
         return FitResult(
@@ -359,9 +359,11 @@ def _message(res) -> str:
     return _PLAIN_MESSAGES.get(msg.strip(), msg.strip().lower() or "stopped")
 
 
-def _diagnose(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta, n: int) -> list[tuple[str, type]]:
+def _diagnose(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta, X, residuals,
+              runs) -> list[tuple[str, type]]:
     """Warnings about the fit, each with its category."""
     notes: list[tuple[str, type]] = []
+    n = residuals.size
     if not best.success:
         notes.append((f"the optimizer did not converge for the best start ({best.message}); the estimates may "
                       "be off: raise maxiter or check the data", ConvergenceWarning))
@@ -389,7 +391,20 @@ def _diagnose(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta
             text = ", ".join(f"{a}~{b}" for a, b in pairs)
             notes.append((f"parameters nearly collinear ({text}, |correlation| > 0.9999): only their combination "
                           "is determined; trust predictions, not these parameters", IdentifiabilityWarning))
-    if n < 2 * space.n_free:
-        notes.append((f"only {n} points for {space.n_free} free parameters; the fit will follow noise",
-                      IdentifiabilityWarning))
+    if n < 3 * space.n_free:
+        notes.append((f"only {n} points for {space.n_free} free parameters (fewer than 3 per parameter); the fit "
+                      "will follow noise", DataWarning))
+    narrow = [f"{k} ({np.max(v) / np.min(v):.3g}x)" for k, v in X.items()
+              if np.min(v) > 0 and np.max(v) / np.min(v) < 10]
+    if narrow:
+        notes.append((f"the data span less than a decade in {', '.join(narrow)}: extrapolating beyond it is "
+                      "unreliable", DataWarning))
+    centred = residuals - np.median(residuals)
+    scale = 1.4826 * np.median(np.abs(centred))
+    outliers = np.flatnonzero(np.abs(centred) > max(5 * scale, 1e-12))
+    if outliers.size:
+        worst = outliers[np.argmax(np.abs(centred[outliers]))]
+        notes.append((f"{outliers.size} point(s) lie beyond 5 robust standard deviations of the residuals "
+                      f"(worst: run {runs[worst]}, observed {100 * np.expm1(residuals[worst]):+.2g}% from the fit); "
+                      "the Huber loss limits their pull, but check them", DataWarning))
     return notes
