@@ -85,6 +85,17 @@ def _law(name: str, fix, tie, bound, grid, log):
     return law.tie(**dict(_pairs(tie, "--tie", "beta=alpha")))
 
 
+def _check_outputs(file: str, out: str | None, plot_path: str | None) -> None:
+    """Refuse, before any work, outputs that cannot be written or would overwrite the input."""
+    from .io import check_output_path
+
+    for path in (out, plot_path):
+        if path:
+            check_output_path(path, inputs=[file])
+    if plot_path and not plot_path.lower().endswith((".png", ".svg", ".pdf")):
+        raise click.BadParameter(f"{plot_path}: use a .png, .svg or .pdf file name", param_hint="--plot")
+
+
 def _default_budgets(C: np.ndarray) -> list[float]:
     top = math.floor(math.log10(float(np.max(C))))
     return [10.0**k for k in range(top, top + 5)]
@@ -131,18 +142,14 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
     """
     from .fitting import Fitter
     from .forecast import compute_optimal
-    from .io import check_output_path, read_points
+    from .io import read_points
 
     budget_list = _budgets(budgets)
     columns = _columns(cols)
     if n_boot < 0 or n_boot == 1:
         raise click.BadParameter("give 0 (no bootstrap) or at least 2 replicates", param_hint="--bootstrap")
     fitter = Fitter(loss=loss, delta=delta, top_k=top_k, seed=seed, random_starts=random_starts)
-    for path in (out, plot_path):
-        if path:
-            check_output_path(path, inputs=[file])
-    if plot_path and not plot_path.lower().endswith((".png", ".svg", ".pdf")):
-        raise click.BadParameter(f"{plot_path}: use a .png, .svg or .pdf file name", param_hint="--plot")
+    _check_outputs(file, out, plot_path)
     law = _law(law_name, fix, tie, bound, grids, log_params)
     table = read_points(file, columns=columns, require=[k for k in law.inputs if k in POINT_INPUTS])
     renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
@@ -235,7 +242,7 @@ def compare_command(file, law_names, by, holdout, cutoff, n_boot, level, cols, p
     inside the bootstrap band, and AIC/BIC on the training runs.
     """
     from .fitting.compare import compare_laws
-    from .io import atomic_write, check_output_path, read_points
+    from .io import atomic_write, read_points
     from .laws import get_law
 
     names = [n.strip() for n in law_names.split(",") if n.strip()]
@@ -245,11 +252,7 @@ def compare_command(file, law_names, by, holdout, cutoff, n_boot, level, cols, p
     if n_boot < 0 or holdout < 1 or not 0 < level < 1:
         raise click.BadParameter("--bootstrap must be >= 0, --holdout >= 1 and --level in (0, 1)")
     cut = _number(cutoff, "--cutoff") if cutoff else None
-    for path in (out, plot_path):
-        if path:
-            check_output_path(path, inputs=[file])
-    if plot_path and not plot_path.lower().endswith((".png", ".svg", ".pdf")):
-        raise click.BadParameter(f"{plot_path}: use a .png, .svg or .pdf file name", param_hint="--plot")
+    _check_outputs(file, out, plot_path)
     needed = sorted({k for law in laws for k in law.inputs if k in POINT_INPUTS} | {by})
     table = read_points(file, columns=_columns(cols), require=needed)
     result = compare_laws(laws, table, by=by, cutoff=cut, holdout=holdout, bootstrap=n_boot, level=level,

@@ -121,3 +121,17 @@ def test_compare_on_real_grids(capsys, tmp_path):
             assert law in out
         assert "in band" in out and "AIC" in out and "BIC" in out
         assert (tmp_path / f"{name}.png").exists()
+
+
+def _square(x):
+    return x * x
+
+
+def test_task_runner_keeps_order_and_shows_progress_only_when_asked(capsys):
+    from scalinglaws._parallel import run_tasks
+
+    assert run_tasks(_square, [(i,) for i in range(7)], n_jobs=2) == [i * i for i in range(7)]
+    run_tasks(_square, [(i,) for i in range(3)], description="quiet")  # stderr is not a terminal here
+    assert "quiet" not in capsys.readouterr().err
+    run_tasks(_square, [(i,) for i in range(3)], progress=True, description="shown")
+    assert "shown" in capsys.readouterr().err
