@@ -22,7 +22,8 @@ from .exceptions import (AtBoundWarning, ConvergenceWarning, DataWarning, Extrap
                          MissingDependencyError, OutputError, ScalingLawsError, ScalingLawsWarning)
 from .fitting import (BootstrapResult, FitResult, Fitter, backtest, bootstrap, compare_laws, fit, profile_interval,
                       to_lmfit_minimizer)
-from .forecast import compute_optimal
+from .forecast import (compute_optimal, fit_batch_sweep, fit_hyperparameter_law, forecast, frontier,
+                       inference_optimal, isoflop_analysis)
 from .io import read_curves, read_points, read_table
 from .laws import Chinchilla, Law, Param, available_laws, get_law, register
 from .schema import parse_number
@@ -37,7 +38,8 @@ __all__ = [
     "Fitter", "fit", "FitResult", "bootstrap", "BootstrapResult", "backtest", "compare_laws",
     "profile_interval", "to_lmfit_minimizer",
     # forecasting
-    "compute_optimal",
+    "forecast", "compute_optimal", "frontier", "inference_optimal", "isoflop_analysis", "fit_batch_sweep",
+    "fit_hyperparameter_law",
     # errors and warnings
     "ScalingLawsError", "InputError", "InputFileNotFoundError", "OutputError", "LawError", "FitError",
     "MissingDependencyError", "ScalingLawsWarning", "AtBoundWarning", "ConvergenceWarning", "DataWarning",

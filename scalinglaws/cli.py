@@ -295,6 +295,285 @@ def _save_plot(path: str, make) -> None:
     click.echo(f"Wrote {path}")
 
 
+def _numbers(text: str | None, option: str) -> list[float] | None:
+    """A comma-separated list of positive numbers (suffixes allowed), or None."""
+    if text is None:
+        return None
+    values = [_number(v, option) for v in text.split(",") if v.strip()]
+    if not values or any(not (v > 0 and math.isfinite(v)) for v in values):
+        raise click.BadParameter(f"{text!r}: give positive numbers like 7e9,70B", param_hint=option)
+    return values
+
+
+def _bootstrap_of(fit, n_boot: int, seed: int, n_jobs: int, quiet: bool):
+    if n_boot == 0:
+        return None
+    if n_boot < 2:
+        raise click.BadParameter("give 0 (no bands) or at least 2 replicates", param_hint="--bootstrap")
+    from .fitting.bootstrap import bootstrap
+
+    return bootstrap(fit, n_boot, seed=seed, n_jobs=n_jobs, progress=False if quiet else None)
+
+
+def _band(row, name: str, fmt) -> str:
+    """A value with its interval (columns NAME_lower/NAME_upper, or lower/upper for a forecast's loss)."""
+    text = fmt(getattr(row, name))
+    for lo, hi in ((f"{name}_lower", f"{name}_upper"), ("lower", "upper")):
+        lower = getattr(row, lo, None)
+        if lower is not None:
+            if np.isfinite(lower):
+                text += f" [{fmt(lower)}, {fmt(getattr(row, hi))}]"
+            break
+    return text
+
+
+@cli.command("forecast")
+@click.argument("fit_file", type=click.Path(dir_okay=False, path_type=str), metavar="FIT.json")
+@click.option("--params", "params_", help="Model sizes N (comma-separated, e.g. 7e9,70B).")
+@click.option("--tokens", help="Training tokens D (comma-separated).")
+@click.option("--compute", help="Compute budgets C in FLOPs: alone, the compute-optimal split; with --params, D = C/(6N).")
+@click.option("--input", "inputs", multiple=True, metavar="NAME=V1,V2", help="Any other input of the law. Repeatable.")
+@click.option("--bootstrap", "n_boot", type=int, default=200, show_default=True,
+              help="Bootstrap replicates for the band (0: none).")
+@click.option("--level", type=float, default=0.9, show_default=True, help="Level of the band.")
+@click.option("--kind", type=click.Choice(["mean", "observation"]), default="mean", show_default=True,
+              help="Band of the law, or of a new run's measured loss.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save a figure (.png, .svg, .pdf).")
+@click.option("--out", type=click.Path(path_type=str), help="Write the table as CSV here.")
+@click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes for the bootstrap.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def forecast_command(fit_file, params_, tokens, compute, inputs, n_boot, level, kind, plot_path, out, n_jobs, seed, quiet):
+    """Forecast the loss of new runs from a saved fit (scalinglaws fit --out FIT.json).
+
+    Prints the loss with its bootstrap band and how far each target lies beyond the fitted data.
+    """
+    from .exceptions import ExtrapolationWarning
+    from .fitting.result import FitResult
+    from .forecast import forecast
+    from .io import atomic_write
+
+    _check_outputs(fit_file, out, plot_path)
+    if not 0 < level < 1:
+        raise click.BadParameter("--level must be between 0 and 1", param_hint="--level")
+    fit = FitResult.from_json(fit_file)
+    values = {k: v for k, v in (("N", _numbers(params_, "--params")), ("D", _numbers(tokens, "--tokens")),
+                                ("C", _numbers(compute, "--compute"))) if v is not None}
+    for name, text in _pairs(inputs, "--input", "U=3e11"):
+        values[name] = _numbers(text, "--input")
+    if not values:
+        raise click.UsageError("give what to forecast: --params/--tokens, --compute or --input NAME=VALUES")
+    lengths = {len(v) for v in values.values()} - {1}
+    if len(lengths) > 1:
+        raise click.BadParameter("lists of targets must have the same length (or one value)")
+    boot = _bootstrap_of(fit, n_boot, seed, n_jobs, quiet)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ExtrapolationWarning)
+        table = forecast(boot or fit, level=level, kind=kind, **values)
+    law = fit.law
+    click.echo(f"Forecast from {fit_file} ({law.name}: {law.formula})"
+               + (f"; {100 * level:g}% {kind} band from {n_boot} bootstrap replicates" if boot else ""))
+    header = "  ".join(f"{k:>10}" for k in law.inputs)
+    click.echo(f"  {header}  {'loss (nats/token)':>26}  beyond data")
+    for row in table.itertuples():
+        cells = "  ".join(f"{format_number(getattr(row, k)):>10}" for k in law.inputs)
+        beyond = "-" if row.beyond <= 1.0001 else f"x{row.beyond:.3g}"
+        click.echo(f"  {cells}  {_band(row, 'loss', lambda v: f'{v:.4f}'):>26}  {beyond}")
+    for w in caught:
+        click.echo(f"Warning: {w.message}")
+    if out:
+        with atomic_write(out) as handle:
+            table.to_csv(handle, index=False)
+        click.echo(f"Wrote {out}")
+    if plot_path:
+        from .plot import plot_fit
+
+        _save_plot(plot_path, lambda: plot_fit(boot or fit, level=level, forecast=table))
+
+
+@cli.command("plan")
+@click.argument("fit_file", type=click.Path(dir_okay=False, path_type=str), metavar="FIT.json")
+@click.option("--budget", required=True, help="Compute budgets in FLOPs (comma-separated), e.g. 1e23,1e24.")
+@click.option("--inference-tokens", help="Tokens the model will generate over its life (counted at 2 FLOPs per "
+              "parameter each, inside the budget).")
+@click.option("--unique-tokens", help="Cap on unique training tokens; repeats are discounted (data-constrained law).")
+@click.option("--flops", help="Training FLOPs as an expression in N and D (default 6*N*D).")
+@click.option("--hparams", type=click.Choice(["steplaw", "steplaw-mean", "deepseek", "none"]), default="steplaw",
+              show_default=True, help="Published law for the batch size and learning rate.")
+@click.option("--seq-len", type=int, default=2048, show_default=True, help="Sequence length, to give the batch in sequences.")
+@click.option("--bootstrap", "n_boot", type=int, default=200, show_default=True,
+              help="Bootstrap replicates for the intervals (0: none).")
+@click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save the frontier (.png, .svg, .pdf).")
+@click.option("--out", type=click.Path(path_type=str), help="Write the table as CSV here.")
+@click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes for the bootstrap.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def plan_command(fit_file, budget, inference_tokens, unique_tokens, flops, hparams, seq_len, n_boot, plot_path, out,
+                 n_jobs, seed, quiet):
+    """Plan training runs from a saved fit: the compute-optimal N and D for each budget, the loss to
+    expect (90% interval), and a batch size and learning rate from a published hyperparameter law."""
+    from .fitting.result import FitResult
+    from .forecast import PRESETS, compute_optimal
+    from .io import atomic_write
+
+    _check_outputs(fit_file, out, plot_path)
+    budgets = _numbers(budget, "--budget")
+    inference = (_numbers(inference_tokens, "--inference-tokens") or [0.0])[0]
+    unique = (_numbers(unique_tokens, "--unique-tokens") or [None])[0]
+    if seq_len < 1:
+        raise click.BadParameter("must be a positive number of tokens", param_hint="--seq-len")
+    fit = FitResult.from_json(fit_file)
+    options = {"inference_tokens": inference, "unique_tokens": unique, "flops": flops}
+    boot = _bootstrap_of(fit, n_boot, seed, n_jobs, quiet)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawsWarning)  # the table says which budgets have no optimum
+        table = (boot.compute_optimal(budgets, **options) if boot else compute_optimal(fit, budgets, **options))
+    preset = PRESETS.get(hparams)
+    if preset is not None:
+        C_train = table["train_flops"] if "train_flops" in table else table["C"]
+        variables = {"N": table["N_opt"], "D": table["D_opt"], "C": C_train}
+        table["batch_tokens"] = preset.batch_size(**{k: variables[k] for k in preset.batch[1]})
+        table["batch_seqs"] = table["batch_tokens"] / seq_len
+        table["lr"] = preset.learning_rate(**{k: variables[k] for k in preset.lr[1]})
+    c_max = float(np.max(6.0 * fit.inputs["N"] * fit.inputs["D"])) if "N" in fit.inputs and "D" in fit.inputs else np.nan
+    notes = [f"inference {format_number(inference)} tokens" if inference else "",
+             f"unique tokens capped at {format_number(unique)}" if unique else "", f"FLOPs {flops}" if flops else ""]
+    click.echo(f"Plan from {fit_file} ({fit.law.name})" + "".join(f"; {n}" for n in notes if n)
+               + (f"; [90% bootstrap interval of {n_boot}]" if boot else ""))
+    fmt_n, fmt_l = format_number, (lambda v: f"{v:.4f}")
+    for row in table.itertuples():
+        beyond = f" (x{row.C / c_max:.3g} the largest fitted compute)" if row.C > c_max * 1.0001 else ""
+        click.echo(f"C = {row.C:.3g} FLOPs{beyond}")
+        if np.isnan(row.N_opt):
+            click.echo("  no interior optimum: the law keeps improving toward an extreme model size")
+            continue
+        click.echo(f"  parameters N      {_band(row, 'N_opt', fmt_n)}")
+        click.echo(f"  tokens D          {_band(row, 'D_opt', fmt_n)}" +
+                   (f"  ({row.epochs:.3g} epochs of the unique tokens)" if unique else ""))
+        click.echo(f"  tokens/parameter  {_band(row, 'tokens_per_param', lambda v: f'{v:.4g}')}")
+        click.echo(f"  loss              {_band(row, 'loss', fmt_l)}")
+        if inference:
+            click.echo(f"  FLOPs: training {row.train_flops:.3g}, inference {row.inference_flops:.3g}")
+        if preset is not None:
+            click.echo(f"  batch size        {format_number(row.batch_tokens)} tokens ({row.batch_seqs:.4g} sequences "
+                       f"of {seq_len}); learning rate {row.lr:.3g}  [{preset.name}]")
+    if preset is not None:
+        click.echo(f"Batch size and learning rate: {preset.describe()}; its N counts non-embedding parameters.")
+    if out:
+        with atomic_write(out) as handle:
+            table.to_csv(handle, index=False)
+        click.echo(f"Wrote {out}")
+    if plot_path:
+        from .plot import plot_frontier
+
+        _save_plot(plot_path, lambda: plot_frontier(table))
+
+
+_BATCH_ALIASES = ("batch_size_tokens", "batch_tokens", "batch_size", "bs", "b")
+_STEPS_ALIASES = ("steps_to_target", "steps", "s", "step")
+
+
+@cli.command("batch")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--by", "group", help="Column naming each sweep (default: 'model' when present, else one sweep).")
+@click.option("--batch-col", help="Batch-size column (default: batch_size_tokens, batch_size, bs, B).")
+@click.option("--steps-col", help="Steps-to-target column (default: steps_to_target, steps, S).")
+@click.option("--level", type=float, default=0.9, show_default=True, help="Level of the intervals.")
+@click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save a figure (.png, .svg, .pdf).")
+@click.option("--out", type=click.Path(path_type=str), help="Write the table as CSV here.")
+def batch_command(file, group, batch_col, steps_col, level, plot_path, out):
+    """Fit the critical batch size to batch-size sweeps in FILE: S = S_min + E_min/B per sweep
+    (McCandlish et al. 2018), B_crit = E_min/S_min with an interval, and how B_crit scales."""
+    import pandas as pd
+
+    from .forecast import fit_batch_sweep, fit_power_law
+    from .io import atomic_write, read_table
+
+    _check_outputs(file, out, plot_path)
+    if not 0 < level < 1:
+        raise click.BadParameter("--level must be between 0 and 1", param_hint="--level")
+    frame, _ = read_table(file)
+    lower = {str(c).lower(): c for c in frame.columns}
+
+    def column(given, aliases, what):
+        if given is not None:
+            if given not in frame.columns:
+                raise click.BadParameter(f"{file}: no column {given!r}; columns: {', '.join(map(str, frame.columns))}")
+            return given
+        for alias in aliases:
+            if alias in lower:
+                return lower[alias]
+        raise click.UsageError(f"{file}: no {what} column (looked for {', '.join(aliases)}); name it with "
+                               f"--{'batch' if what == 'batch-size' else 'steps'}-col")
+
+    b_col = column(batch_col, _BATCH_ALIASES, "batch-size")
+    s_col = column(steps_col, _STEPS_ALIASES, "steps")
+    if group is not None and group not in frame.columns:
+        raise click.BadParameter(f"{file}: no column {group!r}", param_hint="--by")
+    group = group or ("model" if "model" in frame.columns else None)
+    groups = frame.groupby(group, sort=False) if group else [("all", frame)]
+    fits, rows = {}, []
+    for name, sweep in groups:
+        try:
+            b = pd.to_numeric(sweep[b_col], errors="raise")
+            st = pd.to_numeric(sweep[s_col], errors="raise")
+        except (ValueError, TypeError):
+            raise click.UsageError(f"{file}: sweep {name!r} has non-numeric batch sizes or steps") from None
+        fit = fit_batch_sweep(b.to_numpy(float), st.to_numpy(float), level=level)
+        fits[str(name)] = fit
+        extra = {c: sweep[c].iloc[0] for c in ("N", "N_nominal", "target_loss") if c in sweep.columns}
+        rows.append({"sweep": str(name), **extra, **fit.as_row()})
+    table = pd.DataFrame(rows)
+    click.echo(f"Batch-size sweeps in {file}: S(B) = S_min + E_min/B, B_crit = E_min/S_min "
+               f"({100 * level:g}% intervals); batch sizes in '{b_col}' units")
+    click.echo(f"  {'sweep':<10} {'runs':>4} {'S_min':>9} {'E_min':>9} {'B_crit':>9} {'interval':>21} {'0.2·B_crit':>10} "
+               f"{'rms log':>8}")
+    for row in table.itertuples():
+        click.echo(f"  {row.sweep:<10} {row.n:>4} {row.S_min:>9.4g} {format_number(row.E_min):>9} "
+                   f"{format_number(row.B_crit):>9} [{format_number(row.B_crit_lower):>8}, "
+                   f"{format_number(row.B_crit_upper):>8}] {format_number(row.B_zhang):>10} {row.rmse_log:>8.3f}")
+    if len(table) >= 3:
+        for x, what in (("N_nominal", "model size"), ("N", "model size"), ("target_loss", "target loss"),
+                        ("E_min", "tokens to the target (data)")):
+            if x in table.columns:
+                pf = fit_power_law(table["B_crit"], **{x: table[x].astype(float)})
+                click.echo(f"B_crit against {what}: {pf.describe('B_crit')}")
+    if out:
+        with atomic_write(out) as handle:
+            table.to_csv(handle, index=False)
+        click.echo(f"Wrote {out}")
+    if plot_path:
+        from .plot import plot_batch
+
+        _save_plot(plot_path, lambda: plot_batch(fits))
+
+
+@cli.command("isoflop")
+@click.argument("file", type=click.Path(dir_okay=True, path_type=str))
+@click.option("--method", type=click.Choice(["parabola", "interpolate"]), default="parabola", show_default=True,
+              help="How each budget's minimum is found.")
+@click.option("--window", type=int, default=5, show_default=True,
+              help="Runs around the lowest loss used by the parabola (0: all).")
+@click.option("--col", "cols", multiple=True, metavar="NAME=COLUMN", help="Use COLUMN as canonical column NAME "
+              "(e.g. C=budget_flops).")
+@click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save a figure (.png, .svg, .pdf).")
+def isoflop_command(file, method, window, cols, plot_path):
+    """IsoFLOP analysis (approach 2) of FILE: each budget's optimal N and D, and N_opt ∝ C^a, D_opt ∝ C^b."""
+    from .forecast import isoflop_analysis
+    from .io import read_points
+
+    _check_outputs(file, None, plot_path)
+    if window < 0 or window in (1, 2):
+        raise click.BadParameter("use 0 (every run) or at least 3 runs", param_hint="--window")
+    table = read_points(file, columns=_columns(cols), require=("N", "D", "C"))
+    result = isoflop_analysis(table, method=method, window=window or None)
+    click.echo(result.summary())
+    if plot_path:
+        from .plot import plot_isoflop
+
+        _save_plot(plot_path, lambda: plot_isoflop(result))
+
+
 @cli.command("laws")
 def laws_command():
     """List the registered laws with their formulas and parameters."""

@@ -14,7 +14,8 @@ from .exceptions import LawError, OutputError
 from .fitting.result import FitResult
 from .schema import format_number
 
-__all__ = ["STYLE", "style", "plot_fit", "plot_residuals", "plot_backtest", "save_figure"]
+__all__ = ["STYLE", "style", "plot_fit", "plot_residuals", "plot_backtest", "plot_isoflop", "plot_frontier", "plot_batch",
+           "save_figure"]
 
 #: Matplotlib settings applied by every plotting function.
 STYLE = {
@@ -70,9 +71,14 @@ def _new_axes(ax, ncols: int = 1):
     return fig, list(np.atleast_1d(axes))
 
 
-def plot_fit(fit: FitResult, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, residuals: bool = True):
+def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, residuals: bool = True,
+             level: float = 0.9, forecast=None):
     """The data, the fitted law and its extrapolation; with ``ax=None`` and ``residuals=True``, a second panel
     with the residuals.
+
+    ``fit`` is a :class:`FitResult`, or a :class:`~scalinglaws.fitting.bootstrap.BootstrapResult` to draw
+    ``level`` bands around the curves. ``forecast`` (a table from :func:`~scalinglaws.forecast.forecast`)
+    marks forecast points, with their bands when it has ``lower``/``upper``.
 
     * A law of exactly N and D: loss against training tokens D, one colour per model size (or size bin
       when the data have many sizes). Each curve is solid over the tokens its size was trained on and dashed
@@ -82,13 +88,17 @@ def plot_fit(fit: FitResult, ax=None, *, extrapolate: float = 10.0, max_groups: 
       ``extrapolate`` × its largest value.
     * Any other law: fitted against observed loss, on the diagonal when the law holds.
     """
+    from .fitting.bootstrap import BootstrapResult
+
+    boot = fit if isinstance(fit, BootstrapResult) else None
+    fit = boot.fit if boot else fit
     with style():
         fig, axes = _new_axes(ax, 2 if (ax is None and residuals) else 1)
         inputs = set(fit.law.inputs)
         if inputs == {"N", "D"}:
-            _sizes_panel(fit, axes[0], extrapolate, max_groups)
+            _sizes_panel(fit, axes[0], extrapolate, max_groups, boot, level, forecast)
         elif len(inputs) == 1:
-            _single_input_panel(fit, axes[0], extrapolate)
+            _single_input_panel(fit, axes[0], extrapolate, boot, level, forecast)
         else:
             _parity_panel(fit, axes[0])
         axes[0].set_title(f"{fit.law.name}: {fit.law.formula}", fontsize=9)
@@ -97,17 +107,38 @@ def plot_fit(fit: FitResult, ax=None, *, extrapolate: float = 10.0, max_groups: 
     return fig
 
 
+def _band(ax, boot, level: float, x: np.ndarray, colour, **inputs) -> None:
+    if boot is not None:
+        band = boot.predict(level, **inputs)
+        ax.fill_between(x, band["lower"], band["upper"], color=colour, alpha=0.15, linewidth=0)
+
+
+def _mark_forecast(ax, forecast, x: str) -> None:
+    if forecast is None or x not in forecast:
+        return
+    if {"lower", "upper"} <= set(forecast.columns):
+        err = np.vstack([forecast["loss"] - forecast["lower"], forecast["upper"] - forecast["loss"]])
+        ax.errorbar(forecast[x], forecast["loss"], yerr=np.clip(err, 0, None), fmt="*", ms=11, color="C3",
+                    capsize=3, zorder=5, label="forecast")
+    else:
+        ax.plot(forecast[x], forecast["loss"], "*", ms=11, color="C3", zorder=5, label="forecast")
+
+
 _LABELS = {"C": "Training compute C (FLOPs)", "N": "Parameters N", "D": "Training tokens D",
            "N_avg": "Average parameters N_avg", "U": "Unique tokens U", "S_min": "Minimum steps S_min"}
 
 
-def _sizes_panel(fit: FitResult, main, extrapolate: float, max_groups: int) -> None:
+def _sizes_panel(fit: FitResult, main, extrapolate: float, max_groups: int, boot=None, level: float = 0.9,
+                 forecast=None) -> None:
     import matplotlib as mpl
 
     N, D, loss = np.asarray(fit.inputs["N"]), np.asarray(fit.inputs["D"]), fit.observed
     groups, centres = _size_groups(N, max_groups)
     colours = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, len(centres)))
-    d_all = np.geomspace(D.min() / 1.5, D.max() * extrapolate, 200)
+    d_max = D.max() * extrapolate
+    if forecast is not None and "D" in forecast:
+        d_max = max(d_max, float(forecast["D"].max()) * 1.5)
+    d_all = np.geomspace(D.min() / 1.5, d_max, 200)
     for g, (n_g, colour) in enumerate(zip(centres, colours)):
         mask = groups == g
         main.scatter(D[mask], loss[mask], s=14, color=colour, alpha=0.8, edgecolor="none", zorder=3)
@@ -117,22 +148,31 @@ def _sizes_panel(fit: FitResult, main, extrapolate: float, max_groups: int) -> N
         main.plot(d_all[inside], curve[inside], color=colour, label=label)
         main.plot(d_all, np.where(inside, np.nan, curve), color=colour, linestyle="--", alpha=0.6)
     n_big = N.max() * extrapolate
-    main.plot(d_all, fit.predict(N=np.full_like(d_all, n_big), D=d_all), color="black", linestyle="--",
+    big = np.full_like(d_all, n_big)
+    main.plot(d_all, fit.predict(N=big, D=d_all), color="black", linestyle="--",
               label=f"N = {format_number(n_big)} (extrapolated)")
+    _band(main, boot, level, d_all, "black", N=big, D=d_all)
+    _mark_forecast(main, forecast, "D")
     _loss_axes(main, "D")
     main.legend(ncol=1 if len(centres) < 6 else 2, loc="lower left")
 
 
-def _single_input_panel(fit: FitResult, main, extrapolate: float) -> None:
+def _single_input_panel(fit: FitResult, main, extrapolate: float, boot=None, level: float = 0.9,
+                        forecast=None) -> None:
     (name,) = fit.law.inputs
     x, loss = np.asarray(fit.inputs[name]), fit.observed
     main.scatter(x, loss, s=14, color="C0", edgecolor="none", zorder=3, label="data")
-    grid = np.geomspace(x.min() / 1.5, x.max() * extrapolate, 300)
+    x_max = x.max() * extrapolate
+    if forecast is not None and name in forecast:
+        x_max = max(x_max, float(forecast[name].max()) * 1.5)
+    grid = np.geomspace(x.min() / 1.5, x_max, 300)
     curve = fit.predict(**{name: grid})
     inside = grid <= x.max()
     main.plot(grid[inside], curve[inside], color="C1", label="fit")
     main.plot(grid, np.where(inside, np.nan, curve), color="C1", linestyle="--",
               label=f"extrapolation (to {extrapolate:g}x)")
+    _band(main, boot, level, grid, "C1", **{name: grid})
+    _mark_forecast(main, forecast, name)
     _loss_axes(main, name)
     main.legend(loc="upper right")
 
@@ -233,6 +273,92 @@ def plot_backtest(table, ax=None):
             right.set_ylabel("Mean |predicted/observed − 1| (%)")
             right.set_title("Errors by law")
             right.legend(loc="upper left", ncol=2)
+    return fig
+
+
+def plot_isoflop(result, ax=None):
+    """IsoFLOP curves: loss against N for every budget with its fitted minimum; with ``ax=None`` a second
+    panel shows N_opt and D_opt against C with their power laws."""
+    import matplotlib as mpl
+
+    with style():
+        fig, axes = _new_axes(ax, 1 if ax is not None else 2)
+        left = axes[0]
+        points, budgets = result.points, result.budgets
+        key = np.round(np.log(points["C"].to_numpy()), 6)
+        colours = mpl.colormaps["plasma"](np.linspace(0.0, 0.85, len(budgets)))
+        for row, colour in zip(budgets.itertuples(), colours):
+            group = points.loc[key == np.round(np.log(row.C), 6)]
+            left.scatter(group["N"], group["loss"], s=12, color=colour, edgecolor="none")
+            if row.used:
+                left.plot(row.N_opt, row.loss_opt, "v", ms=7, color=colour, markeredgecolor="black")
+            if len(group) >= 3:
+                order = np.argsort(group["N"].to_numpy())
+                left.plot(group["N"].to_numpy()[order], group["loss"].to_numpy()[order], color=colour, alpha=0.5,
+                          linewidth=1, label=f"C = {row.C:.2g}")
+        left.set_xscale("log")
+        _count_axis(left.xaxis)
+        left.set_xlabel("Parameters N")
+        left.set_ylabel("Loss (nats/token)")
+        left.set_title(f"IsoFLOP curves ({result.method}); triangles: minima")
+        left.legend(ncol=2, fontsize=7, loc="upper right")
+        if len(axes) > 1:
+            right = axes[1]
+            used = budgets[budgets["used"]]
+            C = np.geomspace(budgets["C"].min(), budgets["C"].max() * 100, 100)
+            right.plot(used["C"], used["N_opt"], "o", color="C0", label="N_opt (minima)")
+            right.plot(C, result.n_fit(C), color="C0", label=f"N_opt ∝ C^{result.n_fit.exponent:.3f}")
+            right.plot(used["C"], used["D_opt"], "s", color="C1", label="D_opt (minima)")
+            right.plot(C, result.d_fit(C), color="C1", label=f"D_opt ∝ C^{result.d_fit.exponent:.3f}")
+            right.set_xscale("log")
+            right.set_yscale("log")
+            right.set_xlabel("Training compute C (FLOPs)")
+            right.set_ylabel("Parameters / tokens at the optimum")
+            right.set_title("Compute-optimal frontier")
+            right.legend(loc="upper left")
+    return fig
+
+
+def plot_frontier(table, ax=None):
+    """N_opt and D_opt against the budget C (from :func:`~scalinglaws.forecast.compute_optimal` or a
+    bootstrap's), with their intervals when the table has ``_lower``/``_upper`` columns."""
+    with style():
+        fig, axes = _new_axes(ax)
+        ax = axes[0]
+        for column, colour, label in (("N_opt", "C0", "parameters N_opt"), ("D_opt", "C1", "tokens D_opt")):
+            ax.plot(table["C"], table[column], "o-", color=colour, label=label)
+            if f"{column}_lower" in table:
+                ax.fill_between(table["C"], table[f"{column}_lower"], table[f"{column}_upper"], color=colour,
+                                alpha=0.2, linewidth=0)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _count_axis(ax.yaxis)
+        ax.set_xlabel("Training compute C (FLOPs)")
+        ax.set_ylabel("Compute-optimal N and D")
+        ax.set_title("Compute-optimal allocation")
+        ax.legend(loc="upper left")
+    return fig
+
+
+def plot_batch(fits: dict, ax=None):
+    """Steps to the target against batch size for each sweep (name → :class:`BatchFit`), with the fitted
+    S_min + E_min/B curve and the critical batch size marked."""
+    with style():
+        fig, axes = _new_axes(ax)
+        ax = axes[0]
+        for k, (name, f) in enumerate(fits.items()):
+            colour = f"C{k % 10}"
+            B = np.geomspace(f.batch_sizes.min() / 1.5, f.batch_sizes.max() * 1.5, 200)
+            ax.plot(f.batch_sizes, f.steps, "o", color=colour, ms=4)
+            ax.plot(B, f.steps_at(B), color=colour, label=f"{name}: B_crit = {format_number(f.B_crit)}")
+            ax.plot(f.B_crit, f.steps_at(f.B_crit), "D", color=colour, markeredgecolor="black", ms=6)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        _count_axis(ax.xaxis)
+        ax.set_xlabel("Batch size")
+        ax.set_ylabel("Steps to the target loss")
+        ax.set_title("Batch-size sweeps: S = S_min + E_min/B (diamonds: B_crit)")
+        ax.legend(loc="upper right", fontsize=7)
     return fig
 
 

@@ -143,20 +143,27 @@ class BootstrapResult:
         lower, upper = np.percentile(draws, [lo, hi], axis=0)
         return pd.DataFrame({**X, "loss": self.fit.predict(X), "lower": lower, "upper": upper})
 
-    def compute_optimal(self, budgets, level: float = 0.9, *, flops_per_token: float = 6.0) -> pd.DataFrame:
+    def compute_optimal(self, budgets, level: float = 0.9, **options) -> pd.DataFrame:
         """Compute-optimal allocation with percentile intervals: for each budget C, N_opt, D_opt,
-        tokens_per_param and loss, each with ``_lower`` and ``_upper`` columns."""
+        tokens_per_param and loss, each with ``_lower`` and ``_upper`` columns. ``options`` are those of
+        :func:`~scalinglaws.forecast.allocation.compute_optimal` (FLOPs model, inference, unique tokens)."""
+        import warnings
+
+        from ..exceptions import ScalingLawsWarning
         from ..forecast.allocation import compute_optimal
 
-        central = compute_optimal(self.fit, budgets, flops_per_token=flops_per_token)
+        central = compute_optimal(self.fit, budgets, **options)
         names = self.law.param_names
-        rows = [compute_optimal(self.law, budgets, params=dict(zip(names, v)), flops_per_token=flops_per_token)
-                for v in self.values[self.converged]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ScalingLawsWarning)  # a replicate without an optimum is a NaN draw
+            rows = [compute_optimal(self.law, budgets, params=dict(zip(names, v)), **options)
+                    for v in self.values[self.converged]]
         lo, hi = self._bounds(level)
         out = central.copy()
         for column in ("N_opt", "D_opt", "tokens_per_param", "loss"):
             draws = np.array([r[column].to_numpy() for r in rows])
-            with np.errstate(invalid="ignore"):
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
                 out[f"{column}_lower"], out[f"{column}_upper"] = np.nanpercentile(draws, [lo, hi], axis=0)
         return out
 

@@ -1,5 +1,16 @@
-"""Forecasts from fitted laws: compute-optimal allocation (more in later releases)."""
+"""Forecasts and plans from fitted laws: loss at scale, compute-optimal allocation (plain, inference-aware,
+data-constrained), IsoFLOP analysis, batch size and learning rate."""
 
-from .allocation import compute_optimal
+from .allocation import PUBLISHED_REPETITION, compute_optimal, frontier, inference_optimal
+from .batch import (DEEPSEEK, PRESETS, STEP_LAW, STEP_LAW_MEAN, BatchFit, HyperparameterLaw, critical_batch_kaplan,
+                    fit_batch_sweep, fit_hyperparameter_law, min_compute_ratio, min_steps)
+from .isoflop import IsoflopResult, isoflop_analysis
+from .loss import extrapolation_factor, forecast
+from .powerfit import PowerFit, fit_power_law
 
-__all__ = ["compute_optimal"]
+__all__ = [
+    "forecast", "extrapolation_factor", "compute_optimal", "frontier", "inference_optimal", "PUBLISHED_REPETITION",
+    "isoflop_analysis", "IsoflopResult", "fit_power_law", "PowerFit", "fit_batch_sweep", "BatchFit",
+    "critical_batch_kaplan", "min_steps", "min_compute_ratio", "HyperparameterLaw", "fit_hyperparameter_law",
+    "STEP_LAW", "STEP_LAW_MEAN", "DEEPSEEK", "PRESETS",
+]

@@ -1,13 +1,18 @@
 """Compute-optimal allocation: the model size N and token count D that minimise loss for a FLOP budget.
 
-Training compute is modelled as C = k·N·D with k = 6 FLOPs per parameter per token by default.
-Laws with a closed form (Chinchilla: N_opt = G·(C/k)^(β/(α+β)), G = (αA/(βB))^(1/(α+β))) use it; any
-other law of (N, D) is minimised numerically along the constraint (bounded 1-D search in log N).
+The budget constraint is  C = f(N, D) + 2·N·I:  training FLOPs f (k·N·D with k = 6 by default, or any
+user formula, e.g. one counting attention FLOPs) plus inference FLOPs of I expected inference tokens at
+2 FLOPs per parameter per token (Sardana et al. 2024). Optionally the unique tokens are capped at U and
+repeated data are discounted with the data-constrained law (Muennighoff et al. 2023).
+
+Laws with a closed form (Chinchilla under C = k·N·D: N_opt = G·(C/k)^(β/(α+β)), G = (αA/(βB))^(1/(α+β))) use
+it; every other case is a bounded 1-D minimisation of L(N, D(N)) over log N, refined to ~1e-10 relative by
+a root of the slope along the constraint.
 """
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -16,93 +21,229 @@ from scipy.optimize import brentq, minimize_scalar
 from ..exceptions import LawError, ScalingLawsError, ScalingLawsWarning, warn
 from ..fitting.result import FitResult
 from ..laws.base import Law
+from ..laws.data_constrained import DataConstrained
+from ..laws.expression import Expression
 from ..laws.registry import get_law
+from .powerfit import PowerFit, fit_power_law
 
-__all__ = ["compute_optimal"]
+__all__ = ["compute_optimal", "frontier", "inference_optimal", "PUBLISHED_REPETITION"]
+
+#: Decay constants of repeated data and excess parameters, Muennighoff et al. 2023 (LAWS.md §10).
+PUBLISHED_REPETITION = {"R_D_star": 15.387756, "R_N_star": 5.309743}
+_CHINCHILLA_NAMES = ("E", "A", "B", "alpha", "beta")
+
+
+def _law_and_values(fit, params) -> tuple[Law, tuple]:
+    if isinstance(fit, FitResult):
+        return fit.law, tuple(float(v) for v in fit.values)
+    law = get_law(fit)
+    if params is None:
+        raise ScalingLawsError(f"give params=... with the values of {', '.join(law.param_names)}")
+    return law, tuple(float(v) for v in law.values_of(params))
+
+
+def _loss_function(law: Law, values: tuple, unique_tokens, repetition) -> Callable:
+    """L(N, D) as a function of arrays, with repetition of U unique tokens when a cap is given."""
+    if unique_tokens is None:
+        if set(law.inputs) != {"N", "D"}:
+            raise LawError(f"compute-optimal allocation needs a law of N and D; '{law.name}' takes "
+                           f"{', '.join(law.inputs)} (a data-constrained law needs unique_tokens)")
+        return lambda N, D: np.asarray(law.evaluate({"N": N, "D": D}, *values), dtype=float)
+    U = float(unique_tokens)
+    if not U > 0:
+        raise ScalingLawsError(f"unique_tokens must be positive, got {unique_tokens!r}")
+    if isinstance(law, DataConstrained):
+        return lambda N, D: np.asarray(law.evaluate({"N": N, "D": D, "U": np.full_like(N, U)}, *values), dtype=float)
+    named = dict(zip(law.param_names, values))
+    if set(law.inputs) != {"N", "D"} or not set(_CHINCHILLA_NAMES) <= set(named):
+        raise LawError(f"a cap on unique tokens needs a Chinchilla-type law (E, A, B, alpha, beta) or the "
+                       f"data-constrained law; '{law.name}' is neither")
+    dc = DataConstrained()
+    dc_values = dc.values_of({**{k: named[k] for k in _CHINCHILLA_NAMES}, **PUBLISHED_REPETITION, **(repetition or {})})
+    return lambda N, D: np.asarray(dc.evaluate({"N": N, "D": D, "U": np.full_like(N, U)}, *dc_values), dtype=float)
+
+
+def _tokens_function(flops, flops_per_token: float, inference_tokens: float) -> Callable:
+    """D(N, C) from the budget constraint C = f(N, D) + 2·N·I (NaN where no positive D fits)."""
+    inference = 2.0 * inference_tokens
+    if flops is None:
+        def tokens(N, C):
+            D = (C - inference * N) / (flops_per_token * N)
+            return np.where(D > 0, D, np.nan)
+        return tokens
+    f = Expression(flops) if isinstance(flops, str) else flops
+    call = (lambda N, D: float(f(N=N, D=D))) if isinstance(f, Expression) else (lambda N, D: float(f(N, D)))
+
+    def tokens(N, C):
+        out = []
+        for n in np.atleast_1d(N):
+            budget = C - inference * n
+            g = lambda log_d: np.log(call(n, np.exp(log_d))) - np.log(budget)  # noqa: E731
+            if budget <= 0 or g(-30.0) > 0 or g(120.0) < 0:
+                out.append(np.nan)
+            else:
+                out.append(np.exp(brentq(g, -30.0, 120.0, xtol=1e-13)))
+        return np.asarray(out) if np.ndim(N) else out[0]
+    return tokens
+
+
+def _argmin_n(loss: Callable, tokens: Callable, C: float, k: float, inference_tokens: float) -> float:
+    """argmin over N of L(N, D(N)), searched in log N around √(C/k), then refined on the slope."""
+    center = 0.5 * np.log(C / k)
+    hi = center + 14.0
+    if inference_tokens > 0:
+        hi = min(hi, np.log(C / (2.0 * inference_tokens)) - 1e-9)
+    lo = center - 14.0
+
+    def objective(log_n: float) -> float:
+        n = np.exp(log_n)
+        d = tokens(np.array([n]), C)
+        value = loss(np.array([n]), np.atleast_1d(d))[0] if np.all(np.isfinite(d)) else np.inf
+        return float(value) if np.isfinite(value) else 1e300
+
+    res = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500})
+    if res.x - lo < 0.1 or hi - res.x < 0.1 or res.fun >= 1e300:
+        warn(f"no interior compute optimum at C = {C:g}: the law keeps improving toward an extreme model size "
+             "(N_opt is NaN); it cannot be trusted this far from its data", ScalingLawsWarning)
+        return float("nan")
+
+    def slope(log_n: float) -> float:
+        return (objective(log_n + 1e-6) - objective(log_n - 1e-6)) / 2e-6
+
+    a, b = max(res.x - 0.05, lo), min(res.x + 0.05, hi)
+    if slope(a) < 0 < slope(b):
+        return float(np.exp(brentq(slope, a, b, xtol=1e-14, rtol=1e-15)))
+    return float(np.exp(res.x))
 
 
 def compute_optimal(fit: FitResult | Law | str, budgets, *, params: Mapping[str, float] | None = None,
-                    flops_per_token: float = 6.0, method: str = "auto") -> pd.DataFrame:
+                    flops: Callable | str | None = None, flops_per_token: float = 6.0, inference_tokens: float = 0.0,
+                    unique_tokens: float | None = None, repetition: Mapping[str, float] | None = None,
+                    method: str = "auto") -> pd.DataFrame:
     """Compute-optimal N, D, tokens per parameter and loss for each budget C (FLOPs).
 
     Parameters
     ----------
     fit : FitResult, Law or law name
-        A fit of a law whose inputs are N (parameters) and D (tokens); or a law, with ``params``.
+        A fit of a law of N (parameters) and D (tokens); or a law with ``params`` (e.g. published values).
     budgets : float or array
-        Training compute budgets C in FLOPs.
-    params : mapping, optional
-        Parameter values when ``fit`` is a law (e.g. published coefficients).
-    flops_per_token : float
-        k in C = k·N·D (6 by default: forward and backward pass).
+        Total compute budgets C in FLOPs (training, plus inference when ``inference_tokens`` > 0).
+    flops : callable f(N, D) or expression in N and D, optional
+        Training FLOPs; default ``flops_per_token``·N·D. E.g. ``"6*N*D + 6*24*2048*1024*D"`` adds attention.
+    inference_tokens : float
+        Tokens expected to be generated over the model's life (2 FLOPs per parameter each).
+    unique_tokens : float, optional
+        Cap on unique training tokens; repeated epochs are discounted with the data-constrained law, using
+        the fit's E, A, B, alpha, beta and ``repetition`` (default: Muennighoff et al.'s R_D*, R_N*).
     method : {"auto", "closed", "numeric"}
-        ``auto`` uses the law's closed form when it has one.
+        ``auto`` uses the law's closed form when the plain C = k·N·D constraint allows one.
 
-    Returns a DataFrame with columns C, N_opt, D_opt, tokens_per_param, loss. Where a law has no interior
-    optimum along C = k·N·D (it keeps improving toward an extreme N), the row is NaN and a warning says so.
+    Returns a DataFrame: C, N_opt, D_opt, tokens_per_param, loss (+ train_flops, inference_flops with
+    inference; + epochs with a unique-token cap). A budget without an interior optimum gives NaN and a warning.
 
     >>> epoch = dict(E=1.81686, A=482.006, B=2085.43, alpha=0.347813, beta=0.365854)
     >>> row = compute_optimal("chinchilla", 5.76e23, params=epoch).iloc[0]
     >>> f"{row.N_opt:.4g} {row.D_opt:.4g} {row.tokens_per_param:.4g}"
     '7.236e+10 1.327e+12 18.34'
     """
-    if isinstance(fit, FitResult):
-        law, values = fit.law, tuple(float(v) for v in fit.values)
-    else:
-        law = get_law(fit)
-        if params is None:
-            raise ScalingLawsError(f"give params=... with the values of {', '.join(law.param_names)}")
-        values = tuple(float(v) for v in law.values_of(params))
-    if set(law.inputs) != {"N", "D"}:
-        raise LawError(f"compute-optimal allocation needs a law of N and D; '{law.name}' takes "
-                       f"{', '.join(law.inputs)}")
+    law, values = _law_and_values(fit, params)
     C = np.atleast_1d(np.asarray(budgets, dtype=float))
     if not np.all(np.isfinite(C)) or np.any(C <= 0):
         raise ScalingLawsError(f"compute budgets must be positive numbers of FLOPs, got {budgets!r}")
-    if not flops_per_token > 0:
-        raise ScalingLawsError(f"flops_per_token must be positive, got {flops_per_token}")
+    if not flops_per_token > 0 or not inference_tokens >= 0:
+        raise ScalingLawsError("flops_per_token must be positive and inference_tokens >= 0")
     if method not in ("auto", "closed", "numeric"):
         raise ScalingLawsError(f"method must be auto, closed or numeric, got {method!r}")
-    closed = getattr(law, "compute_optimal", None)
+    plain = flops is None and inference_tokens == 0 and unique_tokens is None
+    closed = getattr(law, "compute_optimal", None) if plain else None
     if method == "closed" and closed is None:
-        raise LawError(f"law '{law.name}' has no closed-form allocation; use method='numeric'")
+        raise LawError(f"no closed-form allocation for law '{law.name}' under this constraint; use method='numeric'")
+    loss = _loss_function(law, values, unique_tokens, repetition)
+    tokens = _tokens_function(flops, flops_per_token, inference_tokens)
     if closed is not None and method != "numeric":
-        n_opt, _ = closed(C, *values, flops_per_token=flops_per_token)
-        n_opt = np.asarray(n_opt, dtype=float)
+        n_opt = np.asarray(closed(C, *values, flops_per_token=flops_per_token)[0], dtype=float)
     else:
-        n_opt = np.array([_numeric_n_opt(law, values, c, flops_per_token) for c in C])
-    d_opt = C / (flops_per_token * n_opt)
-    loss = np.asarray(law.evaluate({"N": n_opt, "D": d_opt}, *values), dtype=float)
-    return pd.DataFrame({"C": C, "N_opt": n_opt, "D_opt": d_opt, "tokens_per_param": d_opt / n_opt, "loss": loss})
+        n_opt = np.array([_argmin_n(loss, tokens, c, flops_per_token, inference_tokens) for c in C])
+    d_opt = np.array([tokens(np.array([n]), c)[0] if np.isfinite(n) else np.nan for n, c in zip(n_opt, C)])
+    out = pd.DataFrame({"C": C, "N_opt": n_opt, "D_opt": d_opt, "tokens_per_param": d_opt / n_opt,
+                        "loss": np.where(np.isfinite(n_opt), loss(np.nan_to_num(n_opt, nan=1.0),
+                                                                  np.nan_to_num(d_opt, nan=1.0)), np.nan)})
+    if inference_tokens > 0:
+        out["inference_flops"] = 2.0 * inference_tokens * n_opt
+        out["train_flops"] = C - out["inference_flops"]
+    if unique_tokens is not None:
+        out["epochs"] = d_opt / float(unique_tokens)
+    return out
 
 
-def _numeric_n_opt(law: Law, values: tuple, c: float, k: float) -> float:
-    """argmin over N of L(N, C/(kN)): a bounded search in log N over √(C/k)·e^±14, then a root of dL/dlog N.
+def frontier(fit: FitResult | Law | str, budgets, **options) -> tuple[pd.DataFrame, PowerFit, PowerFit]:
+    """The compute-optimal frontier over ``budgets`` and its power laws N_opt = a·C^b and D_opt = a'·C^b'.
 
-    The root of the slope along the constraint (central difference, step 1e-6 in log N) pins N_opt to
-    ~1e-10 relative, where minimising the flat function alone stops near 1e-8.
+    ``options`` are those of :func:`compute_optimal`. For Chinchilla-type laws the power laws are exact
+    (b = β/(α+β)); for other laws they summarise the frontier over the budgets given.
     """
-    center = 0.5 * np.log(c / k)
+    table = compute_optimal(fit, budgets, **options)
+    ok = table.dropna(subset=["N_opt"])
+    if len(ok) < 2:
+        raise ScalingLawsError("need at least two budgets with an interior optimum to fit the frontier")
+    return table, fit_power_law(ok["N_opt"], C=ok["C"]), fit_power_law(ok["D_opt"], C=ok["C"])
 
-    def loss(log_n: float) -> float:
-        n = np.exp(log_n)
-        return float(law.evaluate({"N": np.array([n]), "D": np.array([c / (k * n)])}, *values)[0])
 
-    def slope(log_n: float) -> float:
-        n = np.exp(log_n)
-        X = {"N": np.array([n]), "D": np.array([c / (k * n)])}
-        h = 1e-6
-        up = {"N": X["N"] * np.exp(h), "D": X["D"] * np.exp(-h)}
-        down = {"N": X["N"] * np.exp(-h), "D": X["D"] * np.exp(h)}
-        return float((law.evaluate(up, *values)[0] - law.evaluate(down, *values)[0]) / (2 * h))
+def inference_optimal(fit: FitResult | Law | str, loss, inference_tokens, *, params: Mapping[str, float] | None = None,
+                      flops_per_token: float = 6.0, inference_flops_per_token: float = 2.0) -> pd.DataFrame:
+    """The cheapest way to reach a target loss when the model will also serve inference (Sardana et al. 2024).
 
-    res = minimize_scalar(loss, bounds=(center - 14.0, center + 14.0), method="bounded",
-                          options={"xatol": 1e-10, "maxiter": 500})
-    if abs(res.x - center) > 13.9:
-        warn(f"no interior compute optimum at C = {c:g}: the law keeps improving toward an extreme model size "
-             "(N_opt is NaN); it cannot be trusted this far from its data", ScalingLawsWarning)
-        return float("nan")
-    lo, hi = res.x - 0.05, res.x + 0.05
-    if slope(lo) < 0 < slope(hi):
-        return float(np.exp(brentq(slope, lo, hi, xtol=1e-14, rtol=1e-15)))
-    return float(np.exp(res.x))
+    Minimises total FLOPs k·N·D_train + 2·N·D_inference over N subject to L(N, D_train) = ``loss``. Every
+    combination of the given target losses and inference-token counts is a row: loss_target, inference_tokens,
+    N, D_train, tokens_per_param, total_flops, train_flops.
+
+    >>> hoffmann = dict(E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28)
+    >>> row = inference_optimal("chinchilla", 2.0, 1e13, params=hoffmann).iloc[0]
+    >>> f"{row.N:.5g} {row.D_train:.5g}"
+    '6.4871e+09 3.8894e+12'
+    """
+    law, values = _law_and_values(fit, params)
+    L = _loss_function(law, values, None, None)
+    rows = []
+    for target in np.atleast_1d(np.asarray(loss, dtype=float)):
+        for tokens_inf in np.atleast_1d(np.asarray(inference_tokens, dtype=float)):
+            if tokens_inf < 0:
+                raise ScalingLawsError("inference tokens must be >= 0")
+            rows.append(_sardana(L, float(target), float(tokens_inf), flops_per_token, inference_flops_per_token))
+    return pd.DataFrame(rows)
+
+
+def _sardana(L: Callable, target: float, tokens_inf: float, k: float, k_inf: float) -> dict:
+    one = np.ones(1)
+
+    def excess_n(log_n: float) -> float:  # L with unlimited data, minus the target
+        return float(L(np.exp(log_n) * one, 1e300 * one)[0]) - target
+
+    if excess_n(80.0) >= 0:
+        raise ScalingLawsError(f"the law never reaches loss {target:g}, even with unlimited parameters and data")
+    lo = -10.0
+    while excess_n(lo) < 0 and lo > -60:
+        lo -= 10.0
+    log_n_min = brentq(excess_n, lo, 80.0, xtol=1e-13)
+
+    def log_d(log_n: float) -> float:
+        n = np.exp(log_n) * one
+        g = lambda x: float(L(n, np.exp(x) * one)[0]) - target  # noqa: E731
+        if g(200.0) > 0:
+            return np.inf
+        a = 0.0
+        while g(a) < 0 and a > -60:
+            a -= 10.0
+        return brentq(g, a, 200.0, xtol=1e-13)
+
+    def total(log_n: float) -> float:
+        d = log_d(log_n)
+        return np.log(k * np.exp(log_n + d) + k_inf * np.exp(log_n) * tokens_inf) if np.isfinite(d) else 1e300
+
+    res = minimize_scalar(total, bounds=(log_n_min + 1e-6, log_n_min + 25.0), method="bounded",
+                          options={"xatol": 1e-11, "maxiter": 500})
+    N = float(np.exp(res.x))
+    D = float(np.exp(log_d(res.x)))
+    train = k * N * D
+    return {"loss_target": target, "inference_tokens": tokens_inf, "N": N, "D_train": D, "tokens_per_param": D / N,
+            "total_flops": train + k_inf * N * tokens_inf, "train_flops": train}
