@@ -242,7 +242,7 @@ def compare_command(file, law_names, by, holdout, cutoff, n_boot, level, cols, p
     inside the bootstrap band, and AIC/BIC on the training runs.
     """
     from .fitting.compare import compare_laws
-    from .io import atomic_write, read_points
+    from .io import read_points
     from .laws import get_law
 
     names = [n.strip() for n in law_names.split(",") if n.strip()]
@@ -270,14 +270,21 @@ def compare_command(file, law_names, by, holdout, cutoff, n_boot, level, cols, p
                    f"{row.aic:>10.1f} {row.delta_aic:>7.1f} {row.bic:>10.1f} {row.delta_bic:>7.1f}")
     click.echo("Errors: mean |predicted/observed - 1| over the fitted (in-range) and held-out runs; AIC/BIC on the "
                "fitted runs.")
+    from .plot import plot_backtest
+
+    _write_outputs(result.drop(columns=["fit", "heldout"]), out, plot_path, lambda: plot_backtest(result))
+
+
+def _write_outputs(table, out: str | None, plot_path: str | None, make_figure) -> None:
+    """Write ``table`` as CSV to ``out`` and the figure ``make_figure()`` to ``plot_path``, each if asked."""
+    from .io import atomic_write
+
     if out:
         with atomic_write(out) as handle:
-            result.drop(columns=["fit", "heldout"]).to_csv(handle, index=False)
+            table.to_csv(handle, index=False)
         click.echo(f"Wrote {out}")
     if plot_path:
-        from .plot import plot_backtest
-
-        _save_plot(plot_path, lambda: plot_backtest(result))
+        _save_plot(plot_path, make_figure)
 
 
 def _save_plot(path: str, make) -> None:
@@ -351,7 +358,6 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, n_boot, level, 
     from .exceptions import ExtrapolationWarning
     from .fitting.result import FitResult
     from .forecast import forecast
-    from .io import atomic_write
 
     _check_outputs(fit_file, out, plot_path)
     if not 0 < level < 1:
@@ -381,14 +387,9 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, n_boot, level, 
         click.echo(f"  {cells}  {_band(row, 'loss', lambda v: f'{v:.4f}'):>26}  {beyond}")
     for w in caught:
         click.echo(f"Warning: {w.message}")
-    if out:
-        with atomic_write(out) as handle:
-            table.to_csv(handle, index=False)
-        click.echo(f"Wrote {out}")
-    if plot_path:
-        from .plot import plot_fit
+    from .plot import plot_fit
 
-        _save_plot(plot_path, lambda: plot_fit(boot or fit, level=level, forecast=table))
+    _write_outputs(table, out, plot_path, lambda: plot_fit(boot or fit, level=level, forecast=table))
 
 
 @cli.command("plan")
@@ -414,7 +415,6 @@ def plan_command(fit_file, budget, inference_tokens, unique_tokens, flops, hpara
     expect (90% interval), and a batch size and learning rate from a published hyperparameter law."""
     from .fitting.result import FitResult
     from .forecast import PRESETS, compute_optimal
-    from .io import atomic_write
 
     _check_outputs(fit_file, out, plot_path)
     budgets = _numbers(budget, "--budget")
@@ -459,14 +459,9 @@ def plan_command(fit_file, budget, inference_tokens, unique_tokens, flops, hpara
                        f"of {seq_len}); learning rate {row.lr:.3g}  [{preset.name}]")
     if preset is not None:
         click.echo(f"Batch size and learning rate: {preset.describe()}; its N counts non-embedding parameters.")
-    if out:
-        with atomic_write(out) as handle:
-            table.to_csv(handle, index=False)
-        click.echo(f"Wrote {out}")
-    if plot_path:
-        from .plot import plot_frontier
+    from .plot import plot_frontier
 
-        _save_plot(plot_path, lambda: plot_frontier(table))
+    _write_outputs(table, out, plot_path, lambda: plot_frontier(table))
 
 
 _BATCH_ALIASES = ("batch_size_tokens", "batch_tokens", "batch_size", "bs", "b")
@@ -487,7 +482,7 @@ def batch_command(file, group, batch_col, steps_col, level, plot_path, out):
     import pandas as pd
 
     from .forecast import fit_batch_sweep, fit_power_law
-    from .io import atomic_write, read_table
+    from .io import read_table
 
     _check_outputs(file, out, plot_path)
     if not 0 < level < 1:
@@ -538,14 +533,9 @@ def batch_command(file, group, batch_col, steps_col, level, plot_path, out):
             if x in table.columns:
                 pf = fit_power_law(table["B_crit"], **{x: table[x].astype(float)})
                 click.echo(f"B_crit against {what}: {pf.describe('B_crit')}")
-    if out:
-        with atomic_write(out) as handle:
-            table.to_csv(handle, index=False)
-        click.echo(f"Wrote {out}")
-    if plot_path:
-        from .plot import plot_batch
+    from .plot import plot_batch
 
-        _save_plot(plot_path, lambda: plot_batch(fits))
+    _write_outputs(table, out, plot_path, lambda: plot_batch(fits))
 
 
 @cli.command("isoflop")
