@@ -101,6 +101,14 @@ def _default_budgets(C: np.ndarray) -> list[float]:
     return [10.0**k for k in range(top, top + 5)]
 
 
+def _bootstrap_options(command):
+    """The --n-jobs, --seed and --quiet options of commands that bootstrap."""
+    command = click.option("--quiet", is_flag=True, help="No progress bar.")(command)
+    command = click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")(command)
+    return click.option("--n-jobs", type=int, default=1, show_default=True,
+                        help="Worker processes for the bootstrap (-1: all cores).")(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="scalinglaws", message="%(prog)s %(version)s")
 def cli():
@@ -347,9 +355,7 @@ def _band(row, name: str, fmt) -> str:
               help="Band of the law, or of a new run's measured loss.")
 @click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save a figure (.png, .svg, .pdf).")
 @click.option("--out", type=click.Path(path_type=str), help="Write the table as CSV here.")
-@click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes for the bootstrap.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_bootstrap_options
 def forecast_command(fit_file, params_, tokens, compute, inputs, n_boot, level, kind, plot_path, out, n_jobs, seed, quiet):
     """Forecast the loss of new runs from a saved fit (scalinglaws fit --out FIT.json).
 
@@ -406,9 +412,7 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, n_boot, level, 
               help="Bootstrap replicates for the intervals (0: none).")
 @click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save the frontier (.png, .svg, .pdf).")
 @click.option("--out", type=click.Path(path_type=str), help="Write the table as CSV here.")
-@click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes for the bootstrap.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@_bootstrap_options
 def plan_command(fit_file, budget, inference_tokens, unique_tokens, flops, hparams, seq_len, n_boot, plot_path, out,
                  n_jobs, seed, quiet):
     """Plan training runs from a saved fit: the compute-optimal N and D for each budget, the loss to
