@@ -136,12 +136,15 @@ def cli():
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for random starts.")
 @click.option("--random-starts", type=int, default=0, show_default=True, help="Extra random starts.")
 @click.option("--budgets", help="Compute budgets (FLOPs) for the allocation table, e.g. 1e21,1e23,1e25.")
+@click.option("--schedule", "schedule_specs", multiple=True, metavar="[RUN=]SPEC",
+              help="Curve laws: the exact schedule of a run, e.g. run1=wsd:steps=20000,peak=1e-3,cooldown=0.2 "
+                   "(runs without one are rebuilt from the logged lr). Repeatable.")
 @click.option("--bootstrap", "n_boot", type=int, default=0, show_default=True,
               help="Bootstrap replicates (resampling runs) for 90% intervals of the parameters and allocation.")
 @click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes for the bootstrap.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, cols, loss, delta, top_k, seed,
-                random_starts, budgets, n_boot, n_jobs, quiet):
+                random_starts, budgets, schedule_specs, n_boot, n_jobs, quiet):
     """Fit a law to the runs in FILE (CSV, TSV, JSONL, JSON or Parquet; one row per run).
 
     Prints the parameters with standard errors, the fit quality, any warnings, and (for laws of N and D)
@@ -159,6 +162,15 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
     fitter = Fitter(loss=loss, delta=delta, top_k=top_k, seed=seed, random_starts=random_starts)
     _check_outputs(file, out, plot_path)
     law = _law(law_name, fix, tie, bound, grids, log_params)
+    from .laws.curves import CurveLaw
+
+    if isinstance(law, CurveLaw):
+        result = _fit_curves(file, law, columns, schedule_specs, fitter)
+        _write_fit_outputs(result, out, plot_path)
+        return
+    if schedule_specs:
+        raise click.BadParameter("schedules are for loss-curve laws (multi-power, lr-annealing)",
+                                 param_hint="--schedule")
     table = read_points(file, columns=columns, require=[k for k in law.inputs if k in POINT_INPUTS])
     renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
     excluded = int(table["exclude"].sum()) if "exclude" in table else 0
@@ -186,6 +198,10 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
             budgets_used = budget_list or _default_budgets(C)
             alloc = compute_optimal(result, budgets_used) if boot is None else boot.compute_optimal(budgets_used)
         _print_allocation(alloc, float(np.max(C)))
+    _write_fit_outputs(result, out, plot_path)
+
+
+def _write_fit_outputs(result, out: str | None, plot_path: str | None) -> None:
     if out:
         result.to_json(out)
         click.echo(f"\nWrote {out}")
@@ -193,6 +209,43 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
         from .plot import plot_fit
 
         _save_plot(plot_path, lambda: plot_fit(result))
+
+
+def _fit_curves(file: str, law, columns, schedule_specs, fitter):
+    """``fit`` for loss-curve laws: read the curves, get every run's schedule, fit, print per-run quality."""
+    from dataclasses import asdict
+
+    from .fitting.curves import curve_quality, fit_curves
+    from .io import read_curves
+
+    table = read_curves(file, columns=columns)
+    runs = list(dict.fromkeys(table["run"]))
+    schedules = {}
+    for spec in schedule_specs:
+        run, sep, text = spec.partition("=")
+        if not sep or ":" in run:  # a bare spec: the file's only run
+            if len(runs) != 1:
+                raise click.BadParameter(f"{spec!r}: name the run (RUN=SPEC); the file has {len(runs)} runs",
+                                         param_hint="--schedule")
+            run, text = runs[0], spec
+        if run not in runs:
+            raise click.BadParameter(f"no run {run!r} in {file}; runs: {', '.join(map(str, runs))}",
+                                     param_hint="--schedule")
+        schedules[run] = text
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ScalingLawsWarning)  # the summary prints them
+        result = fit_curves(table, law, schedules=schedules, **asdict(fitter))
+    click.echo(f"Read {file}: {len(runs)} runs, {len(table)} rows; {result.n_points} points fitted, "
+               f"{result.n_excluded} left out (warmup or no loss)")
+    for run, how in result.settings["schedules"].items():
+        click.echo(f"  schedule of {run}: {how}")
+    click.echo()
+    click.echo(result.summary())
+    click.echo()
+    click.echo(f"  {'run':<32} {'points':>6} {'R^2':>8} {'MAE':>8} {'final error':>12}")
+    for row in curve_quality(result).itertuples():
+        click.echo(f"  {str(row.run):<32} {row.points:>6} {row.r2:>8.5f} {row.mae:>8.4f} {row.final_error:>+12.4f}")
+    return result
 
 
 def _print_allocation(alloc, c_max: float) -> None:
@@ -348,6 +401,10 @@ def _band(row, name: str, fmt) -> str:
 @click.option("--tokens", help="Training tokens D (comma-separated).")
 @click.option("--compute", help="Compute budgets C in FLOPs: alone, the compute-optimal split; with --params, D = C/(6N).")
 @click.option("--input", "inputs", multiple=True, metavar="NAME=V1,V2", help="Any other input of the law. Repeatable.")
+@click.option("--schedule", "schedule_spec", metavar="SPEC",
+              help="Curve laws: the schedule to predict, e.g. 'wsd:steps=50000,peak=3e-4,cooldown=0.2,warmup=500'.")
+@click.option("--observed", type=click.Path(dir_okay=False, path_type=str),
+              help="Curve laws: a curves file to draw next to the prediction.")
 @click.option("--bootstrap", "n_boot", type=int, default=200, show_default=True,
               help="Bootstrap replicates for the band (0: none).")
 @click.option("--level", type=float, default=0.9, show_default=True, help="Level of the band.")
@@ -356,7 +413,8 @@ def _band(row, name: str, fmt) -> str:
 @click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save a figure (.png, .svg, .pdf).")
 @click.option("--out", type=click.Path(path_type=str), help="Write the table as CSV here.")
 @_bootstrap_options
-def forecast_command(fit_file, params_, tokens, compute, inputs, n_boot, level, kind, plot_path, out, n_jobs, seed, quiet):
+def forecast_command(fit_file, params_, tokens, compute, inputs, schedule_spec, observed, n_boot, level, kind, plot_path,
+                     out, n_jobs, seed, quiet):
     """Forecast the loss of new runs from a saved fit (scalinglaws fit --out FIT.json).
 
     Prints the loss with its bootstrap band and how far each target lies beyond the fitted data.
@@ -369,6 +427,14 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, n_boot, level, 
     if not 0 < level < 1:
         raise click.BadParameter("--level must be between 0 and 1", param_hint="--level")
     fit = FitResult.from_json(fit_file)
+    from .laws.curves import CurveLaw
+
+    if isinstance(fit.law, CurveLaw):
+        _forecast_curve(fit, fit_file, schedule_spec, observed, params_, n_boot, level, kind, plot_path, out, n_jobs,
+                        seed, quiet)
+        return
+    if schedule_spec or observed:
+        raise click.BadParameter("--schedule and --observed are for fits of loss-curve laws")
     values = {k: v for k, v in (("N", _numbers(params_, "--params")), ("D", _numbers(tokens, "--tokens")),
                                 ("C", _numbers(compute, "--compute"))) if v is not None}
     for name, text in _pairs(inputs, "--input", "U=3e11"):
@@ -396,6 +462,42 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, n_boot, level, 
     from .plot import plot_fit
 
     _write_outputs(table, out, plot_path, lambda: plot_fit(boot or fit, level=level, forecast=table))
+
+
+def _forecast_curve(fit, fit_file, spec, observed, params_, n_boot, level, kind, plot_path, out, n_jobs, seed, quiet):
+    """``forecast`` for loss-curve laws: the predicted curve along a schedule, with a band."""
+    from .forecast.curves import predict_curve
+    from .io import read_curves
+    from .schedules import parse_schedule
+
+    if not spec:
+        raise click.UsageError("a loss-curve fit forecasts a schedule: give --schedule 'wsd:steps=...,peak=...'")
+    schedule = parse_schedule(spec)
+    size = _numbers(params_, "--params")
+    extra = {"N": size[0]} if size else {}
+    boot = None
+    if n_boot:
+        if n_boot < 2:
+            raise click.BadParameter("give 0 (no bands) or at least 2 replicates", param_hint="--bootstrap")
+        from .fitting.bootstrap import bootstrap
+
+        method = "runs" if len(set(fit.runs)) >= 3 else "residuals"
+        boot = bootstrap(fit, n_boot, method=method, seed=seed, n_jobs=n_jobs, progress=False if quiet else None)
+    table = predict_curve(boot or fit, schedule, level=level, kind=kind, **extra)
+    click.echo(f"Forecast from {fit_file} ({fit.law.name}) along {spec}"
+               + (f"; {100 * level:g}% {kind} band from {n_boot} bootstrap replicates ({boot.method} resampled)"
+                  if boot else ""))
+    shown = table.iloc[np.unique(np.linspace(0, len(table) - 1, 11).round().astype(int))]
+    click.echo(f"  {'step':>8} {'lr':>10} {'loss (nats/token)':>28}")
+    for row in shown.itertuples():
+        click.echo(f"  {row.step:>8} {row.lr:>10.3g} {_band(row, 'loss', lambda v: f'{v:.4f}'):>28}")
+    if boot is not None and boot.method == "residuals":
+        click.echo("Note: with fewer than 3 fitted runs the band resamples residuals as if independent; steps of one "
+                   "curve are correlated, so the band is too narrow. Fit more runs for a run bootstrap.")
+    curves = read_curves(observed) if observed else None
+    from .plot import plot_curve_forecast
+
+    _write_outputs(table, out, plot_path, lambda: plot_curve_forecast(table, observed=curves, title=spec))
 
 
 @cli.command("plan")

@@ -15,6 +15,7 @@ from .fitting.result import FitResult
 from .schema import format_number
 
 __all__ = ["STYLE", "style", "plot_fit", "plot_residuals", "plot_backtest", "plot_isoflop", "plot_frontier", "plot_batch",
+           "plot_curve_forecast",
            "save_figure"]
 
 #: Matplotlib settings applied by every plotting function.
@@ -95,7 +96,11 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
     with style():
         fig, axes = _new_axes(ax, 2 if (ax is None and residuals) else 1)
         inputs = set(fit.law.inputs)
-        if inputs == {"N", "D"}:
+        from .laws.curves import CurveLaw
+
+        if isinstance(fit.law, CurveLaw):
+            _curves_panel(fit, axes[0])
+        elif inputs == {"N", "D"}:
             _sizes_panel(fit, axes[0], extrapolate, max_groups, boot, level, forecast)
         elif len(inputs) == 1:
             _single_input_panel(fit, axes[0], extrapolate, boot, level, forecast)
@@ -124,7 +129,7 @@ def _mark_forecast(ax, forecast, x: str) -> None:
         ax.plot(forecast[x], forecast["loss"], "*", ms=11, color="C3", zorder=5, label="forecast")
 
 
-_LABELS = {"C": "Training compute C (FLOPs)", "N": "Parameters N", "D": "Training tokens D",
+_LABELS = {"step": "Step", "C": "Training compute C (FLOPs)", "N": "Parameters N", "D": "Training tokens D",
            "N_avg": "Average parameters N_avg", "U": "Unique tokens U", "S_min": "Minimum steps S_min"}
 
 
@@ -177,6 +182,29 @@ def _single_input_panel(fit: FitResult, main, extrapolate: float, boot=None, lev
     main.legend(loc="upper right")
 
 
+def _curves_panel(fit: FitResult, main) -> None:
+    """Loss against step for each fitted run (and model size), with the law along the run's whole schedule."""
+    from .forecast.curves import predict_curve
+
+    data = fit.data
+    law = fit.law
+    keys = ["run", "N"] if "N" in law.inputs else ["run"]
+    for k, (key, rows) in enumerate(data.groupby(keys, sort=False)):
+        key = key if isinstance(key, tuple) else (key,)
+        colour = f"C{k % 10}"
+        main.plot(rows["step"], rows["loss"], ".", ms=3, color=colour, alpha=0.6)
+        schedule = law.schedules[int(rows["run_index"].iloc[0])]
+        extra = {"N": float(key[1])} if len(key) > 1 else {}
+        curve = predict_curve(fit, schedule, points=300, **extra)
+        label = str(key[0]) + (f", N = {format_number(key[1])}" if len(key) > 1 else "")
+        main.plot(curve["step"], curve["loss"], color=colour, label=label)
+    main.set_yscale("log")
+    _plain_log_axis(main.yaxis)
+    main.set_xlabel("Step")
+    main.set_ylabel("Loss (nats/token)")
+    main.legend(loc="upper right", fontsize=7)
+
+
 def _parity_panel(fit: FitResult, main) -> None:
     predicted = fit.observed * np.exp(-fit.residuals)
     first = fit.law.inputs[0]
@@ -201,26 +229,35 @@ def _loss_axes(ax, x: str) -> None:
 
 
 def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
-    """Relative residuals (observed/predicted − 1, in %) against an input (C when present, else the first)."""
+    """Relative residuals (observed/predicted − 1, in %) against an input: C when present, the step for a
+    loss-curve law (one colour per run), else the first input."""
+    from .laws.curves import CurveLaw
+
     with style():
         fig, axes = _new_axes(ax)
         ax = axes[0]
         inputs = {k: np.asarray(v) for k, v in fit.inputs.items()}
         if "N" in inputs and "D" in inputs:
             inputs.setdefault("C", 6.0 * inputs["N"] * inputs["D"])
-        x = x or ("C" if "C" in inputs else fit.law.inputs[0])
+        curves = isinstance(fit.law, CurveLaw)
+        x = x or ("step" if curves else "C" if "C" in inputs else fit.law.inputs[0])
         if x not in inputs:
             raise LawError(f"no input {x!r} to plot residuals against; choose one of {', '.join(inputs)}")
         rel = 100.0 * np.expm1(fit.residuals)
-        colour = np.log10(inputs["N"]) if "N" in inputs and x != "N" and inputs["N"].size else None
-        if colour is None:
-            ax.scatter(inputs[x], rel, s=14, edgecolor="none")
+        if curves:
+            for k, run in enumerate(np.unique(fit.runs)):
+                mask = fit.runs == run
+                ax.plot(inputs[x][mask], rel[mask], ".", ms=4, color=f"C{k % 10}", label=str(run))
+            ax.legend(fontsize=7)
         else:
-            points = ax.scatter(inputs[x], rel, c=colour, s=14, cmap="viridis", edgecolor="none")
-            bar = fig.colorbar(points, ax=ax)
-            bar.set_label("log10 N (parameters)")
+            colour = np.log10(inputs["N"]) if "N" in inputs and x != "N" and inputs["N"].size else None
+            if colour is None:
+                ax.scatter(inputs[x], rel, s=14, edgecolor="none")
+            else:
+                points = ax.scatter(inputs[x], rel, c=colour, s=14, cmap="viridis", edgecolor="none")
+                fig.colorbar(points, ax=ax).set_label("log10 N (parameters)")
+            ax.set_xscale("log")
         ax.axhline(0.0, color="black", linewidth=0.8)
-        ax.set_xscale("log")
         if x in ("N", "D", "N_avg", "U"):
             _count_axis(ax.xaxis)
         ax.set_xlabel(_LABELS.get(x, x))
@@ -273,6 +310,33 @@ def plot_backtest(table, ax=None):
             right.set_ylabel("Mean |predicted/observed − 1| (%)")
             right.set_title("Errors by law")
             right.legend(loc="upper left", ncol=2)
+    return fig
+
+
+def plot_curve_forecast(table, ax=None, *, observed=None, title: str = ""):
+    """A predicted loss curve (from :func:`~scalinglaws.forecast.curves.predict_curve`) with its band, its
+    learning rate on a second axis, and observed curves (a curves table) when given."""
+    with style():
+        fig, axes = _new_axes(ax)
+        ax = axes[0]
+        if observed is not None:
+            for k, (run, rows) in enumerate(observed.dropna(subset=["loss"]).groupby("run", sort=False)):
+                ax.plot(rows["step"], rows["loss"], ".", ms=3, color=f"C{(k + 1) % 10}", alpha=0.7,
+                        label=f"observed: {run}")
+        ax.plot(table["step"], table["loss"], color="C0", label="predicted")
+        if {"lower", "upper"} <= set(table.columns):
+            ax.fill_between(table["step"], table["lower"], table["upper"], color="C0", alpha=0.2, linewidth=0,
+                            label="band")
+        ax.set_yscale("log")
+        _plain_log_axis(ax.yaxis)
+        ax.set_xlabel("Step")
+        ax.set_ylabel("Loss (nats/token)")
+        ax.set_title(title or "Predicted loss curve", fontsize=9)
+        ax.legend(loc="upper right", fontsize=7)
+        lr_axis = ax.twinx()
+        lr_axis.plot(table["step"], table["lr"], color="0.5", linewidth=1, linestyle=":")
+        lr_axis.set_ylabel("Learning rate (dotted)")
+        lr_axis.grid(False)
     return fig
 
 

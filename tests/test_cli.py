@@ -9,8 +9,12 @@ import sys
 
 import pytest
 
+import numpy as np
+import pandas as pd
+
 import scalinglaws as sl
 from scalinglaws.cli import main
+from scalinglaws.laws import CurveLaw
 
 from .helpers import DATA
 
@@ -125,12 +129,34 @@ def test_result_json_is_readable(capsys, tmp_path):
     assert json.loads(out_json.read_text())["converged"] is True
 
 
+def _curves_file(name: str, path) -> None:
+    """A curves log of a curve-law example: every step's learning rate, the loss at the example's steps."""
+    from .test_zoo import EXAMPLES, _data
+
+    example, data = EXAMPLES[name], _data(name, 0.001)
+    names = list(example.schedules)
+    frames = []
+    for keys, rows in data.groupby(["run_index", "N"] if "N" in data else ["run_index"]):
+        keys = keys if isinstance(keys, tuple) else (keys,)
+        schedule = example.schedules[names[int(keys[0])]]
+        frame = pd.DataFrame({"step": np.arange(schedule.steps), "lr": schedule.lr})
+        frame = frame.merge(rows[["step", "loss"]], on="step", how="left")
+        frame["run"] = names[int(keys[0])] + (f"-{keys[1]:g}" if len(keys) > 1 else "")
+        if len(keys) > 1:
+            frame["N"] = keys[1]
+        frames.append(frame)
+    pd.concat(frames).to_csv(path, index=False)
+
+
 @pytest.mark.parametrize("name", sorted(sl.available_laws()))
 def test_fit_every_law_from_a_file(capsys, tmp_path, name):
     from .test_zoo import _data
 
     path = tmp_path / "runs.csv"
-    _data(name, 0.001).to_csv(path, index=False)
+    if isinstance(sl.get_law(name), CurveLaw):
+        _curves_file(name, path)
+    else:
+        _data(name, 0.001).to_csv(path, index=False)
     code, out, err = run(capsys, "fit", path, "--law", name, "--top-k", "4")
     assert code == 0, err
     assert f"Law: {name}" in out and "converged" in out

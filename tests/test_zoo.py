@@ -26,6 +26,7 @@ import pytest  # noqa: E402
 import scalinglaws as sl  # noqa: E402
 from scalinglaws.laws.registry import law_from_dict  # noqa: E402
 from scalinglaws.plot import plot_fit  # noqa: E402
+from scalinglaws.schedules import constant, cosine, wsd  # noqa: E402
 
 from .helpers import EPOCH, isoflop_grid  # noqa: E402
 
@@ -51,7 +52,15 @@ def _repeated_data() -> pd.DataFrame:
 class Example:
     params: dict
     design: pd.DataFrame
-    far: dict  # inputs well beyond the design, for the extrapolation check
+    far: dict  # inputs well beyond the design (for curve laws: the end of a run), for the extrapolation check
+    schedules: dict | None = None  # curve laws are bound to these schedules
+
+
+CURVE_SCHEDULES = {"constant": constant(6000, 1e-3, warmup=300), "wsd": wsd(6000, 1e-3, cooldown=0.3, warmup=300),
+                   "cosine": cosine(6000, 1e-3, final=1e-4, warmup=300)}
+_STEPS = np.arange(400, 5900, 100)
+CURVE_DESIGN = pd.DataFrame({"run_index": np.repeat(np.arange(3), _STEPS.size), "step": np.tile(_STEPS, 3)})
+SIZED_DESIGN = pd.concat([CURVE_DESIGN.assign(N=n) for n in (5e7, 2e8, 8e8)], ignore_index=True)
 
 
 DATA_CONSTRAINED = dict(E=np.exp(0.6254804), A=np.exp(6.255414), B=np.exp(7.3049974), alpha=0.3526596,
@@ -80,14 +89,26 @@ EXAMPLES: dict[str, Example] = {
     "sparse-average": Example(EPOCH, _isoflop(0.6, "N_avg"), {"N_avg": 4e10, "D": 1.4e12}),
     "bnsl": Example(dict(a=0.1, b=2.0, c0=0.2, c1=0.5, d1=100.0, f1=0.5), pd.DataFrame({"C": np.geomspace(1, 1e5, 40)}),
                     {"C": 1e6}),
+    "lr-annealing": Example(dict(L0=2.6, A=0.5, alpha=0.5, C=2.0, lam=0.99), CURVE_DESIGN,
+                            {"run_index": 1, "step": 5999}, CURVE_SCHEDULES),
+    "lr-annealing-N": Example(dict(L0=1.8, A=0.5, alpha=0.5, B=300.0, beta=0.35, C=2.0, gamma=0.1, lam=0.99),
+                              SIZED_DESIGN, {"run_index": 1, "step": 5999, "N": 3e9}, CURVE_SCHEDULES),
+    "multi-power": Example(dict(L0=2.5, A=0.5, alpha=0.45, B=400.0, C=2.0, beta=0.6, gamma=0.6), CURVE_DESIGN,
+                           {"run_index": 1, "step": 5999}, CURVE_SCHEDULES),
     "bnsl-2": Example(dict(a=0.1, b=2.0, c0=0.2, c1=0.5, d1=100.0, f1=0.5, c2=-0.3, d2=3000.0, f2=1.0),
                       pd.DataFrame({"C": np.geomspace(1, 1e6, 60)}), {"C": 1e7}),
 }
 NAMES = sorted(EXAMPLES)
 
 
+def _law(name: str):
+    """The registered law, bound to its example's schedules when it is a curve law."""
+    law, example = sl.get_law(name), EXAMPLES[name]
+    return law.bind(example.schedules) if example.schedules else law
+
+
 def _data(name: str, noise: float, seed: int = 0) -> pd.DataFrame:
-    example, law = EXAMPLES[name], sl.get_law(name)
+    example, law = EXAMPLES[name], _law(name)
     X = {k: example.design[k].to_numpy() for k in law.inputs}
     loss = law.evaluate(X, *law.values_of(example.params))
     rng = np.random.default_rng(seed)
@@ -101,7 +122,7 @@ def _fit(name: str, noise: float) -> sl.FitResult:
     if (name, noise) not in _FITS:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", sl.IdentifiabilityWarning)  # noisy fits of rich laws: expected
-            _FITS[name, noise] = sl.fit(name, _data(name, noise))
+            _FITS[name, noise] = sl.fit(_law(name), _data(name, noise))
     return _FITS[name, noise]
 
 
@@ -114,7 +135,7 @@ def test_exact_recovery_from_noise_free_data(name):
     """From the default start grid, without hand-tuned starts, the fit finds the true parameters."""
     result = _fit(name, 0.0)
     assert result.converged, result.message
-    np.testing.assert_allclose(result.values, sl.get_law(name).values_of(EXAMPLES[name].params), rtol=1e-6,
+    np.testing.assert_allclose(result.values, _law(name).values_of(EXAMPLES[name].params), rtol=1e-6,
                                atol=1e-9)
 
 
@@ -124,14 +145,14 @@ def test_recovery_from_noisy_data(name):
     result = _fit(name, 0.001)
     assert result.converged, result.message
     assert result.rmse < 0.0013
-    law, example = sl.get_law(name), EXAMPLES[name]
+    law, example = _law(name), EXAMPLES[name]
     truth = law(**example.far, **example.params)
     assert result.predict(**example.far) == pytest.approx(truth, rel=0.01)
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_gradients_match_finite_differences(name):
-    law, example = sl.get_law(name), EXAMPLES[name]
+    law, example = _law(name), EXAMPLES[name]
     X = {k: example.design[k].to_numpy() for k in law.inputs}
     values = list(law.values_of(example.params))
     for fn, grad in ((law.evaluate, law.gradient), (law.log_evaluate, law.log_gradient)):
@@ -149,7 +170,7 @@ def test_gradients_match_finite_differences(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_evaluate_on_scalars_and_arrays(name):
-    law, example = sl.get_law(name), EXAMPLES[name]
+    law, example = _law(name), EXAMPLES[name]
     scalar = law(**example.far, **example.params)
     assert isinstance(scalar, float) and np.isfinite(scalar) and scalar > 0
     arrays = law(**{k: np.full(3, v) for k, v in example.far.items()}, **example.params)
@@ -161,7 +182,7 @@ def test_evaluate_on_scalars_and_arrays(name):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_law_and_fit_round_trip_through_json_and_pickle(name):
-    law = sl.get_law(name)
+    law = _law(name)
     assert law_from_dict(json.loads(json.dumps(law.to_dict()))) == law
     assert pickle.loads(pickle.dumps(law)) == law
     result = _fit(name, 0.001)

@@ -248,8 +248,7 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "runs", 
     if n_resamples < 2:
         raise ScalingLawsError(f"n_resamples must be at least 2, got {n_resamples}")
     law = fit.law
-    settings = {k: v for k, v in fit.settings.items()}
-    fitter = Fitter(**{**settings, "grid": settings.get("grid"), "top_k": top_k})
+    fitter = Fitter.from_settings(fit.settings, top_k=top_k)
     X = {k: np.asarray(v, dtype=float) for k, v in fit.inputs.items()}
     y = np.asarray(fit.observed, dtype=float)
     n = y.size

@@ -22,7 +22,7 @@ usual heteroscedasticity-robust least-squares covariance). It is computed for th
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -85,6 +85,12 @@ class Fitter:
                 raise FitError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.random_starts < 0:
             raise FitError(f"random_starts must be >= 0, got {self.random_starts}")
+
+    @classmethod
+    def from_settings(cls, settings: Mapping, **overrides) -> "Fitter":
+        """The fitter a result was made with (its ``settings``; other keys there are notes, ignored)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in {**dict(settings), **overrides}.items() if k in names})
 
     def fit(self, law: str | Law, data, *, columns: Mapping[str, str] | None = None) -> FitResult:
         """Fit ``law`` (a registry name or a :class:`Law`) to ``data`` (points table, DataFrame or path).
@@ -217,15 +223,16 @@ def fit(law: str | Law, data, *, columns: Mapping[str, str] | None = None, **set
 def _prepare(law: Law, data, columns) -> tuple[pd.DataFrame, int]:
     """The rows to fit (exclusions removed) with the law's inputs and a positive finite loss.
 
-    Files are read, and DataFrames for laws of the points table's inputs (N, D, C, U, N_avg, S_min)
-    validated, as points tables; other DataFrames are used as given, ``exclude`` read as true/false.
+    Files are read, and DataFrames for laws whose inputs are all points-table columns (N, D, C, U, N_avg,
+    S_min) validated, as points tables; other DataFrames (e.g. of loss curves) are used as given, with
+    ``exclude`` read as true/false.
     """
     point_inputs = [k for k in law.inputs if k in POINT_INPUTS]
     if not isinstance(data, pd.DataFrame):
         from ..io.tables import read_points
 
         table = read_points(data, columns=columns, require=point_inputs)
-    elif columns or point_inputs:
+    elif columns or set(law.inputs) <= set(POINT_INPUTS):
         table = points_table(data, columns=columns, require=point_inputs)
     else:
         table = data

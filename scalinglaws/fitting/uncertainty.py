@@ -64,8 +64,7 @@ def profile_interval(fit: FitResult, name: str, level: float = 0.9, *, points: i
     else:
         grid = value + np.linspace(-span * se, span * se, points)
     grid = np.unique(np.clip(np.append(grid, value), lo_b, hi_b))
-    settings = dict(fit.settings)
-    fitter = Fitter(**{**settings, "top_k": min(int(settings.get("top_k", 8)), 4)})
+    fitter = Fitter.from_settings(fit.settings, top_k=min(int(fit.settings.get("top_k", 8)), 4))
     loglik = np.array([_profile_fit(fit, name, v, fitter) for v in grid])
     best = max(fit.loglik, float(np.max(loglik)))
     statistic = 2 * (best - loglik)

@@ -12,6 +12,9 @@ registry name             formula                                               
 ``data-constrained``      E + A/N'^alpha + B/D'^beta with repeated data (Muennighoff 2023)  N, D, U
 ``sparse-average``        E + A/N_avg^alpha + B/D^beta (Jin et al. 2025)                    N_avg, D
 ``bnsl``, ``bnsl-2``      broken power law with 1 or 2 breaks (Caballero et al. 2022)       C
+``lr-annealing``          L0 + A·S1^−alpha − C·S2(lam) over a whole curve (Tissue 2024)     a run's schedule
+``lr-annealing-N``        the same across model sizes                                       schedule, N
+``multi-power``           the Multi-Power law of a loss curve (Luo et al. 2025)             a run's schedule
 ========================  ==============================================================  ===================
 
 Users add laws with :class:`FunctionLaw`, :class:`ExpressionLaw`, or a :class:`Law` subclass.
@@ -20,6 +23,7 @@ Users add laws with :class:`FunctionLaw`, :class:`ExpressionLaw`, or a :class:`L
 from .base import Law, Param
 from .bnsl import BNSL
 from .chinchilla import Chinchilla, ChinchillaTied
+from .curves import CurveLaw, LRAnnealing, LRAnnealingN, MultiPower, ScheduleSet
 from .custom import ExpressionLaw, FunctionLaw
 from .data_constrained import DataConstrained
 from .expression import Expression
@@ -33,5 +37,6 @@ __all__ = [
     "Param", "Law", "Expression", "register", "get_law", "available_laws", "law_from_dict",
     "Chinchilla", "ChinchillaTied", "Kaplan", "KaplanSteps", "PowerLaw", "Farseer", "farseer_stagewise",
     "DataConstrained", "SparseAverage", "average_density", "average_density_discrete",
-    "average_density_from_curve", "BNSL", "FunctionLaw", "ExpressionLaw",
+    "average_density_from_curve", "BNSL", "FunctionLaw", "ExpressionLaw", "CurveLaw", "LRAnnealing",
+    "LRAnnealingN", "MultiPower", "ScheduleSet",
 ]

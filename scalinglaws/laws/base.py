@@ -286,8 +286,9 @@ class Law:
         values = dict(params or {})
         values.update({k: v for k, v in kwargs.items() if k not in self.inputs})
         X = self.inputs_of({k: v for k, v in kwargs.items() if k in self.inputs})
-        out = self.evaluate(X, *self.values_of(values))
-        return float(out) if np.ndim(out) == 0 else out
+        shape = np.broadcast_shapes(*(np.shape(v) for v in X.values()))
+        out = np.asarray(self.evaluate(X, *self.values_of(values)), dtype=float).reshape(shape)
+        return float(out) if out.ndim == 0 else out
 
     # -- description --------------------------------------------------------------------------------
     def to_dict(self) -> dict:

@@ -1,0 +1,146 @@
+"""Fitting loss-curve laws (LR-annealing, Multi-Power) to one or several training curves.
+
+:func:`fit_curves` takes a curves table (run, step, lr, loss; any logging frequency), gets every run's
+per-step learning rate (from a schedule you give, or rebuilt from the logged ``lr`` column by interpolation,
+which the result reports), binds the law to those schedules and fits it with the robust fitter. Steps up to
+the end of the warmup, and logged steps without a loss, are left out and counted, never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InputError, LawError
+from ..laws.curves import CurveLaw, ScheduleSet
+from ..laws.registry import get_law
+from ..schedules import Schedule, from_log, parse_schedule
+from ..schema import curves_table
+from .optimize import Fitter
+from .result import FitResult
+
+__all__ = ["fit_curves", "curve_schedules", "curve_quality"]
+
+
+def curve_schedules(curves: pd.DataFrame, schedules: Mapping[str, Schedule | str] | None = None,
+                    *, warmup: int | Mapping[str, int] | None = None) -> tuple[ScheduleSet, dict[str, str]]:
+    """The per-step schedule of every run of a curves table, and how each was obtained.
+
+    A run's schedule is ``schedules[run]`` (a :class:`Schedule` or a spec string such as
+    ``"wsd:steps=20000,peak=1e-3,cooldown=0.2,warmup=300"``) when given, else rebuilt from its logged ``lr`` by
+    linear interpolation ("interpolated from N logged values"). ``warmup`` overrides the warmup length (steps)
+    of rebuilt schedules, which is otherwise the initial rise of the learning rate.
+    """
+    schedules = dict(schedules or {})
+    built, how = [], {}
+    for run, group in curves.groupby("run", sort=False):
+        given = schedules.pop(run, None)
+        if given is not None:
+            schedule = parse_schedule(given, name=str(run)) if isinstance(given, str) else given
+            how[run] = f"given ({schedule.spec})" if schedule.spec else "given"
+        else:
+            logged = group.dropna(subset=["lr"])
+            if logged.empty:
+                raise InputError(f"run {run!r} has no learning rate column and no schedule was given",
+                                 hint="give schedules={run: 'wsd:steps=...,peak=...'} or --schedule RUN=SPEC")
+            w = warmup.get(run) if isinstance(warmup, Mapping) else warmup
+            schedule = from_log(logged["step"], logged["lr"], total_steps=int(group["step"].max()) + 1, warmup=w,
+                                name=str(run))
+            logged_steps = np.sort(logged["step"].to_numpy())
+            gaps = np.diff(logged_steps)
+            how[run] = ("per-step learning rates as logged" if gaps.size == 0 or gaps.max() <= 1 else
+                        f"interpolated from {len(logged)} logged values (every {int(np.median(gaps))} steps)")
+            if logged_steps[0] > 0:
+                how[run] += (f"; nothing logged before step {logged_steps[0]}, where the learning rate is taken as "
+                             "constant (a warmup there is missed: give the schedule)")
+        built.append((str(run), schedule))
+    if schedules:
+        raise InputError(f"schedules given for runs not in the table: {', '.join(map(str, schedules))}")
+    return ScheduleSet(built), how
+
+
+def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mapping[str, Schedule | str] | None = None,
+               exclude_warmup: bool = True, min_step: int | None = None, columns: Mapping[str, str] | None = None,
+               warmup: int | Mapping[str, int] | None = None, **settings) -> FitResult:
+    """Fit a loss-curve law to the curves of one or several runs.
+
+    Parameters
+    ----------
+    curves : DataFrame or path
+        A curves table (run, step, lr, loss; more columns are kept) or a file with one.
+    law : name or CurveLaw
+        ``"multi-power"``, ``"lr-annealing"`` or ``"lr-annealing-N"`` (needs an ``N`` column), or a law object.
+    schedules : mapping run → Schedule or spec, optional
+        Exact schedules; runs without one get theirs rebuilt from the logged ``lr`` (see :func:`curve_schedules`).
+    exclude_warmup : bool
+        Leave out the steps up to the end of each run's warmup (their loss is ruled by the warmup).
+    min_step : int, optional
+        Also leave out steps below this.
+    settings
+        Fitter settings (loss, delta, top_k (default 4), ...).
+
+    The result's ``settings["schedules"]`` says how each run's schedule was obtained; rows left out (warmup,
+    missing loss) are counted in ``n_excluded``.
+    """
+    law = get_law(law)
+    if not isinstance(law, CurveLaw):
+        raise LawError(f"law '{law.name}' is not a loss-curve law; use multi-power, lr-annealing or lr-annealing-N")
+    table = curves if isinstance(curves, pd.DataFrame) else None
+    if table is None:
+        from ..io.tables import read_curves
+
+        table = read_curves(curves, columns=columns)
+    else:
+        table = curves_table(table, columns=columns)
+    duplicated = table.duplicated(subset=["run", "step"], keep=False)
+    if duplicated.any():
+        first = table.loc[duplicated].iloc[0]
+        raise InputError(f"run {first['run']!r} logs step {first['step']} more than once (a restart?)",
+                         hint="keep one segment of the run (scalinglaws ingest keeps the latest)")
+    schedule_set, how = curve_schedules(table, schedules, warmup=warmup)
+    index = {name: i for i, name in enumerate(schedule_set.names)}
+    frame = pd.DataFrame({"run": table["run"].to_numpy(), "run_index": table["run"].map(index).to_numpy(),
+                          "step": table["step"].to_numpy(), "loss": table["loss"].to_numpy()})
+    if "N" in law.inputs:
+        if "N" not in table.columns:
+            raise InputError(f"law '{law.name}' needs an N column (parameters of each run)",
+                             hint="add a column N to the curves table")
+        frame["N"] = pd.to_numeric(table["N"], errors="coerce").to_numpy()
+    lengths = np.array([s.steps for s in schedule_set.schedules])
+    beyond = frame["step"].to_numpy() >= lengths[frame["run_index"].to_numpy()]
+    if beyond.any():
+        row = frame.loc[beyond].iloc[0]
+        raise InputError(f"run {row['run']!r} logs step {row['step']} beyond its schedule of "
+                         f"{lengths[row['run_index']]} steps", hint="give the full schedule of the run")
+    warm = np.array([s.warmup for s in schedule_set.schedules])[frame["run_index"].to_numpy()]
+    excluded = ~np.isfinite(frame["loss"].to_numpy(dtype=float))
+    if exclude_warmup:
+        excluded |= frame["step"].to_numpy() <= warm
+    if min_step is not None:
+        excluded |= frame["step"].to_numpy() < min_step
+    frame["exclude"] = excluded
+    frame.loc[excluded, "loss"] = np.nan
+    if (~excluded).sum() == 0:
+        raise InputError("no step is left to fit after the warmup and missing losses are left out",
+                         hint="check the loss column, or pass exclude_warmup=False")
+    fitter = Fitter(**{"top_k": 4, **settings})
+    result = fitter.fit(law.bind(schedule_set), frame)
+    return replace(result, settings={**dict(result.settings), "schedules": how})
+
+
+def curve_quality(fit: FitResult) -> pd.DataFrame:
+    """Per run of a curve fit: points, R² of the loss, mean absolute error (nats) and the last step's error."""
+    data = fit.data
+    rows = []
+    for run, group in data.groupby("run", sort=False):
+        observed, predicted = group["loss"].to_numpy(), group["predicted"].to_numpy()
+        ss_tot = float(np.sum((observed - observed.mean()) ** 2))
+        rows.append({"run": run, "points": len(group),
+                     "r2": 1 - float(np.sum((observed - predicted) ** 2)) / ss_tot if ss_tot > 0 else np.nan,
+                     "mae": float(np.mean(np.abs(observed - predicted))),
+                     "final_error": float(predicted[np.argmax(group["step"].to_numpy())]
+                                          - observed[np.argmax(group["step"].to_numpy())])})
+    return pd.DataFrame(rows)

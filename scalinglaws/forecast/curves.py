@@ -1,0 +1,123 @@
+"""Predicting whole loss curves under new learning-rate schedules, and the questions users ask with them.
+
+* :func:`predict_curve`: the loss at every step (or chosen steps) of a schedule, from a curve-law fit, with a
+  band when given a bootstrap of it.
+* :func:`best_cooldown`: for a fixed step budget, the final loss of WSD schedules with several cooldown
+  lengths, shapes and final learning rates, best first.
+* :func:`continue_run`: the loss of continuing a finished run for more steps, with a re-warmup to a peak
+  learning rate and a new cooldown, against carrying on at the final learning rate.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import LawError, ScalingLawsError
+from ..fitting.bootstrap import BootstrapResult
+from ..fitting.result import FitResult
+from ..laws.curves import CurveLaw
+from ..schedules import Schedule, constant, parse_schedule, wsd
+
+__all__ = ["predict_curve", "best_cooldown", "continue_run"]
+
+#: Replicates evaluated together when banding a curve (bounds memory for the Multi-Power law).
+_REPLICATE_CHUNK = 16
+
+
+def _schedule(schedule: Schedule | str) -> Schedule:
+    return parse_schedule(schedule) if isinstance(schedule, str) else schedule
+
+
+def _curve_fit(fit) -> tuple[FitResult, BootstrapResult | None]:
+    boot = fit if isinstance(fit, BootstrapResult) else None
+    base = boot.fit if boot else fit
+    if not isinstance(base.law, CurveLaw):
+        raise LawError(f"law '{base.law.name}' is not a loss-curve law; fit one with fit_curves")
+    return base, boot
+
+
+def predict_curve(fit: FitResult | BootstrapResult, schedule: Schedule | str, *, steps: Sequence[int] | None = None,
+                  points: int = 500, N: float | None = None, level: float = 0.9, kind: str = "mean") -> pd.DataFrame:
+    """Predicted loss along ``schedule`` (a :class:`Schedule` or a spec such as ``"cosine:steps=50000,peak=3e-4,
+    final=3e-5,warmup=1000"``).
+
+    ``steps`` defaults to ``points`` evenly spaced steps from the end of the warmup to the last step (which is
+    always included). ``N`` is needed by ``lr-annealing-N``. A bootstrap gives ``lower``/``upper`` columns
+    (``kind="observation"`` adds resampled residuals). Returns a DataFrame: step, lr, loss (+ lower, upper).
+    """
+    base, boot = _curve_fit(fit)
+    schedule = _schedule(schedule)
+    if steps is None:
+        first = min(schedule.warmup + 1, schedule.steps - 1)
+        steps = np.unique(np.append(np.linspace(first, schedule.steps - 1, points).round(), schedule.steps - 1))
+    steps = np.asarray(steps, dtype=np.int64)
+    if steps.size == 0 or steps.min() < 0 or steps.max() >= schedule.steps:
+        raise ScalingLawsError(f"steps must lie within the schedule's 0 … {schedule.steps - 1}")
+    law = base.law.bind({"forecast": schedule})
+    X = {"run_index": np.zeros(steps.size), "step": steps.astype(float)}
+    if "N" in law.inputs:
+        if N is None:
+            raise ScalingLawsError(f"law '{law.name}' needs the model size: predict_curve(..., N=...)")
+        X["N"] = np.full(steps.size, float(N))
+    out = pd.DataFrame({"step": steps, "lr": schedule.lr[steps], "loss": law.evaluate(X, *base.values)})
+    if boot is not None:
+        if kind not in ("mean", "observation"):
+            raise ScalingLawsError(f"kind must be 'mean' or 'observation', got {kind!r}")
+        good = boot.values[boot.converged]
+        draws = np.vstack([law.evaluate(X, *[good[i : i + _REPLICATE_CHUNK, [j]] for j in range(good.shape[1])])
+                           for i in range(0, len(good), _REPLICATE_CHUNK)])
+        if kind == "observation":
+            rng = np.random.default_rng([boot.seed, 2])
+            draws = draws * np.exp(rng.choice(base.residuals, size=draws.shape))
+        out["lower"], out["upper"] = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
+    return out
+
+
+def best_cooldown(fit: FitResult, steps: int, peak: float, *, warmup: int = 0,
+                  fractions: Sequence[float] = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7, 1.0),
+                  shapes: Sequence[str] = ("linear", "sqrt", "cosine"), finals: Sequence[float] = (0.0,),
+                  N: float | None = None) -> pd.DataFrame:
+    """Final loss of WSD schedules of ``steps`` steps at ``peak`` for every cooldown fraction, shape and final
+    learning rate given; best first. A fraction of 1.0 is a decay over the whole run (after the warmup)."""
+    base, _ = _curve_fit(fit)
+    rows = []
+    for fraction in fractions:
+        length = min(int(np.floor(fraction * steps)), steps - warmup)
+        for shape in shapes:
+            for final in finals:
+                if shape == "exp" and final <= 0:
+                    continue
+                schedule = wsd(steps, peak, cooldown=max(length, 1), shape=shape, final=final, warmup=warmup)
+                loss = predict_curve(base, schedule, steps=[steps - 1], N=N)["loss"].item()
+                rows.append({"cooldown_fraction": fraction, "cooldown_steps": length, "shape": shape,
+                             "final_lr": final, "final_loss": loss})
+    return pd.DataFrame(rows).sort_values("final_loss", kind="stable").reset_index(drop=True)
+
+
+def continue_run(fit: FitResult, schedule: Schedule | str, extra_steps: int, *, peak: float | None = None,
+                 rewarmup: int = 1000, cooldown: float = 0.2, shape: str = "linear", final: float = 0.0,
+                 N: float | None = None, points: int = 200) -> pd.DataFrame:
+    """The loss of continuing a finished run (``schedule``) for ``extra_steps`` more steps, two ways:
+
+    * ``"rewarmup"``: warm up again from the run's last learning rate to ``peak`` (default: the run's peak) over
+      ``rewarmup`` steps, hold it, then cool down over the last ``cooldown`` of the new steps;
+    * ``"constant"``: carry on at the run's last learning rate.
+
+    Returns a DataFrame: option, step, lr, loss, over the continuation.
+    """
+    base, _ = _curve_fit(fit)
+    schedule = _schedule(schedule)
+    if extra_steps < 1 or not 0 <= rewarmup < extra_steps:
+        raise ScalingLawsError("need extra_steps >= 1 and 0 <= rewarmup < extra_steps")
+    peak = schedule.peak if peak is None else peak
+    last = float(schedule.lr[-1])
+    continuation = wsd(extra_steps, peak, cooldown=cooldown, shape=shape, final=final, warmup=rewarmup,
+                       warmup_start=last, name="rewarmup")
+    options = {"rewarmup": schedule.extend(continuation),
+               "constant": schedule.extend(constant(extra_steps, max(last, 1e-12), name="constant"))}
+    steps = np.unique(np.linspace(schedule.steps, schedule.steps + extra_steps - 1, points).round()).astype(int)
+    frames = [predict_curve(base, s, steps=steps, N=N).assign(option=name) for name, s in options.items()]
+    return pd.concat(frames, ignore_index=True)[["option", "step", "lr", "loss"]]
