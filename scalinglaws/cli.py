@@ -234,7 +234,7 @@ def _fit_curves(file: str, law, columns, schedule_specs, fitter):
         schedules[run] = text
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawsWarning)  # the summary prints them
-        result = fit_curves(table, law, schedules=schedules, **asdict(fitter))
+        result = fit_curves(table, law, schedules=schedules, **{**asdict(fitter), "polish": "trf"})
     click.echo(f"Read {file}: {len(runs)} runs, {len(table)} rows; {result.n_points} points fitted, "
                f"{result.n_excluded} left out (warmup or no loss)")
     for run, how in result.settings["schedules"].items():
