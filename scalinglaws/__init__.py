@@ -24,7 +24,7 @@ from .fitting import (BootstrapResult, FitResult, Fitter, backtest, bootstrap, c
                       to_lmfit_minimizer)
 from .forecast import (compute_optimal, fit_batch_sweep, fit_hyperparameter_law, forecast, frontier,
                        inference_optimal, isoflop_analysis)
-from .io import read_curves, read_points, read_table
+from .io import Ingested, count_parameters, ingest, points_from_curves, read_curves, read_points, read_table
 from .laws import Chinchilla, Law, Param, available_laws, get_law, register
 from .schema import parse_number
 
@@ -32,6 +32,8 @@ __all__ = [
     "__version__",
     # tables
     "read_points", "read_curves", "read_table", "parse_number",
+    # training logs
+    "ingest", "Ingested", "points_from_curves", "count_parameters",
     # laws
     "Law", "Param", "Chinchilla", "get_law", "available_laws", "register",
     # fitting

@@ -109,6 +109,91 @@ def _bootstrap_options(command):
                         help="Worker processes for the bootstrap (-1: all cores).")(command)
 
 
+def _log_options(command):
+    """Options of commands that also read training logs (folders, W&B/TensorBoard/HF/... files)."""
+    options = [
+        click.option("--runs", "runs_file", type=click.Path(dir_okay=False, path_type=str),
+                     help="Logs: a runs table (run, N, batch_size, seq_len, ...); a runs.csv in the folder is "
+                          "read too."),
+        click.option("--how", type=click.Choice(["final", "ema", "best"]), default="final", show_default=True,
+                     help="Logs: each run's point is its final, smoothed final (EMA of the last 10 values) or "
+                          "best loss."),
+        click.option("--metric", type=click.Choice(["auto", "eval", "train"]), default="auto", show_default=True,
+                     help="Logs: the loss a point takes (auto: evaluation loss when logged, else training loss)."),
+        click.option("--regex", help="Logs: a pattern for other text logs, with named groups step and loss "
+                                     "(and eval_loss, lr, tokens)."),
+        click.option("--key", "keys", multiple=True, metavar="ROLE=NAME",
+                     help="Logs: the logged metric for a role (loss, eval_loss, lr, tokens). Repeatable."),
+        click.option("--n-count", type=click.Choice(["non-embedding", "total"]), default="non-embedding",
+                     show_default=True, help="Logs: N counted from a model config.json without or with embeddings."),
+        click.option("--skip-bad-lines", is_flag=True,
+                     help="Logs: skip (and count) malformed or cut-off lines instead of stopping."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _keys(pairs: tuple[str, ...]) -> dict[str, str] | None:
+    from .io.names import ROLES
+
+    keys = dict(_pairs(pairs, "--key", "loss=train/loss"))
+    for role in keys:
+        if role not in ROLES:
+            raise click.BadParameter(f"{role!r} is not one of {', '.join(ROLES)}", param_hint="--key")
+    return keys or None
+
+
+def _ingest(paths, runs_file, regex, keys, n_count, skip_bad_lines):
+    from .io import ingest
+
+    return ingest(paths, runs=runs_file, regex=regex, keys=_keys(keys), skip_bad_lines=skip_bad_lines,
+                  params=n_count.replace("-", "_"))
+
+
+def _is_log(path: str) -> bool:
+    """A folder, a log of a known tool, or a table of steps (not one row per run) is read as logs."""
+    from pathlib import Path
+
+    from .io.detect import detect_file
+    from .io.names import step_key
+    from .schema import POINTS_ALIASES, _normalize
+
+    file = Path(path)
+    if file.is_dir():
+        return True
+    if not file.is_file():
+        return False
+    kind = detect_file(file)
+    if kind != "table":
+        return kind is not None
+    from .io import read_table
+
+    frame = read_table(file)[0]
+    names = {_normalize(c) for c in frame.columns}
+    per_run = "n" in names or any(a in names for a in POINTS_ALIASES["N"])
+    sized = any(a in names for a in POINTS_ALIASES["D"] + POINTS_ALIASES["C"])
+    return step_key(frame.columns) is not None and not (per_run and sized)
+
+
+def _read_input(file, columns, require, logs) -> "pd.DataFrame":
+    """The points table of FILE: read as a table of runs, or ingested from training logs."""
+    from .io import read_points
+    from .schema import points_table
+
+    if not _is_log(file):
+        return read_points(file, columns=columns, require=require)
+    runs_file, how, metric, regex, keys, n_count, skip_bad_lines = logs
+    ingested = _ingest([file], runs_file, regex, keys, n_count, skip_bad_lines)
+    click.echo(ingested.summary())
+    points = ingested.points(how=how, metric=metric)
+    click.echo(f"Points: the {how} {'evaluation loss when logged, else training' if metric == 'auto' else metric} "
+               f"loss of each run\n")
+    table = points_table(points, columns=columns, require=require)
+    table.attrs["source"] = file
+    return table
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="scalinglaws", message="%(prog)s %(version)s")
 def cli():
@@ -143,17 +228,20 @@ def cli():
               help="Bootstrap replicates (resampling runs) for 90% intervals of the parameters and allocation.")
 @click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes for the bootstrap.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
+@_log_options
 def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, cols, loss, delta, top_k, seed,
-                random_starts, budgets, schedule_specs, n_boot, n_jobs, quiet):
-    """Fit a law to the runs in FILE (CSV, TSV, JSONL, JSON or Parquet; one row per run).
+                random_starts, budgets, schedule_specs, n_boot, n_jobs, quiet, runs_file, how, metric, regex, keys,
+                n_count, skip_bad_lines):
+    """Fit a law to the runs in FILE: a table of runs (CSV, TSV, JSONL, JSON or Parquet; one row per run), or
+    training logs (a folder, or a log file of W&B, TensorBoard, Hugging Face, Lightning, MLflow, nanoGPT,
+    Megatron, ...), whose runs become points (see 'scalinglaws ingest').
 
     Prints the parameters with standard errors, the fit quality, any warnings, and (for laws of N and D)
-    the compute-optimal allocation at a few budgets. Rows with a true 'exclude' column are left out and
-    counted. The file needs the columns the law reads (N, D, C, U, N_avg or S_min, and loss).
+    the compute-optimal allocation at a few budgets. Rows with a true 'exclude' column (and diverged runs of
+    logs) are left out and counted. The law's inputs (N, D, C, U, N_avg or S_min) and loss are needed.
     """
     from .fitting import Fitter
     from .forecast import compute_optimal
-    from .io import read_points
 
     budget_list = _budgets(budgets)
     columns = _columns(cols)
@@ -165,18 +253,24 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
     from .laws.curves import CurveLaw
 
     if isinstance(law, CurveLaw):
-        result = _fit_curves(file, law, columns, schedule_specs, fitter)
+        logs = (runs_file, metric, regex, keys, n_count, skip_bad_lines)
+        result = _fit_curves(file, law, columns, schedule_specs, fitter, logs)
         _write_fit_outputs(result, out, plot_path)
         return
     if schedule_specs:
         raise click.BadParameter("schedules are for loss-curve laws (multi-power, lr-annealing)",
                                  param_hint="--schedule")
-    table = read_points(file, columns=columns, require=[k for k in law.inputs if k in POINT_INPUTS])
+    table = _read_input(file, columns, [k for k in law.inputs if k in POINT_INPUTS],
+                        (runs_file, how, metric, regex, keys, n_count, skip_bad_lines))
     renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
     excluded = int(table["exclude"].sum()) if "exclude" in table else 0
     blank = table.attrs.get("blank_rows", 0)
-    notes = [f"columns {renamed}" if renamed else "",
-             f"{excluded} rows excluded by column '{table.attrs['columns']['exclude']}'" if excluded else "",
+    why = ""
+    if excluded and "reason" in table:  # diverged runs of ingested logs
+        why = f"{excluded} runs excluded ({'; '.join(f'{r.run}: {r.reason}' for r in table[table['exclude']].itertuples())})"
+    elif excluded:
+        why = f"{excluded} rows excluded by column '{table.attrs['columns']['exclude']}'"
+    notes = [f"columns {renamed}" if renamed else "", why,
              f"{blank} blank lines ignored" if blank else ""]
     click.echo(f"Read {file}: {len(table)} rows" + "".join(f"; {n}" for n in notes if n))
     with warnings.catch_warnings():
@@ -211,14 +305,31 @@ def _write_fit_outputs(result, out: str | None, plot_path: str | None) -> None:
         _save_plot(plot_path, lambda: plot_fit(result))
 
 
-def _fit_curves(file: str, law, columns, schedule_specs, fitter):
+def _read_curves_input(file: str, columns, logs):
+    """The curves table of FILE: a plain table of steps, or ingested from training logs (the loss column is
+    the training loss, or the evaluation loss with --metric eval or when no training loss was logged)."""
+    from pathlib import Path
+
+    from .io import read_curves
+    from .io.detect import detect_file
+
+    if not (Path(file).is_dir() or (Path(file).is_file() and detect_file(Path(file)) not in (None, "table"))):
+        return read_curves(file, columns=columns)
+    runs_file, metric, regex, keys, n_count, skip_bad_lines = logs
+    ingested = _ingest([file], runs_file, regex, keys, n_count, skip_bad_lines)
+    click.echo(ingested.summary())
+    curves = ingested.curves
+    use_eval = metric == "eval" or (metric == "auto" and curves["loss"].isna().all())
+    return curves.assign(loss=curves["eval_loss"] if use_eval else curves["loss"]).drop(columns="eval_loss")
+
+
+def _fit_curves(file: str, law, columns, schedule_specs, fitter, logs):
     """``fit`` for loss-curve laws: read the curves, get every run's schedule, fit, print per-run quality."""
     from dataclasses import asdict
 
     from .fitting.curves import curve_quality, fit_curves
-    from .io import read_curves
 
-    table = read_curves(file, columns=columns)
+    table = _read_curves_input(file, columns, logs)
     runs = list(dict.fromkeys(table["run"]))
     schedules = {}
     for spec in schedule_specs:
@@ -642,6 +753,58 @@ def batch_command(file, group, batch_col, steps_col, level, plot_path, out):
     from .plot import plot_batch
 
     _write_outputs(table, out, plot_path, lambda: plot_batch(fits))
+
+
+@cli.command("ingest")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("-o", "--out", type=click.Path(path_type=str),
+              help="Write the curves (one row per logged step, with each run's N and C) here: .parquet, .csv, "
+                   ".tsv or .jsonl.")
+@click.option("--points", "points_out", type=click.Path(path_type=str),
+              help="Write one point per run here (.csv, .tsv, .jsonl, .parquet), ready for 'scalinglaws fit'.")
+@click.option("--runs-out", type=click.Path(path_type=str), help="Write the runs table (metadata, flags) here.")
+@click.option("--ema", type=int, default=10, show_default=True, help="Values averaged by --how ema.")
+@click.option("--at-tokens", help="Points at these token counts of every run (e.g. 1e9,2e9), not at the end.")
+@click.option("--at-flops", help="Points at these compute budgets of every run (FLOPs, e.g. 1e18,3e18).")
+@click.option("--diverge-factor", type=float, default=1.25, show_default=True,
+              help="A run whose final loss exceeds its best by this factor is flagged as diverged.")
+@_log_options
+def ingest_command(paths, out, points_out, runs_out, ema, at_tokens, at_flops, diverge_factor, runs_file, how,
+                   metric, regex, keys, n_count, skip_bad_lines):
+    """Read training logs in PATHS (files or folders; formats detected) into one table.
+
+    Reads W&B panel exports (CSV) and run histories (JSONL), TensorBoard event folders, Hugging Face
+    trainer_state.json, Lightning metrics.csv, MLflow run folders, CSV/TSV/JSONL/Parquet tables of steps, and
+    nanoGPT, Megatron-LM, GPT-NeoX and torchtitan console logs (or others with --regex). Run metadata (N, batch
+    size, sequence length) comes from a runs.csv, the logs, or config files next to them; tokens are step x
+    batch size x sequence length when not logged. Prints every run with its flags (diverged, unit problems) and
+    everything skipped.
+    """
+    from .io import check_output_path, write_table
+    from .io.ingest import ingest
+
+    for path in (out, points_out, runs_out):
+        if path:
+            check_output_path(path, inputs=paths)
+    at_tok, at_fl = _numbers(at_tokens, "--at-tokens"), _numbers(at_flops, "--at-flops")
+    if ema < 1:
+        raise click.BadParameter("give at least 1", param_hint="--ema")
+    ingested = ingest(list(paths), runs=runs_file, regex=regex, keys=_keys(keys), skip_bad_lines=skip_bad_lines,
+                      diverge_factor=diverge_factor, params=n_count.replace("-", "_"))
+    click.echo(ingested.summary())
+    if out:
+        write_table(ingested.table(), out)
+        click.echo(f"Wrote {out} ({len(ingested.curves)} rows)")
+    if runs_out:
+        write_table(ingested.runs, runs_out)
+        click.echo(f"Wrote {runs_out} ({len(ingested.runs)} runs)")
+    if points_out:
+        points = ingested.points(how=how, metric=metric, ema=ema, at_tokens=at_tok, at_flops=at_fl)
+        write_table(points, points_out)
+        excluded = int(points["exclude"].sum())
+        missed = points.attrs.get("not_reached", 0)
+        click.echo(f"Wrote {points_out} ({len(points)} points" + (f", {excluded} marked exclude" if excluded else "")
+                   + (f"; {missed} token counts not reached by a run" if missed else "") + ")")
 
 
 @cli.command("isoflop")

@@ -107,17 +107,21 @@ _FALSE = {"false", "f", "no", "n", "0", "0.0", ""}
 class Source:
     """Where a table came from, to name the file and line in error messages.
 
-    ``lines[i]`` is the 1-based line of data row ``i`` in ``path`` (None when the format has no lines,
-    e.g. Parquet, or the table was built in memory: messages then say "row i").
+    ``lines[i]`` is the 1-based line of data row ``i`` in ``path``; when every row is one line after a header,
+    ``offset`` says it without an array (row ``i`` is on line ``i + offset``). With neither (Parquet, a table
+    built in memory) messages say "row i".
     """
 
     path: str | None = None
     lines: np.ndarray | None = None
+    offset: int | None = None
 
     def at(self, i: int) -> dict:
         """Keyword arguments locating data row ``i`` (0-based) for :class:`InputError`."""
         if self.lines is not None:
             return {"path": self.path, "line": int(self.lines[i])}
+        if self.offset is not None:
+            return {"path": self.path, "line": int(i) + self.offset}
         return {"path": self.path, "row": int(i)}
 
 

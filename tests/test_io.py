@@ -136,7 +136,7 @@ def test_read_table_keeps_original_columns(tmp_path):
     _write(path, "csv")
     frame, source = read_table(path)
     assert list(frame.columns) == ["run", "params", "tokens", "val_loss"]
-    assert source.lines.tolist() == [2, 3, 4]
+    assert [source.at(i)["line"] for i in range(3)] == [2, 3, 4]
 
 
 def test_curves_from_file(tmp_path):

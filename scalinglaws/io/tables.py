@@ -22,7 +22,7 @@ import pandas as pd
 from ..exceptions import InputError, InputFileNotFoundError, MissingDependencyError
 from ..schema import Source, curves_table, points_table
 
-__all__ = ["read_table", "read_points", "read_curves"]
+__all__ = ["read_table", "read_points", "read_curves", "write_table"]
 
 _COMPRESSION = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
 _TEXT_FORMATS = {".csv": "csv", ".tsv": "tsv", ".tab": "tsv", ".jsonl": "jsonl", ".ndjson": "jsonl",
@@ -67,6 +67,11 @@ def _read_bytes(path: Path, compression: str | None) -> bytes:
 
 
 def _decode(path: Path, data: bytes) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("not valid UTF-16 text", path=path, hint="re-save the file as UTF-8") from None
     if b"\x00" in data[:65536]:
         raise InputError("binary content, not a text table", path=path,
                          hint="give a CSV, TSV, JSON Lines or Parquet file")
@@ -75,7 +80,7 @@ def _decode(path: Path, data: bytes) -> str:
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
         raise InputError(f"byte 0x{data[err.start]:02x} is not valid UTF-8", path=path, line=line,
-                         hint="re-save the file as UTF-8") from None
+                         hint="re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
 
 
 def _sniff_separator(text: str) -> str:
@@ -86,12 +91,18 @@ def _sniff_separator(text: str) -> str:
         return r"\s+" if re.search(r"\S\s+\S", sample.splitlines()[0] if sample else "") else ","
 
 
-def _read_delimited(path: Path, text: str, sep: str) -> tuple[pd.DataFrame, Source]:
+def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str,
+                    literal_nan: bool) -> tuple[pd.DataFrame, Source]:
+    """pandas reads the file itself (no copy of its text in memory); blank lines are dropped and counted."""
+    options = {"keep_default_na": False, "na_values": [""]} if literal_nan else {}
     try:
-        frame = pd.read_csv(io.StringIO(text), sep=sep, skip_blank_lines=False,
-                            engine="python" if len(sep) > 1 else "c")
+        frame = pd.read_csv(path, sep=sep, skip_blank_lines=False, compression=compression, encoding=encoding,
+                            engine="python" if len(sep) > 1 else "c", **options)
+    except UnicodeDecodeError:
+        _decode(path, _read_bytes(path, compression))  # names the line of the first bad byte
+        raise
     except pd.errors.EmptyDataError:
-        raise InputError("file is empty", path=path, hint="give a table with a header row and data rows")
+        raise InputError("file is empty", path=path, hint="give a table with a header row and data rows") from None
     except pd.errors.ParserError as err:
         m = re.search(r"line (\d+)", str(err))
         found = re.search(r"Expected (\d+) fields.*saw (\d+)", str(err))
@@ -99,13 +110,15 @@ def _read_delimited(path: Path, text: str, sep: str) -> tuple[pd.DataFrame, Sour
                    else str(err).strip().splitlines()[-1])
         raise InputError(problem, path=path, line=int(m[1]) if m else None,
                          hint="check for stray separators or unquoted commas") from None
-    lines = np.arange(len(frame)) + 2  # the header is line 1
-    blank = frame.isna().all(axis=1).to_numpy()
+    blank = frame.isna().all(axis=1).to_numpy() if frame.shape[1] > 1 else frame.iloc[:, 0].isna().to_numpy()
     if blank.any():
+        lines = np.flatnonzero(~blank) + 2  # the header is line 1
         frame = frame.loc[~blank].reset_index(drop=True)
-        lines = lines[~blank]
+        source = Source(str(path), lines)
+    else:
+        source = Source(str(path), offset=2)
     frame.attrs["blank_rows"] = int(blank.sum())
-    return frame, Source(str(path), lines)
+    return frame, source
 
 
 def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
@@ -160,11 +173,13 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
     return frame, Source(str(path))
 
 
-def read_table(path) -> tuple[pd.DataFrame, Source]:
+def read_table(path, *, literal_nan: bool = False) -> tuple[pd.DataFrame, Source]:
     """Read a table file as-is (no column renaming) and return it with its :class:`Source`.
 
     Blank lines of text formats are ignored (their count is in ``frame.attrs["blank_rows"]``); every
-    other line must parse. The source maps each row back to its line for error messages.
+    other line must parse. The source maps each row back to its line for error messages. Delimited files
+    are read by pandas straight from disk. With ``literal_nan``, only empty cells are missing values: a cell
+    reading ``nan`` stays text (so that a logged NaN can be told from a value that was not logged).
     """
     path = Path(path)
     if not path.exists():
@@ -174,7 +189,7 @@ def read_table(path) -> tuple[pd.DataFrame, Source]:
                          hint="give a .csv, .tsv, .jsonl, .json or .parquet file")
     try:
         with path.open("rb") as handle:
-            head = handle.read(8192)
+            head = handle.read(65536)
     except OSError as err:
         raise InputError(f"cannot read ({err.strerror})", path=path, hint="check the permissions") from None
     if not head.strip():
@@ -182,15 +197,17 @@ def read_table(path) -> tuple[pd.DataFrame, Source]:
     kind, compression = _format_of(path, head)
     if kind == "parquet":
         return _read_parquet(path)
-    text = _decode(path, _read_bytes(path, compression))
-    if not text.strip():
-        raise InputError("file is empty", path=path, hint="give a table with a header row and data rows")
-    if kind == "jsonl":
-        return _read_jsonl(path, text)
-    if kind == "json":
-        return _read_json(path, text)
-    sep = {"csv": ",", "tsv": "\t"}.get(kind) or _sniff_separator(text)
-    return _read_delimited(path, text, sep)
+    if kind in ("jsonl", "json"):
+        text = _decode(path, _read_bytes(path, compression))
+        if not text.strip():
+            raise InputError("file is empty", path=path, hint="give a table with a header row and data rows")
+        return _read_jsonl(path, text) if kind == "jsonl" else _read_json(path, text)
+    utf16 = compression is None and head.startswith((b"\xff\xfe", b"\xfe\xff"))
+    if compression is None:
+        _decode(path, head[: head.rfind(b"\n") + 1] or head)  # refuse binary or non-UTF-8 content early
+    sep = {"csv": ",", "tsv": "\t"}.get(kind) or _sniff_separator(
+        (head if utf16 else head[: head.rfind(b"\n") + 1] or head).decode("utf-16" if utf16 else "utf-8", "replace"))
+    return _read_delimited(path, sep, compression, "utf-16" if utf16 else "utf-8-sig", literal_nan)
 
 
 def read_points(data, *, columns: Mapping[str, str] | None = None,
@@ -227,3 +244,36 @@ def _read(data, columns, build) -> pd.DataFrame:
     table.attrs["source"] = source.path
     table.attrs["blank_rows"] = frame.attrs.get("blank_rows", 0)
     return table
+
+
+#: File extensions :func:`write_table` writes.
+WRITABLE = (".csv", ".tsv", ".jsonl", ".parquet")
+
+
+def write_table(frame: pd.DataFrame, path) -> Path:
+    """Write a table atomically, in the format its extension names (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet``).
+
+    Parquet needs pyarrow (``pip install 'scalinglaws[parquet]'``).
+    """
+    from ..exceptions import OutputError
+    from .atomic import atomic_write
+
+    path = Path(path)
+    ext = path.suffix.lower()
+    if ext not in WRITABLE:
+        raise OutputError(f"{path}: write tables as {', '.join(WRITABLE)}")
+    if ext == ".parquet":
+        try:
+            import pyarrow  # noqa: F401
+        except ImportError:
+            raise MissingDependencyError("writing Parquet needs pyarrow; install it with: "
+                                         "pip install 'scalinglaws[parquet]'") from None
+        with atomic_write(path, "wb") as handle:
+            frame.to_parquet(handle, index=False)
+    else:
+        with atomic_write(path) as handle:
+            if ext == ".jsonl":
+                frame.to_json(handle, orient="records", lines=True)
+            else:
+                frame.to_csv(handle, index=False, sep="\t" if ext == ".tsv" else ",")
+    return path

@@ -1,0 +1,277 @@
+"""What every log parser returns, and the helpers they share.
+
+A parser turns one log (a file, or a run folder) into a :class:`LogTable`: a wide table with a ``run`` and a
+``step`` column and one float column per logged metric, in the order the tool wrote them. Conventions:
+
+* ``NaN`` means *not logged at this step* (sparse logs are the rule: evaluation every k steps, learning rate on
+  rows of its own);
+* ``+inf`` means *a value was logged but was not finite* (``nan``, ``inf``): the run is flagged as diverged;
+* ``meta`` holds what the log itself says about a run (parameters, batch size, sequence length, ...).
+
+Lines that cannot be read (truncated last line, malformed record) raise :class:`~scalinglaws.exceptions.InputError`
+naming the file and line, unless the user asked to skip them, in which case :class:`ParseContext` counts them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InputError
+
+__all__ = ["LogTable", "ParseContext", "logged_floats", "check_last_line", "read_text"]
+
+#: How a logged non-finite value (NaN, inf) is kept apart from "not logged" (NaN) until the checks run.
+NONFINITE = np.inf
+
+
+@dataclass
+class LogTable:
+    """One parsed log: ``frame`` has ``run``, ``step`` and metric columns (see the module docstring)."""
+
+    frame: pd.DataFrame
+    path: str
+    format: str
+    keys: dict[str, str] = field(default_factory=dict)  # role -> metric column, when the format knows
+    meta: dict[str, dict] = field(default_factory=dict)  # run -> {"N": ..., "batch_size": ..., ...}
+    lines: np.ndarray | None = None  # file line of each row, for messages (None: see offset)
+    offset: int | None = None  # row i is on line i + offset (one line per row after a header)
+    notes: list[str] = field(default_factory=list)
+    folder: str | None = None  # where to look for config files of these runs (default: the file's folder)
+
+    def line_of(self, i: int) -> dict:
+        """Keyword arguments locating row ``i`` for :class:`InputError`."""
+        if self.lines is not None:
+            return {"path": self.path, "line": int(self.lines[i])}
+        if self.offset is not None:
+            return {"path": self.path, "line": int(i) + self.offset}
+        return {"path": self.path, "row": int(i)}
+
+
+@dataclass
+class ParseContext:
+    """Settings shared by the parsers of one ingest, and the count of what they skipped."""
+
+    root: Path | None = None
+    regex: re.Pattern | None = None
+    skip_bad_lines: bool = False
+    skipped: Counter = field(default_factory=Counter)  # (path, reason) -> count
+
+    def bad(self, error: InputError, reason: str, count: int = 1) -> None:
+        """Raise ``error`` (telling how to skip instead), or count ``count`` skipped lines under ``reason``."""
+        if not self.skip_bad_lines:
+            error.hint = (error.hint + "; " if error.hint else "") + \
+                "or skip such lines with --skip-bad-lines (skip_bad_lines=True); they are counted"
+            raise type(error)(error.problem, path=error.path, line=error.line, row=error.row,
+                              column=error.column, hint=error.hint) from None
+        self.skipped[(error.path, reason)] += count
+
+    def run_name(self, folder: Path) -> str:
+        """A run named after its folder: the path below the ingested root, or the folder's own name."""
+        folder = Path(folder)
+        if self.root is not None:
+            try:
+                rel = folder.resolve().relative_to(self.root.resolve())
+                if rel.parts:
+                    return rel.as_posix()
+            except ValueError:
+                pass
+        return folder.resolve().name
+
+
+def logged_floats(values) -> np.ndarray:
+    """Floats of logged values where non-finite ones (NaN, inf) become ``+inf`` and missing ones ``NaN``.
+
+    ``values`` is a sequence of numbers, strings or None (None or "" = not logged).
+
+    >>> logged_floats([1.5, None, "nan", float("inf"), "2e-3", ""]).tolist()
+    [1.5, nan, inf, inf, 0.002, nan]
+    """
+    out = np.empty(len(values))
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, str) and not v.strip()):
+            out[i] = np.nan
+            continue
+        x = float(v)
+        out[i] = x if np.isfinite(x) else NONFINITE
+    return out
+
+
+def text_floats(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A column of text cells → floats with the conventions of :func:`logged_floats`, and the positions of
+    cells that are not numbers (empty, ``NA``, ``null`` and ``None`` count as not logged)."""
+    text = series.astype("string").str.strip()
+    missing = (text.isna() | text.str.lower().isin(["", "na", "n/a", "null", "none"])).to_numpy(dtype=bool)
+    values = pd.to_numeric(text.where(~missing).str.replace(",", "", regex=False), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan)
+    nonfinite = text.str.lower().isin(["nan", "-nan", "inf", "-inf", "+inf", "infinity", "-infinity"]).to_numpy(
+        dtype=bool, na_value=False)
+    bad = np.flatnonzero(np.isnan(values) & ~missing & ~nonfinite)
+    values[nonfinite | np.isinf(values)] = NONFINITE
+    return values, bad
+
+
+def read_text(path: Path) -> str:
+    """A text file as a string: UTF-8 (with or without BOM) or UTF-16 with a BOM; else an InputError."""
+    data = path.read_bytes()
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise InputError("not valid UTF-16 text", path=path, hint="re-save the file as UTF-8") from None
+    if b"\x00" in data[:65536]:
+        raise InputError("binary content, not a text log", path=path,
+                         hint="give a text log, or a format scalinglaws reads (see 'scalinglaws ingest --help')")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise InputError(f"byte 0x{data[err.start]:02x} is not valid UTF-8", path=path, line=line,
+                         hint="re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+
+
+def check_last_line(path: Path, text_tail: bytes, n_lines: int, ctx: ParseContext, complete) -> bool:
+    """Whether the file's last line is cut off: it lacks a final newline and ``complete(line)`` is False.
+
+    Raises (or counts, when skipping) an InputError naming the line. Returns True when the line must be dropped.
+    """
+    if not text_tail or text_tail.endswith(b"\n"):
+        return False
+    last = text_tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
+    if complete(last):
+        return False
+    ctx.bad(InputError(f"the last line is incomplete: {last[:60]!r} (file truncated, or still being written?)",
+                       path=path, line=n_lines, hint="remove the incomplete line, or wait for the run to flush"),
+            "incomplete last line")
+    return True
+
+
+def tail_bytes(path: Path, size: int = 65536) -> bytes:
+    """The last ``size`` bytes of a file (all of it when shorter)."""
+    with path.open("rb") as handle:
+        handle.seek(0, 2)
+        end = handle.tell()
+        handle.seek(max(0, end - size))
+        return handle.read()
+
+
+def wide_from_records(records: list[dict], run: str, step_key: str) -> tuple[pd.DataFrame, list[str]]:
+    """Records (one dict per logged row, each with a step) → a wide frame with ``run``, ``step`` and metrics.
+
+    A key whose values are not all numbers (text, lists, media) is not a metric: it is left out and its name
+    returned so the caller can mention it.
+    """
+    numeric: dict[str, list] = {}
+    other: set[str] = set()
+    n = len(records)
+    for i, record in enumerate(records):
+        for key, value in record.items():
+            if key == step_key or value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                other.add(key)
+                continue
+            numeric.setdefault(key, [None] * n)[i] = value
+    frame = pd.DataFrame({"run": run, "step": [r[step_key] for r in records]})
+    metrics = {key: logged_floats(values) for key, values in numeric.items() if key not in other}
+    frame = pd.concat([frame, pd.DataFrame(metrics)], axis=1) if metrics else frame
+    return frame, sorted(other)
+
+
+def read_small_csv(path: Path, ctx: ParseContext) -> tuple[pd.DataFrame, np.ndarray]:
+    """A (small) CSV log as text cells, with the file line of each row; blank lines are dropped.
+
+    Rows with too many fields and a cut-off last line are errors (or counted skips, see :class:`ParseContext`).
+    """
+    import csv
+    import io
+
+    text = read_text(path)
+    if not text.strip():
+        raise InputError("file is empty", path=path, hint="the run logged nothing yet")
+    bad_rows: list[int] = []
+
+    def too_long(fields):  # the python engine calls this for a row with more fields than the header
+        bad_rows.append(len(fields))
+        return None
+
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skip_blank_lines=False,
+                            engine="python" if ctx.skip_bad_lines else "c",
+                            on_bad_lines=too_long if ctx.skip_bad_lines else "error")
+    except pd.errors.ParserError as err:
+        m = re.search(r"line (\d+)", str(err))
+        found = re.search(r"Expected (\d+) fields.*saw (\d+)", str(err))
+        problem = f"expected {found[1]} fields, saw {found[2]}" if found else str(err).strip().splitlines()[-1]
+        ctx.bad(InputError(problem, path=path, line=int(m[1]) if m else None,
+                           hint="check for stray separators or unquoted commas"), "malformed rows")
+        raise AssertionError("unreachable")  # ctx.bad raises unless skipping, and skipping uses on_bad_lines
+    if bad_rows:
+        ctx.skipped[(str(path), "rows with too many fields")] += len(bad_rows)
+    lines = np.arange(len(frame)) + 2
+    blank = (frame == "").all(axis=1).to_numpy()
+    if not text.endswith("\n") and len(frame) and not blank[-1]:
+        last = text.rsplit("\n", 1)[-1]
+        fields = next(csv.reader([last]), [])
+        if len(fields) < frame.shape[1]:
+            ctx.bad(InputError(f"the last line is incomplete ({len(fields)} of {frame.shape[1]} fields; file "
+                               "truncated, or still being written?)", path=path, line=int(lines[-1]),
+                               hint="remove the incomplete line, or wait for the run to flush"),
+                    "incomplete last line")
+            blank[-1] = True
+    if blank.any():
+        frame, lines = frame.loc[~blank].reset_index(drop=True), lines[~blank]
+    if frame.empty:
+        raise InputError("no data rows", path=path, hint="the file has a header but nothing logged")
+    return frame, lines
+
+
+def numeric_cells(frame: pd.DataFrame, lines: np.ndarray, path: Path, skip: set[str] = frozenset()) -> dict:
+    """Every column of text cells as floats (see :func:`text_floats`); a non-numeric cell is an InputError.
+
+    Columns in ``skip`` and columns holding text in every logged cell (names, notes) are left out.
+    """
+    out = {}
+    for column in frame.columns:
+        if column in skip:
+            continue
+        values, bad = text_floats(frame[column])
+        if bad.size:
+            if np.isnan(values).all():  # a text column (tags, names): no cell is a number
+                continue
+            i = int(bad[0])
+            raise InputError(f"{frame[column].iloc[i]!r} is not a number", path=path, line=int(lines[i]),
+                             column=str(column), hint="fix the value, or remove the row")
+        out[column] = values
+    return out
+
+
+def step_cells(cells: pd.Series, lines: np.ndarray, path: Path, column: str = "step") -> np.ndarray:
+    """A column of step numbers (text cells) as int64; a missing, negative or fractional step is an InputError."""
+    values = pd.to_numeric(cells.astype("string").str.strip(), errors="coerce").to_numpy(dtype=float,
+                                                                                            na_value=np.nan)
+    bad = np.flatnonzero(~(values >= 0) | (values != np.round(values)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"{cells.iloc[i]!r} is not a step number", path=path, line=int(lines[i]), column=column,
+                         hint="steps are whole numbers >= 0; fix the value, or remove the row")
+    return values.astype(np.int64)
+
+
+def latest_segment(steps: np.ndarray) -> np.ndarray:
+    """Which rows of one run (in the order they were logged) survive restarts: a row is dropped when a later
+    row has a smaller step (the run was resumed from an earlier checkpoint and logged those steps again).
+
+    >>> latest_segment(np.array([10, 20, 30, 40, 20, 30, 40, 50])).tolist()
+    [True, True, False, False, True, True, True, True]
+    """
+    steps = np.asarray(steps)
+    if steps.size < 2:
+        return np.ones(steps.size, dtype=bool)
+    later_min = np.minimum.accumulate(steps[::-1])[::-1]
+    return steps <= np.append(later_min[1:], np.iinfo(np.int64).max)

@@ -1,0 +1,111 @@
+"""Plain tables of logged steps: CSV, TSV, JSON Lines, JSON or Parquet with a step column.
+
+One row per logged step: a step column (``step``, ``global_step``, ``iteration``, ...), optionally a run
+column (``run``, ``run_name``, ``name``, ...; else the file's name is the run), and metric columns whose
+roles are chosen by :mod:`scalinglaws.io.names` (``loss``, ``eval_loss``, ``lr``, ``tokens`` ...). Text
+columns (notes, tags) are not metrics and are left out. Delimited files are read by pandas straight from disk
+(this is the fast path for very large logs); only an empty cell means "not logged", a cell reading ``nan`` is a
+logged NaN.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..exceptions import InputError
+from .logs import LogTable, ParseContext, tail_bytes, text_floats
+from .names import normalize, step_key
+from .runs import _RUN_COLUMNS
+from .tables import read_table
+
+FORMAT = "table"
+_SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
+_COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
+
+
+def sniff(path: Path, head: bytes) -> bool:
+    name = path.name.lower()
+    for ext in _COMPRESSED:
+        if name.endswith(ext):
+            name = name[: -len(ext)]
+    return name.endswith(_SUFFIXES)
+
+
+def _cut_last_row(path: Path, frame: pd.DataFrame, ctx: ParseContext) -> pd.DataFrame:
+    """A delimited file whose last line lacks its newline and some fields was cut off while being written."""
+    if path.suffix.lower() not in (".csv", ".tsv", ".tab") or frame.empty:
+        return frame
+    tail = tail_bytes(path, 4096)
+    if tail.endswith(b"\n"):
+        return frame
+    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
+    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    fields = next(csv.reader([last], delimiter=sep), [])
+    if len(fields) >= frame.shape[1]:
+        return frame
+    ctx.bad(InputError(f"the last line is incomplete ({len(fields)} of {frame.shape[1]} fields; file truncated, "
+                       "or still being written?)", path=path, line=None,
+                       hint="remove the incomplete line, or wait for the run to flush"), "incomplete last line")
+    return frame.iloc[:-1]
+
+
+def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
+    frame, source = read_table(path, literal_nan=True)
+    frame = _cut_last_row(path, frame, ctx)
+    step = step_key(frame.columns)
+    if step is None:
+        raise InputError("has no step column, so it is not a log of steps", path=path,
+                         hint="one row per run is a points table: fit it with 'scalinglaws fit FILE'; a log needs a "
+                              "column step (or global_step, iteration)")
+    where = LogTable(frame=frame, path=str(path), format=FORMAT, lines=source.lines, offset=source.offset)
+    steps = _steps(frame[step], where, str(step))
+    by_norm = {normalize(c): c for c in frame.columns}
+    run_col = next((by_norm[n] for n in _RUN_COLUMNS if n in by_norm), None)
+    if run_col is None:
+        runs = pd.Series(path.name.split(".")[0], index=frame.index, dtype="string")
+    else:
+        runs = frame[run_col].astype("string")
+        missing = runs.isna() | (runs.str.strip() == "")
+        if missing.any():
+            i = int(missing.to_numpy().argmax())
+            raise InputError("run name is missing", column=str(run_col), hint="name the run of every row",
+                             **where.line_of(i))
+    metrics = {}
+    for column in frame.columns:
+        if column in (step, run_col):
+            continue
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values):
+            continue
+        if pd.api.types.is_numeric_dtype(values):
+            metrics[column] = values.to_numpy(dtype=float, na_value=np.nan)
+            continue
+        numbers, bad = text_floats(values)
+        if bad.size and np.isnan(numbers).all():
+            continue  # a text column (notes, tags, schedules): no cell is a number
+        if bad.size:
+            i = int(bad[0])
+            raise InputError(f"{values.iloc[i]!r} is not a number", column=str(column),
+                             hint="fix the value, or remove the row", **where.line_of(i))
+        metrics[column] = numbers
+    out = pd.DataFrame({"run": runs.to_numpy(), "step": steps, **metrics})
+    return [LogTable(frame=out, path=str(path), format=FORMAT, lines=source.lines, offset=source.offset,
+                     folder=str(path.parent))]
+
+
+def _steps(column: pd.Series, where: LogTable, name: str) -> np.ndarray:
+    if pd.api.types.is_integer_dtype(column):
+        values = column.to_numpy()
+        bad = np.flatnonzero(values < 0)
+    else:
+        values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        bad = np.flatnonzero(~(values >= 0) | (values != np.round(values)))
+    if bad.size:
+        i = int(bad[0])
+        raise InputError(f"{column.iloc[i]!r} is not a step number", column=name,
+                         hint="steps are whole numbers >= 0; fix the value, or remove the row", **where.line_of(i))
+    return values.astype(np.int64, copy=False)
