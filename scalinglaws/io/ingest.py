@@ -112,7 +112,7 @@ class Ingested:
             fmt = lambda v: "-" if v is None or not np.isfinite(v) else format_number(v)
             loss = last["loss"].get(row.run, np.nan)
             ev = last["eval_loss"].get(row.run, np.nan)
-            flags = ("DIVERGED; " if row.diverged else "") + (row.flags or "")
+            flags = (f"DIVERGED ({row.reason}); " if row.diverged else "") + (row.flags or "")
             lines.append(f"  {str(row.run)[:28]:<28} {row.format[:18]:<18} {row.last_step:>8} "
                          f"{fmt(row.tokens):>8} {fmt(row.N):>8} "
                          f"{'-' if np.isnan(loss) else f'{loss:.4f}':>8} {'-' if np.isnan(ev) else f'{ev:.4f}':>8}"
@@ -241,13 +241,18 @@ def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> pd.DataF
     same = c[1:] == c[:-1]
     if np.any(same & (s[1:] <= s[:-1])):  # a step repeated or going back: the slow path
         ordered = frame if order is None else frame.iloc[order].reset_index(drop=True)
-        later_min = ordered["step"].iloc[::-1].groupby(c[::-1], sort=False).cummin()
-        later_min = later_min.groupby(c[::-1], sort=False).shift(1).iloc[::-1].to_numpy()
-        keep = ~(s > later_min)  # NaN (no later row) keeps
-        if not keep.all():
-            ctx.skipped[(table.path, "rows replaced by a restart")] += int((~keep).sum())
-            ordered = ordered.loc[keep]
-        ordered = ordered.groupby(["run", "step"], sort=False, as_index=False).last()
+        # a segment starts where a run's step goes back (a resumed run); rows of earlier segments at or
+        # after the step a later segment starts from were logged again, and are replaced
+        segment = np.r_[0, np.cumsum(~same | (s[1:] < s[:-1]))]
+        first = pd.DataFrame({"run": c, "segment": segment, "step": s}).groupby("segment", sort=True).agg(
+            run=("run", "first"), start=("step", "min"))
+        later = first.iloc[::-1].groupby("run", sort=False)["start"].cummin()
+        later = later.groupby(first["run"].iloc[::-1], sort=False).shift(1).iloc[::-1]
+        replaced = s >= later.reindex(segment).to_numpy()  # NaN (no later segment) compares False
+        if replaced.any():
+            ctx.skipped[(table.path, "rows replaced by a restart")] += int(replaced.sum())
+            ordered = ordered.loc[~replaced]
+        ordered = ordered.groupby(["run", "step"], sort=False, as_index=False).last()  # split rows of a step
         codes_after = pd.factorize(ordered["run"], sort=False)[0]
         return ordered.iloc[np.lexsort((ordered["step"].to_numpy(), codes_after))].reset_index(drop=True)
     return frame if order is None else frame.iloc[order].reset_index(drop=True)
@@ -361,7 +366,7 @@ def _tokens(curves: pd.DataFrame, info: pd.DataFrame) -> tuple[pd.DataFrame, pd.
     if fill.any() or not np.isfinite(curves["tokens"].to_numpy(dtype=float)).all():
         curves = curves.assign(tokens=tokens)
     info = info.copy()
-    info["tokens_source"] = info["run"].map(sources).fillna("")
+    info["tokens_source"] = [sources.get(run, "") for run in info["run"]]
     info["flags"] = info["run"].map(lambda r: "; ".join(flags.get(r, [])))
     return curves, info
 

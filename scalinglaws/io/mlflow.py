@@ -51,7 +51,7 @@ def _metric(path: Path, ctx: ParseContext) -> pd.Series:
             continue
         last = number == len(raw) and not text.endswith("\n")
         try:
-            if len(parts) not in (2, 3):
+            if len(parts) not in (2, 3) or last:  # MLflow ends every line: a last line without it was cut
                 raise ValueError
             value = float(parts[1])
             step = int(parts[2]) if len(parts) == 3 else 0

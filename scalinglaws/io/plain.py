@@ -19,7 +19,7 @@ import pandas as pd
 from ..exceptions import InputError
 from .logs import LogTable, ParseContext, tail_bytes, text_floats
 from .names import normalize, step_key
-from .runs import _RUN_COLUMNS
+from .runs import _RUN_COLUMNS, FIELDS
 from .tables import read_table
 
 FORMAT = "table"
@@ -35,12 +35,12 @@ def sniff(path: Path, head: bytes) -> bool:
     return name.endswith(_SUFFIXES)
 
 
-def _cut_last_row(path: Path, frame: pd.DataFrame, ctx: ParseContext) -> pd.DataFrame:
+def _cut_last_row(path: Path, frame: pd.DataFrame, source, ctx: ParseContext) -> pd.DataFrame:
     """A delimited file whose last line lacks its newline and some fields was cut off while being written."""
     if path.suffix.lower() not in (".csv", ".tsv", ".tab") or frame.empty:
         return frame
     tail = tail_bytes(path, 4096)
-    if tail.endswith(b"\n"):
+    if tail.endswith((b"\n", b"\n\x00")) or b"\x00" in tail:  # complete, or UTF-16 (not checked)
         return frame
     last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
     sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
@@ -48,14 +48,14 @@ def _cut_last_row(path: Path, frame: pd.DataFrame, ctx: ParseContext) -> pd.Data
     if len(fields) >= frame.shape[1]:
         return frame
     ctx.bad(InputError(f"the last line is incomplete ({len(fields)} of {frame.shape[1]} fields; file truncated, "
-                       "or still being written?)", path=path, line=None,
+                       "or still being written?)", line=source.at(len(frame) - 1).get("line"), path=path,
                        hint="remove the incomplete line, or wait for the run to flush"), "incomplete last line")
     return frame.iloc[:-1]
 
 
 def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     frame, source = read_table(path, literal_nan=True)
-    frame = _cut_last_row(path, frame, ctx)
+    frame = _cut_last_row(path, frame, source, ctx)
     step = step_key(frame.columns)
     if step is None:
         raise InputError("has no step column, so it is not a log of steps", path=path,
@@ -92,9 +92,24 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
             raise InputError(f"{values.iloc[i]!r} is not a number", column=str(column),
                              hint="fix the value, or remove the row", **where.line_of(i))
         metrics[column] = numbers
+    meta = _run_constants(runs, metrics)
     out = pd.DataFrame({"run": runs.to_numpy(), "step": steps, **metrics})
     return [LogTable(frame=out, path=str(path), format=FORMAT, lines=source.lines, offset=source.offset,
-                     folder=str(path.parent))]
+                     folder=str(path.parent), meta=meta)]
+
+
+def _run_constants(runs: pd.Series, metrics: dict) -> dict[str, dict]:
+    """Metadata columns (N, batch_size, seq_len, ...; see :mod:`scalinglaws.io.runs`) that hold one value per
+    run are the runs' metadata, not metrics: they are taken out of ``metrics``."""
+    fields = {alias for names in FIELDS.values() for alias in names}
+    meta: dict[str, dict] = {}
+    for column in [c for c in metrics if normalize(c) in fields]:
+        per_run = pd.Series(metrics[column]).groupby(runs.to_numpy(), sort=False).agg(["min", "max"])
+        if (per_run["min"] == per_run["max"]).all():
+            for run, value in per_run["min"].items():
+                meta.setdefault(str(run), {})[str(column)] = float(value)
+            del metrics[column]
+    return meta
 
 
 def _steps(column: pd.Series, where: LogTable, name: str) -> np.ndarray:
@@ -106,6 +121,8 @@ def _steps(column: pd.Series, where: LogTable, name: str) -> np.ndarray:
         bad = np.flatnonzero(~(values >= 0) | (values != np.round(values)))
     if bad.size:
         i = int(bad[0])
-        raise InputError(f"{column.iloc[i]!r} is not a step number", column=name,
+        cell = column.iloc[i]
+        shown = f"{cell:g}" if isinstance(cell, (int, float, np.number)) else repr(cell)
+        raise InputError(f"{shown} is not a step number", column=name,
                          hint="steps are whole numbers >= 0; fix the value, or remove the row", **where.line_of(i))
     return values.astype(np.int64, copy=False)
