@@ -185,8 +185,9 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
     for name, row in sidecar.items():
         if name not in matched:
             ctx.skipped[(row["_from"], "runs-table rows naming no ingested run")] += 1
-    curves, info = _tokens(curves, info)
-    info = _checks(curves, info, diverge_factor)
+    segments = _segments(curves)
+    curves, info = _tokens(curves, info, segments)
+    info = _checks(curves, info, diverge_factor, segments)
     curves = _clean(curves)
     files = pd.DataFrame([{"path": t.path, "format": t.format, "runs": int(f["run"].nunique()), "rows": len(f),
                            **{f"{role}_key": chosen.get(role) for role in ROLES}, "notes": "; ".join(t.notes)}
@@ -217,7 +218,7 @@ def _canonical(table: LogTable, user_keys: Mapping[str, str]) -> tuple[pd.DataFr
     given = dict(table.keys)
     given.update({role: name for role, name in user_keys.items() if name in metrics})
     chosen = choose_keys(metrics, {r: n for r, n in given.items() if n in metrics})
-    out = {"run": frame["run"].to_numpy(), "step": frame["step"].to_numpy(dtype=np.int64)}
+    out = {"run": frame["run"], "step": frame["step"].to_numpy(dtype=np.int64)}
     for role in ROLES:
         values = frame[chosen[role]].to_numpy(dtype=float) if role in chosen else np.full(len(frame), np.nan)
         bad = np.flatnonzero(values <= 0) if role in ("loss", "eval_loss") else np.flatnonzero(values < 0)
@@ -227,35 +228,39 @@ def _canonical(table: LogTable, user_keys: Mapping[str, str]) -> tuple[pd.DataFr
             raise InputError(f"{values[i]:g} in {chosen[role]!r}: {what}", column=str(chosen[role]),
                              hint="pick another metric with --key", **table.line_of(i))
         out[role] = values
-    return pd.DataFrame(out), chosen
+    return pd.DataFrame(out, copy=False), chosen
 
 
 def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> pd.DataFrame:
     """Apply restarts and merge rows of one step, per run; rows come back sorted by run (first seen) and step."""
-    codes, uniques = pd.factorize(frame["run"], sort=False)
+    starts, _, contiguous = run_blocks(frame["run"])
     steps = frame["step"].to_numpy()
-    contiguous = len(uniques) == 1 or bool(np.all(codes[1:] >= codes[:-1]))
-    order = None if contiguous else np.argsort(codes, kind="stable")
-    c = codes if order is None else codes[order]
-    s = steps if order is None else steps[order]
-    same = c[1:] == c[:-1]
-    if np.any(same & (s[1:] <= s[:-1])):  # a step repeated or going back: the slow path
-        ordered = frame if order is None else frame.iloc[order].reset_index(drop=True)
-        # a segment starts where a run's step goes back (a resumed run); rows of earlier segments at or
-        # after the step a later segment starts from were logged again, and are replaced
-        segment = np.r_[0, np.cumsum(~same | (s[1:] < s[:-1]))]
-        first = pd.DataFrame({"run": c, "segment": segment, "step": s}).groupby("segment", sort=True).agg(
-            run=("run", "first"), start=("step", "min"))
-        later = first.iloc[::-1].groupby("run", sort=False)["start"].cummin()
-        later = later.groupby(first["run"].iloc[::-1], sort=False).shift(1).iloc[::-1]
-        replaced = s >= later.reindex(segment).to_numpy()  # NaN (no later segment) compares False
-        if replaced.any():
-            ctx.skipped[(table.path, "rows replaced by a restart")] += int(replaced.sum())
-            ordered = ordered.loc[~replaced]
-        ordered = ordered.groupby(["run", "step"], sort=False, as_index=False).last()  # split rows of a step
-        codes_after = pd.factorize(ordered["run"], sort=False)[0]
-        return ordered.iloc[np.lexsort((ordered["step"].to_numpy(), codes_after))].reset_index(drop=True)
-    return frame if order is None else frame.iloc[order].reset_index(drop=True)
+    if contiguous:
+        order, s = None, steps
+        same = np.ones(max(len(steps) - 1, 0), dtype=bool)
+        same[starts[1:] - 1] = False
+    else:
+        codes = pd.factorize(frame["run"], sort=False)[0]
+        order = np.argsort(codes, kind="stable")
+        c, s = codes[order], steps[order]
+        same = c[1:] == c[:-1]
+    if not np.any(same & (s[1:] <= s[:-1])):  # every run's steps increase: nothing to settle
+        return frame if order is None else frame.iloc[order].reset_index(drop=True)
+    ordered = frame if order is None else frame.iloc[order].reset_index(drop=True)
+    run_of = np.r_[0, np.cumsum(~same)]  # run number of each (ordered) row
+    # a segment starts where a run's step goes back (a resumed run); rows of earlier segments at or after the
+    # step a later segment starts from were logged again, and are replaced
+    segment = np.r_[0, np.cumsum(~same | (s[1:] < s[:-1]))]
+    first = pd.DataFrame({"run": run_of, "segment": segment, "step": s}).groupby("segment", sort=True).agg(
+        run=("run", "first"), start=("step", "min"))
+    later = first.iloc[::-1].groupby("run", sort=False)["start"].cummin()
+    later = later.groupby(first["run"].iloc[::-1], sort=False).shift(1).iloc[::-1]
+    replaced = s >= later.reindex(segment).to_numpy()  # NaN (no later segment) compares False
+    if replaced.any():
+        ctx.skipped[(table.path, "rows replaced by a restart")] += int(replaced.sum())
+        ordered, run_of = ordered.loc[~replaced], run_of[~replaced]
+    ordered = ordered.assign(_run=run_of).groupby(["_run", "step"], sort=True, as_index=False).last()
+    return ordered.drop(columns="_run")[list(frame.columns)]  # split rows of one step merged, in run order
 
 
 def _combine(parts, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, tuple]]:
@@ -327,54 +332,59 @@ _KNOWN = {"N", "N_embed", "N_total", "N_note", "batch_size", "seq_len", "grad_ac
           "vocab_size"}
 
 
-def _segments(curves: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, pd.Index]:
-    """Run codes of the (run-contiguous) curves, the start of each run's rows, and the run names."""
-    codes, uniques = pd.factorize(curves["run"], sort=False)
-    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
-    return codes, starts, uniques
+def run_blocks(runs: pd.Series) -> tuple[np.ndarray, list, bool]:
+    """Where each block of equal neighbouring run names starts, the blocks' names, and whether every run is
+    one block (the usual layout, found by comparing neighbours, without hashing the names)."""
+    values = runs.array
+    if len(values) == 0:
+        return np.zeros(0, dtype=np.intp), [], True
+    starts = np.flatnonzero(np.r_[True, np.asarray(values[1:] != values[:-1], dtype=bool)])
+    names = [values[i] for i in starts]  # scalar look-ups: a take would copy a chunked column
+    return starts, names, len(set(names)) == len(names)
 
 
-def _tokens(curves: pd.DataFrame, info: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _segments(curves: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list]:
+    """The start and end of each run's rows in the (run-contiguous) curves, and the run names."""
+    starts, names, contiguous = run_blocks(curves["run"])
+    assert contiguous
+    return starts, np.r_[starts[1:], len(curves)].astype(np.intp), [str(n) for n in names]
+
+
+def _tokens(curves: pd.DataFrame, info: pd.DataFrame, segments) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fill tokens = step × tokens_per_step where not logged; flag logged tokens that disagree."""
-    codes, starts, uniques = _segments(curves)
-    tps = info.set_index("run").loc[list(map(str, uniques)), "tokens_per_step"].to_numpy(dtype=float)
-    tokens = curves["tokens"].to_numpy(dtype=float)
+    starts, ends, names = segments
+    tps = info.set_index("run").loc[names, "tokens_per_step"].to_numpy(dtype=float)
+    logged = curves["tokens"].to_numpy(dtype=float)
     steps = curves["step"].to_numpy()
-    flags: dict[str, list[str]] = {}
-    sources: dict[str, str] = {}
-    logged_any = np.zeros(len(uniques), dtype=bool)
-    if np.isfinite(tokens).any():
-        logged_any = np.bincount(codes[np.isfinite(tokens)], minlength=len(uniques)) > 0
-    fill = ~np.isfinite(tokens) & np.isfinite(tps)[codes]
-    if fill.any():
-        tokens = tokens.copy()
-        tokens[fill] = steps[fill] * tps[codes[fill]]
-    for j, run in enumerate(map(str, uniques)):
-        if logged_any[j]:
+    tokens, flags, sources = logged, {}, {}
+    for j, run in enumerate(names):
+        lo, hi = starts[j], ends[j]
+        seg = logged[lo:hi]
+        ok = np.isfinite(seg)
+        if ok.any():
             sources[run] = "logged"
-            if np.isfinite(tps[j]):
-                lo, hi = starts[j], starts[j + 1] if j + 1 < len(starts) else len(curves)
-                seg_tokens, seg_steps = curves["tokens"].to_numpy(dtype=float)[lo:hi], steps[lo:hi]
-                ok = np.isfinite(seg_tokens) & (seg_steps > 0)
-                if ok.any():
-                    ratio = seg_tokens[ok][-1] / (seg_steps[ok][-1] * tps[j])
-                    if abs(ratio - 1) > _TOKEN_TOLERANCE:
-                        flags.setdefault(run, []).append(
-                            f"logged tokens are {ratio:.3g}x step x tokens/step (per-device counts?)")
+            last = np.flatnonzero(ok & (steps[lo:hi] > 0))
+            if np.isfinite(tps[j]) and last.size:
+                ratio = seg[last[-1]] / (steps[lo + last[-1]] * tps[j])
+                if abs(ratio - 1) > _TOKEN_TOLERANCE:
+                    flags[run] = f"logged tokens are {ratio:.3g}x step x tokens/step (per-device counts?)"
         elif np.isfinite(tps[j]):
             sources[run] = "step x tokens/step"
-    if fill.any() or not np.isfinite(curves["tokens"].to_numpy(dtype=float)).all():
+        if np.isfinite(tps[j]) and not ok.all():
+            if tokens is logged:
+                tokens = logged.copy()
+            tokens[lo:hi] = np.where(ok, seg, steps[lo:hi] * tps[j])
+    if tokens is not logged:
         curves = curves.assign(tokens=tokens)
     info = info.copy()
     info["tokens_source"] = [sources.get(run, "") for run in info["run"]]
-    info["flags"] = info["run"].map(lambda r: "; ".join(flags.get(r, [])))
+    info["flags"] = [flags.get(run, "") for run in info["run"]]
     return curves, info
 
 
-def _checks(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float) -> pd.DataFrame:
+def _checks(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, segments) -> pd.DataFrame:
     """Steps, tokens, divergence and unit checks per run."""
-    codes, starts, uniques = _segments(curves)
-    ends = np.r_[starts[1:], len(curves)]
+    starts, ends, names = segments
     step = curves["step"].to_numpy()
     tokens = curves["tokens"].to_numpy(dtype=float)
     loss = curves["loss"].to_numpy(dtype=float)
@@ -382,7 +392,7 @@ def _checks(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float) -> 
     by_run = info.set_index("run")
     out = {k: [] for k in ("rows", "last_step", "tokens", "diverged", "reason")}
     flags = []
-    for j, run in enumerate(map(str, uniques)):
+    for j, run in enumerate(names):
         lo, hi = starts[j], ends[j]
         out["rows"].append(hi - lo)
         out["last_step"].append(int(step[hi - 1]))
@@ -408,7 +418,7 @@ def _checks(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float) -> 
         out["diverged"].append(bool(reasons))
         out["reason"].append("; ".join(reasons))
         flags.append("; ".join(n for n in notes if n))
-    info = info.set_index("run").loc[list(map(str, uniques))].reset_index()
+    info = info.set_index("run").loc[names].reset_index()
     for k, v in out.items():
         info[k] = v
     info["flags"] = flags
@@ -419,12 +429,11 @@ def _checks(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float) -> 
 
 
 def _clean(curves: pd.DataFrame) -> pd.DataFrame:
-    """Non-finite markers become NaN (the runs table says which runs had them)."""
-    out = {}
+    """Non-finite markers become NaN (the runs table says which runs had them); columns in their order."""
+    changed = {}
     for role in ROLES:
         values = curves[role].to_numpy(dtype=float)
         if np.isinf(values).any():
-            values = np.where(np.isinf(values), np.nan, values)
-        out[role] = values
-    return pd.DataFrame({"run": curves["run"].to_numpy(), "step": curves["step"].to_numpy(), "tokens": out["tokens"],
-                         "lr": out["lr"], "loss": out["loss"], "eval_loss": out["eval_loss"]})
+            changed[role] = np.where(np.isinf(values), np.nan, values)
+    curves = curves.assign(**changed) if changed else curves
+    return curves[list(CURVE_COLUMNS)].reset_index(drop=True)

@@ -68,8 +68,10 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     if run_col is None:
         runs = pd.Series(path.name.split(".")[0], index=frame.index, dtype="string")
     else:
-        runs = frame[run_col].astype("string")
-        missing = runs.isna() | (runs.str.strip() == "")
+        runs = frame[run_col]
+        if not pd.api.types.is_string_dtype(runs):
+            runs = runs.astype("string")
+        missing = runs.isna()  # empty cells are missing values
         if missing.any():
             i = int(missing.to_numpy().argmax())
             raise InputError("run name is missing", column=str(run_col), hint="name the run of every row",
@@ -93,7 +95,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
                              hint="fix the value, or remove the row", **where.line_of(i))
         metrics[column] = numbers
     meta = _run_constants(runs, metrics)
-    out = pd.DataFrame({"run": runs.to_numpy(), "step": steps, **metrics})
+    out = pd.DataFrame({"run": runs.reset_index(drop=True), "step": steps, **metrics}, copy=False)
     return [LogTable(frame=out, path=str(path), format=FORMAT, lines=source.lines, offset=source.offset,
                      folder=str(path.parent), meta=meta)]
 
@@ -104,7 +106,7 @@ def _run_constants(runs: pd.Series, metrics: dict) -> dict[str, dict]:
     fields = {alias for names in FIELDS.values() for alias in names}
     meta: dict[str, dict] = {}
     for column in [c for c in metrics if normalize(c) in fields]:
-        per_run = pd.Series(metrics[column]).groupby(runs.to_numpy(), sort=False).agg(["min", "max"])
+        per_run = pd.Series(metrics[column]).groupby(runs.reset_index(drop=True), sort=False).agg(["min", "max"])
         if (per_run["min"] == per_run["max"]).all():
             for run, value in per_run["min"].items():
                 meta.setdefault(str(run), {})[str(column)] = float(value)

@@ -110,7 +110,9 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
                    else str(err).strip().splitlines()[-1])
         raise InputError(problem, path=path, line=int(m[1]) if m else None,
                          hint="check for stray separators or unquoted commas") from None
-    blank = frame.isna().all(axis=1).to_numpy() if frame.shape[1] > 1 else frame.iloc[:, 0].isna().to_numpy()
+    blank = frame.iloc[:, 0].isna().to_numpy(copy=True) if frame.shape[1] else np.zeros(0, dtype=bool)
+    if blank.any() and frame.shape[1] > 1:  # a blank line is missing in every column
+        blank[blank] = frame.loc[blank].isna().all(axis=1).to_numpy()
     if blank.any():
         lines = np.flatnonzero(~blank) + 2  # the header is line 1
         frame = frame.loc[~blank].reset_index(drop=True)
