@@ -152,6 +152,18 @@ def test_empty_files(capsys, tmp_path, name, content):
     assert str(path) in line and ("empty" in line or "cannot tell" in line)
 
 
+def test_logs_without_steps(capsys, tmp_path):
+    header_only = tmp_path / "a.csv"
+    header_only.write_text("step,loss\n")
+    line = one_line_error(capsys, "ingest", header_only)
+    assert f"{header_only}: no logged steps found" in line
+    (tmp_path / "b.csv").write_text("step,loss\n1,3.0\n2,2.5\n")
+    result = sl.ingest(tmp_path)  # the empty log is counted, not an error, when others have steps
+    assert result.runs["run"].tolist() == ["b"]
+    assert result.skipped.to_dict("records") == [
+        {"path": str(header_only), "reason": "logs with no logged steps", "count": 1}]
+
+
 def test_empty_event_file(capsys, tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "events.out.tfevents.1.host").write_bytes(b"")

@@ -316,3 +316,15 @@ def test_sidecar_gives_metadata_and_reports_rows_naming_no_run(tmp_path):
     assert ingested.curves["tokens"].tolist() == [100 * 32768, 200 * 32768]
     unmatched = ingested.skipped.set_index("reason")["count"]
     assert unmatched["runs-table rows naming no ingested run"] == 1
+
+
+def test_curves_are_the_users_to_change(tmp_path):
+    """pandas hands out read-only views of a log's columns; the curves ingest returns must take edits."""
+    path = _write(tmp_path / "a.csv", "run,step,loss\na,1,3.0\na,2,2.5\n")
+    curves = sl.ingest(path).curves
+    curves.loc[0, "loss"] = 9.0
+    curves.loc[1, "eval_loss"] = 2.0  # a role no log had
+    curves.loc[1, "step"] = 5
+    assert curves["loss"].tolist() == [9.0, 2.5] and curves["eval_loss"].tolist()[1] == 2.0
+    assert sl.ingest(path).curves["loss"].tolist() == [3.0, 2.5]  # the file and a new ingest are untouched
+    assert path.read_text() == "run,step,loss\na,1,3.0\na,2,2.5\n"

@@ -168,31 +168,39 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
         sidecars = [Path(runs), *sidecars]
     sidecar = _sidecars(sidecars)
     parts: list[tuple[LogTable, pd.DataFrame, dict, Found]] = []
+    blocks: list[tuple[np.ndarray, list[str]]] = []  # each settled frame's run blocks: starts and names
     for item in found:
         ctx.root = item.root
         for table in PARSERS[item.format](item.path, ctx):
             frame, chosen = _canonical(table, keys or {})
-            parts.append((table, _settle(frame, table, ctx), chosen, item))
+            if frame.empty:
+                ctx.skipped[(table.path, "logs with no logged steps")] += 1
+                continue
+            frame, starts, names = _settle(frame, table, ctx)
+            parts.append((table, frame, chosen, item))
+            blocks.append((starts, names))
+    if not parts:
+        shown = ", ".join(sorted(p for p, r in ctx.skipped if r == "logs with no logged steps"))
+        raise InputError("no logged steps found", path=shown,
+                         hint="the logs hold no data rows yet; give logs of runs that have started")
     if keys:
         used = {name for _, _, chosen, _ in parts for name in chosen.values()}
         for role, name in keys.items():
             if name not in used:
                 raise InputError(f"no log has a metric {name!r} (given for {role})",
                                  hint="metric names are listed by 'scalinglaws ingest' in its files table")
-    curves, owners = _combine(parts, ctx)
+    curves, owners, segments = _combine(parts, blocks, ctx)
     info = _run_info(curves, owners, sidecar, params)
     matched = {sidecar_entry(run, sidecar).get("_name") for run in info["run"]}
     for name, row in sidecar.items():
         if name not in matched:
             ctx.skipped[(row["_from"], "runs-table rows naming no ingested run")] += 1
-    segments = _segments(curves)
     curves, info = _tokens(curves, info, segments)
     info = _checks(curves, info, diverge_factor, segments)
     curves = _clean(curves)
-    files = pd.DataFrame([{"path": t.path, "format": t.format, "runs": len(set(run_blocks(f["run"])[1])),
-                           "rows": len(f),
+    files = pd.DataFrame([{"path": t.path, "format": t.format, "runs": len(names), "rows": len(f),
                            **{f"{role}_key": chosen.get(role) for role in ROLES}, "notes": "; ".join(t.notes)}
-                          for t, f, chosen, _ in parts])
+                          for (t, f, chosen, _), (_, names) in zip(parts, blocks)])
     skipped = pd.DataFrame([{"path": p, "reason": r, "count": int(n)} for (p, r), n in ctx.skipped.items()],
                            columns=["path", "reason", "count"])
     return Ingested(curves=curves, runs=info, files=files, skipped=skipped,
@@ -221,9 +229,14 @@ def _canonical(table: LogTable, user_keys: Mapping[str, str]) -> tuple[pd.DataFr
     chosen = choose_keys(metrics, {r: n for r, n in given.items() if n in metrics})
     out = {"run": frame["run"], "step": frame["step"].to_numpy(dtype=np.int64)}
     for role in ROLES:
-        values = frame[chosen[role]].to_numpy(dtype=float) if role in chosen else np.full(len(frame), np.nan)
-        bad = np.flatnonzero(values <= 0) if role in ("loss", "eval_loss") else np.flatnonzero(values < 0)
-        if bad.size:
+        if role not in chosen:  # not logged: a read-only all-NaN view, which takes no memory
+            out[role] = np.broadcast_to(np.float64(np.nan), len(frame))
+            continue
+        values = frame[chosen[role]].to_numpy(dtype=float)
+        positive = role in ("loss", "eval_loss")
+        lowest = np.fmin.reduce(values) if values.size else np.nan  # NaN-ignoring; no temporary array
+        bad = np.flatnonzero(values <= 0 if positive else values < 0) if lowest <= 0 else ()
+        if len(bad):
             i = int(bad[0])
             what = "a loss must be positive (nats/token)" if "loss" in role else f"{role} must be >= 0"
             raise InputError(f"{values[i]:g} in {chosen[role]!r}: {what}", column=str(chosen[role]),
@@ -232,12 +245,16 @@ def _canonical(table: LogTable, user_keys: Mapping[str, str]) -> tuple[pd.DataFr
     return pd.DataFrame(out, copy=False), chosen
 
 
-def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> pd.DataFrame:
-    """Apply restarts and merge rows of one step, per run; rows come back sorted by run (first seen) and step."""
-    starts, _, contiguous = run_blocks(frame["run"])
+def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> tuple[pd.DataFrame, np.ndarray, list[str]]:
+    """Apply restarts and merge rows of one step, per run; rows come back sorted by run (first seen) and step,
+    with where each run's rows start and the runs' names."""
+    starts, names, contiguous = run_blocks(frame["run"])
     steps = frame["step"].to_numpy()
     if contiguous:
         order, s = None, steps
+        # every run's steps increase when a step goes back, if at all, only where a run starts
+        if np.isin(np.flatnonzero(s[1:] <= s[:-1]), starts[1:] - 1).all():
+            return frame, starts, names
         same = np.ones(max(len(steps) - 1, 0), dtype=bool)
         same[starts[1:] - 1] = False
     else:
@@ -245,8 +262,9 @@ def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> pd.DataF
         order = np.argsort(codes, kind="stable")
         c, s = codes[order], steps[order]
         same = c[1:] == c[:-1]
-    if not np.any(same & (s[1:] <= s[:-1])):  # every run's steps increase: nothing to settle
-        return frame if order is None else frame.iloc[order].reset_index(drop=True)
+        if not np.any(same & (s[1:] <= s[:-1])):  # every run's steps increase: nothing to settle
+            frame = frame.iloc[order].reset_index(drop=True)
+            return (frame, *run_blocks(frame["run"])[:2])
     ordered = frame if order is None else frame.iloc[order].reset_index(drop=True)
     run_of = np.r_[0, np.cumsum(~same)]  # run number of each (ordered) row
     # a segment starts where a run's step goes back (a resumed run); rows of earlier segments at or after the
@@ -261,15 +279,17 @@ def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> pd.DataF
         ctx.skipped[(table.path, "rows replaced by a restart")] += int(replaced.sum())
         ordered, run_of = ordered.loc[~replaced], run_of[~replaced]
     ordered = ordered.assign(_run=run_of).groupby(["_run", "step"], sort=True, as_index=False).last()
-    return ordered.drop(columns="_run")[list(frame.columns)]  # split rows of one step merged, in run order
+    ordered = ordered.drop(columns="_run")[list(frame.columns)]  # split rows of one step merged, in run order
+    return (ordered, *run_blocks(ordered["run"])[:2])
 
 
-def _combine(parts, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, tuple]]:
-    """One frame of all runs; a run found in several logs is merged (disjoint metrics) or refused."""
+def _combine(parts, blocks, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, tuple], tuple]:
+    """One frame of all runs; a run found in several logs is merged (disjoint metrics) or refused. Returns
+    the frame, each run's part, and the start, end and name of each run's rows in the frame."""
     owners: dict[str, list[int]] = {}
-    for k, (_, frame, _, _) in enumerate(parts):
-        for run in dict.fromkeys(run_blocks(frame["run"])[1]):  # settled frames: each run is one block
-            owners.setdefault(str(run), []).append(k)
+    for k, (_, names) in enumerate(blocks):
+        for run in names:  # settled frames: each run is one block
+            owners.setdefault(run, []).append(k)
     frames = {k: frame for k, (_, frame, _, _) in enumerate(parts)}
     chosen_owner: dict[str, tuple] = {}
     merged: list[pd.DataFrame] = []
@@ -301,9 +321,15 @@ def _combine(parts, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, tuple]]:
             chosen_owner[run] = parts[ks[0]]
         for k in ks:
             frames[k] = frames[k].loc[frames[k]["run"] != run]
-    pieces = [f for f in frames.values() if len(f)] + merged
-    curves = pieces[0] if len(pieces) == 1 else pd.concat(pieces, ignore_index=True)
-    return curves[["run", "step", *ROLES]], chosen_owner
+    pieces = [(f, blocks[k] if len(f) == len(parts[k][1]) else run_blocks(f["run"])[:2])
+              for k, f in frames.items() if len(f)]
+    pieces += [(f, (np.zeros(1, dtype=np.intp), [str(f["run"].iat[0])])) for f in merged]
+    offsets = np.cumsum([0] + [len(f) for f, _ in pieces])
+    starts = np.concatenate([b[0] + o for (_, b), o in zip(pieces, offsets)]).astype(np.intp)
+    names = [str(n) for _, b in pieces for n in b[1]]
+    curves = pieces[0][0] if len(pieces) == 1 else pd.concat([f for f, _ in pieces], ignore_index=True)
+    ends = np.r_[starts[1:], len(curves)].astype(np.intp)
+    return curves[["run", "step", *ROLES]], chosen_owner, (starts, ends, names)
 
 
 def _run_info(curves: pd.DataFrame, owners: Mapping[str, tuple], sidecar: Mapping[str, dict],
@@ -338,15 +364,8 @@ def run_blocks(runs: pd.Series) -> tuple[np.ndarray, list, bool]:
     if len(values) == 0:
         return np.zeros(0, dtype=np.intp), [], True
     starts = np.flatnonzero(np.r_[True, np.asarray(values[1:] != values[:-1], dtype=bool)])
-    names = [values[i] for i in starts]  # scalar look-ups: a take would copy a chunked column
+    names = [str(values[i]) for i in starts]  # scalar look-ups: a take would copy a chunked column
     return starts, names, len(set(names)) == len(names)
-
-
-def _segments(curves: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list]:
-    """The start and end of each run's rows in the (run-contiguous) curves, and the run names."""
-    starts, names, contiguous = run_blocks(curves["run"])
-    assert contiguous
-    return starts, np.r_[starts[1:], len(curves)].astype(np.intp), [str(n) for n in names]
 
 
 def _tokens(curves: pd.DataFrame, info: pd.DataFrame, segments) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -428,11 +447,29 @@ def _checks(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, seg
 
 
 def _clean(curves: pd.DataFrame) -> pd.DataFrame:
-    """Non-finite markers become NaN (the runs table says which runs had them); columns in their order."""
-    changed = {}
-    for role in ROLES:
-        values = curves[role].to_numpy(dtype=float)
-        if np.isinf(values).any():
-            changed[role] = np.where(np.isinf(values), np.nan, values)
-    curves = curves.assign(**changed) if changed else curves
-    return curves[list(CURVE_COLUMNS)].reset_index(drop=True)
+    """Non-finite markers become NaN (the runs table says which runs had them); columns in their order, each
+    an array the user may change in place (pandas hands out read-only views of the logs' columns)."""
+    out = {}
+    for column in CURVE_COLUMNS:
+        if column == "run":
+            out[column] = curves[column].reset_index(drop=True)
+            continue
+        values = curves[column].to_numpy()
+        if column in ROLES and values.size and np.isinf([np.fmin.reduce(values), np.fmax.reduce(values)]).any():
+            values = np.where(np.isinf(values), np.nan, values)
+        out[column] = _writeable(values)
+    return pd.DataFrame(out, copy=False)
+
+
+def _writeable(values: np.ndarray) -> np.ndarray:
+    """``values`` as a writeable array, without a copy where the memory allows it."""
+    if values.flags.writeable:
+        return values
+    if values.strides == (0,):  # a role no log had: an all-NaN view until here
+        return np.full(values.shape, values[0] if values.size else np.nan)
+    view = values.view()
+    try:
+        view.setflags(write=True)
+    except ValueError:  # memory that is read-only at its source
+        return values.copy()
+    return view

@@ -83,6 +83,9 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
         values = frame[column]
         if pd.api.types.is_bool_dtype(values):
             continue
+        if values.dtype == np.float64:
+            metrics[column] = values.to_numpy()  # no copy
+            continue
         if pd.api.types.is_numeric_dtype(values):
             metrics[column] = values.to_numpy(dtype=float, na_value=np.nan)
             continue
@@ -117,7 +120,7 @@ def _run_constants(runs: pd.Series, metrics: dict) -> dict[str, dict]:
 def _steps(column: pd.Series, where: LogTable, name: str) -> np.ndarray:
     if pd.api.types.is_integer_dtype(column):
         values = column.to_numpy()
-        bad = np.flatnonzero(values < 0)
+        bad = np.flatnonzero(values < 0) if values.size and values.min() < 0 else np.zeros(0, dtype=np.intp)
     else:
         values = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         bad = np.flatnonzero(~(values >= 0) | (values != np.round(values)))

@@ -206,7 +206,9 @@ def read_table(path, *, literal_nan: bool = False) -> tuple[pd.DataFrame, Source
         return _read_jsonl(path, text) if kind == "jsonl" else _read_json(path, text)
     utf16 = compression is None and head.startswith((b"\xff\xfe", b"\xfe\xff"))
     if compression is None and not utf16:
-        _decode(path, head[: head.rfind(b"\n") + 1] or head)  # refuse binary or non-UTF-8 content early
+        if b"\x00" in head:
+            _decode(path, head)  # binary content
+        _decode(path, head[: head.rfind(b"\n") + 1] or head)  # refuse non-UTF-8 content early
     sep = {"csv": ",", "tsv": "\t"}.get(kind) or _sniff_separator(
         (head if utf16 else head[: head.rfind(b"\n") + 1] or head).decode("utf-16" if utf16 else "utf-8", "replace"))
     return _read_delimited(path, sep, compression, "utf-16" if utf16 else "utf-8-sig", literal_nan)
