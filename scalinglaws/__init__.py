@@ -24,18 +24,19 @@ from .fitting import (BootstrapResult, FitResult, Fitter, backtest, bootstrap, c
                       to_lmfit_minimizer)
 from .forecast import (compute_optimal, fit_batch_sweep, fit_hyperparameter_law, forecast, frontier,
                        inference_optimal, isoflop_analysis)
-from .io import Ingested, count_parameters, ingest, points_from_curves, read_curves, read_points, read_table
-from .laws import Chinchilla, Law, Param, available_laws, get_law, register
+from .io import (Ingested, count_parameters, ingest, points_from_curves, read_curves, read_points, read_table,
+                 write_table)
+from .laws import Chinchilla, ExpressionLaw, FunctionLaw, Law, Param, available_laws, get_law, register
 from .schema import parse_number
 
 __all__ = [
     "__version__",
     # tables
-    "read_points", "read_curves", "read_table", "parse_number",
+    "read_points", "read_curves", "read_table", "write_table", "parse_number",
     # training logs
     "ingest", "Ingested", "points_from_curves", "count_parameters",
     # laws
-    "Law", "Param", "Chinchilla", "get_law", "available_laws", "register",
+    "Law", "Param", "Chinchilla", "ExpressionLaw", "FunctionLaw", "get_law", "available_laws", "register",
     # fitting
     "Fitter", "fit", "FitResult", "bootstrap", "BootstrapResult", "backtest", "compare_laws",
     "profile_interval", "to_lmfit_minimizer",

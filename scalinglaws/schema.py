@@ -56,7 +56,9 @@ __all__ = [
 #: Training FLOPs per parameter per token used to derive C when a table has none (C = 6·N·D).
 FLOPS_PER_PARAM_TOKEN = 6.0
 
+#: Columns every points table has (one row per run or checkpoint), in this order.
 POINTS_COLUMNS = ("run", "N", "D", "C", "loss")
+#: Columns every curves table has (one row per logged step), in this order.
 CURVES_COLUMNS = ("run", "step", "tokens", "lr", "loss")
 
 _LOSS_ALIASES = ("loss", "val_loss", "eval_loss", "validation_loss", "valid_loss", "test_loss",

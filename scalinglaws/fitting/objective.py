@@ -23,6 +23,7 @@ from .space import ParameterSpace
 
 __all__ = ["LOSSES", "rho", "psi", "Objective"]
 
+#: Robust losses the fitter minimizes on log residuals: Huber (default) and least squares.
 LOSSES = ("huber", "l2")
 
 #: Largest number of (start × point) residuals evaluated in one numpy call during screening.

@@ -179,6 +179,7 @@ STEP_LAW_MEAN = HyperparameterLaw("steplaw-mean", (1.79734, {"N": -0.71292, "D":
 DEEPSEEK = HyperparameterLaw("deepseek", (0.3118, {"C": -0.1250}), (0.2920, {"C": 0.3271}),
                              "DeepSeek-AI 2024, DeepSeek LLM (arXiv:2401.02954)",
                              "C counts non-embedding FLOPs per token times tokens")
+#: The published hyperparameter laws by name: ``steplaw``, ``steplaw-mean``, ``deepseek``.
 PRESETS = {law.name: law for law in (STEP_LAW, STEP_LAW_MEAN, DEEPSEEK)}
 
 
