@@ -20,10 +20,10 @@ __version__ = "0.1.0"
 from .exceptions import (AtBoundWarning, ConvergenceWarning, DataWarning, ExtrapolationWarning, FitError,
                          IdentifiabilityWarning, InputError, InputFileNotFoundError, LawError,
                          MissingDependencyError, OutputError, ScalingLawsError, ScalingLawsWarning)
-from .fitting import (BootstrapResult, FitResult, Fitter, backtest, bootstrap, compare_laws, fit, profile_interval,
-                      to_lmfit_minimizer)
+from .fitting import (BootstrapResult, FitResult, Fitter, backtest, bootstrap, compare_laws, fit, fit_curves,
+                      profile_interval, to_lmfit_minimizer)
 from .forecast import (compute_optimal, fit_batch_sweep, fit_hyperparameter_law, forecast, frontier,
-                       inference_optimal, isoflop_analysis)
+                       inference_optimal, isoflop_analysis, predict_curve)
 from .io import (Ingested, count_parameters, ingest, points_from_curves, read_curves, read_points, read_table,
                  write_table)
 from .laws import Chinchilla, ExpressionLaw, FunctionLaw, Law, Param, available_laws, get_law, register
@@ -38,10 +38,10 @@ __all__ = [
     # laws
     "Law", "Param", "Chinchilla", "ExpressionLaw", "FunctionLaw", "get_law", "available_laws", "register",
     # fitting
-    "Fitter", "fit", "FitResult", "bootstrap", "BootstrapResult", "backtest", "compare_laws",
+    "Fitter", "fit", "fit_curves", "FitResult", "bootstrap", "BootstrapResult", "backtest", "compare_laws",
     "profile_interval", "to_lmfit_minimizer",
     # forecasting
-    "forecast", "compute_optimal", "frontier", "inference_optimal", "isoflop_analysis", "fit_batch_sweep",
+    "forecast", "predict_curve", "compute_optimal", "frontier", "inference_optimal", "isoflop_analysis", "fit_batch_sweep",
     "fit_hyperparameter_law",
     # errors and warnings
     "ScalingLawsError", "InputError", "InputFileNotFoundError", "OutputError", "LawError", "FitError",
