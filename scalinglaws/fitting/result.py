@@ -215,7 +215,8 @@ class FitResult:
         width = max(len(n) for n in table["param"])
         lines.append(f"  {'param':<{width}}  {'value':>12}  {'std err':>10}  {'rel':>7}  note")
         for row in table.itertuples():
-            rel = "" if math.isnan(row.rel_err) else f"{100 * row.rel_err:6.1f}%"
+            rel = ("" if math.isnan(row.rel_err) else f"{100 * row.rel_err:6.1f}%" if row.rel_err < 100
+                   else ">10000%")
             note = "" if row.status == "free" else row.status
             if row.status == "tied":
                 note = f"tied: {law.param(row.param).tie}"
