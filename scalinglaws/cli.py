@@ -185,13 +185,85 @@ def _read_input(file, columns, require, logs) -> "pd.DataFrame":
         return read_points(file, columns=columns, require=require)
     runs_file, how, metric, regex, keys, n_count, skip_bad_lines = logs
     ingested = _ingest([file], runs_file, regex, keys, n_count, skip_bad_lines)
-    click.echo(ingested.summary())
+    _say(ingested.summary())
     points = ingested.points(how=how, metric=metric)
-    click.echo(f"Points: the {how} {'evaluation loss when logged, else training' if metric == 'auto' else metric} "
+    _say(f"Points: the {how} {'evaluation loss when logged, else training' if metric == 'auto' else metric} "
                f"loss of each run\n")
     table = points_table(points, columns=columns, require=require)
     table.attrs["source"] = file
     return table
+
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+def _format_option(command):
+    """The --format option: the readable report (table), or the results as JSON, CSV or markdown on standard
+    output, with the readable report moved to standard error."""
+    def remember(ctx, _param, value):
+        ctx.meta["format"] = value
+        return value
+
+    return click.option("--format", "output_format", type=click.Choice(FORMATS), default="table",
+                        show_default=True, expose_value=False, callback=remember, is_eager=True,
+                        help="table: the readable report; json, csv or markdown: the result tables on standard "
+                             "output (the report goes to standard error).")(command)
+
+
+def _machine() -> bool:
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.find_root().meta.get("format", "table") != "table"
+
+
+def _say(text: str = "") -> None:
+    """A line of the readable report: on standard output, or standard error when --format asks for data."""
+    click.echo(text, err=_machine())
+
+
+def _emit(tables: dict) -> None:
+    """With --format json/csv/markdown, print the named result tables (DataFrames) on standard output."""
+    ctx = click.get_current_context()
+    fmt = ctx.find_root().meta.get("format", "table")
+    if fmt == "table":
+        return
+    tables = {name: frame for name, frame in tables.items() if frame is not None}
+    click.echo(render_tables(tables, fmt), nl=False)
+
+
+def render_tables(tables: dict, fmt: str) -> str:
+    """Named DataFrames as one JSON object of record lists, CSV sections (``# name`` before each when there
+    are several) or markdown sections. Non-finite numbers are null in JSON and empty in CSV."""
+    import json
+
+    import pandas as pd
+
+    def plain(value):
+        if isinstance(value, (np.floating, float)):
+            return float(value) if math.isfinite(value) else None
+        if isinstance(value, np.integer):
+            return int(value)
+        if isinstance(value, np.bool_):
+            return bool(value)
+        if value is None or (not isinstance(value, (str, bytes)) and pd.isna(value)):
+            return None
+        return value if isinstance(value, (str, int, bool)) else str(value)
+
+    if fmt == "json":
+        data = {name: [{str(k): plain(v) for k, v in row.items()} for row in frame.to_dict("records")]
+                for name, frame in tables.items()}
+        return json.dumps(data, indent=2, allow_nan=False) + "\n"
+    parts = []
+    for name, frame in tables.items():
+        if fmt == "csv":
+            text = frame.to_csv(index=False, lineterminator="\n")
+            parts.append((f"# {name}\n" if len(tables) > 1 else "") + text)
+        else:
+            header = "| " + " | ".join(map(str, frame.columns)) + " |"
+            rule = "|" + "---|" * len(frame.columns)
+            rows = ["| " + " | ".join("" if plain(v) is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
+                                      for v in row) + " |" for row in frame.itertuples(index=False)]
+            parts.append("\n".join([f"### {name}", "", header, rule, *rows]) + "\n")
+    return "\n".join(parts)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -201,6 +273,7 @@ def cli():
 
 
 @cli.command("fit")
+@_format_option
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--law", "law_name", default="chinchilla", show_default=True,
               help="Law to fit: a name from 'scalinglaws laws', or an expression like 'E + A/N**alpha'.")
@@ -254,8 +327,9 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
 
     if isinstance(law, CurveLaw):
         logs = (runs_file, metric, regex, keys, n_count, skip_bad_lines)
-        result = _fit_curves(file, law, columns, schedule_specs, fitter, logs)
+        result, quality = _fit_curves(file, law, columns, schedule_specs, fitter, logs)
         _write_fit_outputs(result, out, plot_path)
+        _emit({"parameters": result.parameter_table(), "quality": _quality(result), "runs": quality})
         return
     if schedule_specs:
         raise click.BadParameter("schedules are for loss-curve laws (multi-power, lr-annealing)",
@@ -272,19 +346,20 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
         why = f"{excluded} rows excluded by column '{table.attrs['columns']['exclude']}'"
     notes = [f"columns {renamed}" if renamed else "", why,
              f"{blank} blank lines ignored" if blank else ""]
-    click.echo(f"Read {file}: {len(table)} rows" + "".join(f"; {n}" for n in notes if n))
+    _say(f"Read {file}: {len(table)} rows" + "".join(f"; {n}" for n in notes if n))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawsWarning)  # the summary prints them
         result = fitter.fit(law, table)
-    click.echo()
-    click.echo(result.summary())
+    _say()
+    _say(result.summary())
     boot = None
     if n_boot:
         from .fitting.bootstrap import bootstrap
 
         boot = bootstrap(result, n_boot, seed=seed, n_jobs=n_jobs, progress=False if quiet else None)
-        click.echo()
-        click.echo(boot.summary())
+        _say()
+        _say(boot.summary())
+    alloc = None
     if set(result.law.inputs) == {"N", "D"}:
         C = 6.0 * result.inputs["N"] * result.inputs["D"]
         with warnings.catch_warnings():
@@ -293,12 +368,25 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
             alloc = compute_optimal(result, budgets_used) if boot is None else boot.compute_optimal(budgets_used)
         _print_allocation(alloc, float(np.max(C)))
     _write_fit_outputs(result, out, plot_path)
+    _emit({"parameters": result.parameter_table(), "quality": _quality(result),
+           "intervals": boot.ci(0.9) if boot is not None else None, "allocation": alloc})
+
+
+def _quality(result) -> "pd.DataFrame":
+    """One row: how the fit went (convergence, objective, agreeing starts, residuals, AIC/BIC, warnings)."""
+    import pandas as pd
+
+    return pd.DataFrame([{"law": result.law.name, "points": result.n_points, "excluded": result.n_excluded,
+                          "converged": bool(result.converged), "message": result.message,
+                          "objective": result.objective, "agreeing_starts": result.n_agreeing_starts,
+                          "rmse_log": result.rmse, "r2": result.r2, "aic": result.aic, "bic": result.bic,
+                          "warnings": "; ".join(result.warnings)}])
 
 
 def _write_fit_outputs(result, out: str | None, plot_path: str | None) -> None:
     if out:
         result.to_json(out)
-        click.echo(f"\nWrote {out}")
+        _say(f"\nWrote {out}")
     if plot_path:
         from .plot import plot_fit
 
@@ -317,7 +405,7 @@ def _read_curves_input(file: str, columns, logs):
         return read_curves(file, columns=columns)
     runs_file, metric, regex, keys, n_count, skip_bad_lines = logs
     ingested = _ingest([file], runs_file, regex, keys, n_count, skip_bad_lines)
-    click.echo(ingested.summary())
+    _say(ingested.summary())
     curves = ingested.curves
     use_eval = metric == "eval" or (metric == "auto" and curves["loss"].isna().all())
     return curves.assign(loss=curves["eval_loss"] if use_eval else curves["loss"]).drop(columns="eval_loss")
@@ -346,24 +434,25 @@ def _fit_curves(file: str, law, columns, schedule_specs, fitter, logs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawsWarning)  # the summary prints them
         result = fit_curves(table, law, schedules=schedules, **{**asdict(fitter), "polish": "trf"})
-    click.echo(f"Read {file}: {len(runs)} runs, {len(table)} rows; {result.n_points} points fitted, "
+    _say(f"Read {file}: {len(runs)} runs, {len(table)} rows; {result.n_points} points fitted, "
                f"{result.n_excluded} left out (warmup or no loss)")
     for run, how in result.settings["schedules"].items():
-        click.echo(f"  schedule of {run}: {how}")
-    click.echo()
-    click.echo(result.summary())
-    click.echo()
-    click.echo(f"  {'run':<32} {'points':>6} {'R^2':>8} {'MAE':>8} {'final error':>12}")
-    for row in curve_quality(result).itertuples():
-        click.echo(f"  {str(row.run):<32} {row.points:>6} {row.r2:>8.5f} {row.mae:>8.4f} {row.final_error:>+12.4f}")
-    return result
+        _say(f"  schedule of {run}: {how}")
+    _say()
+    _say(result.summary())
+    _say()
+    _say(f"  {'run':<32} {'points':>6} {'R^2':>8} {'MAE':>8} {'final error':>12}")
+    quality = curve_quality(result)
+    for row in quality.itertuples():
+        _say(f"  {str(row.run):<32} {row.points:>6} {row.r2:>8.5f} {row.mae:>8.4f} {row.final_error:>+12.4f}")
+    return result, quality
 
 
 def _print_allocation(alloc, c_max: float) -> None:
     """The allocation table; with bootstrap columns, each value followed by its 90% interval."""
     banded = "N_opt_lower" in alloc
-    click.echo()
-    click.echo(f"Compute-optimal allocation (C = 6·N·D; data reach C = {c_max:.3g} FLOPs"
+    _say()
+    _say(f"Compute-optimal allocation (C = 6·N·D; data reach C = {c_max:.3g} FLOPs"
                + ("; [90% bootstrap interval]):" if banded else "):"))
 
     def cell(row, name, fmt) -> str:
@@ -373,21 +462,22 @@ def _print_allocation(alloc, c_max: float) -> None:
         return text
 
     wide = 24 if banded else 8
-    click.echo(f"  {'C (FLOPs)':>10}  {'N_opt':>{wide}}  {'D_opt':>{wide}}  {'tokens/param':>{wide + 4}}  "
+    _say(f"  {'C (FLOPs)':>10}  {'N_opt':>{wide}}  {'D_opt':>{wide}}  {'tokens/param':>{wide + 4}}  "
                f"{'loss':>{wide}}  beyond data")
     for row in alloc.itertuples():
         factor = row.C / c_max
         beyond = f"x{factor:.3g}" if factor > 1.0001 else "-"
         if np.isnan(row.N_opt):
-            click.echo(f"  {row.C:>10.3g}  no interior optimum: the law keeps improving toward an extreme N")
+            _say(f"  {row.C:>10.3g}  no interior optimum: the law keeps improving toward an extreme N")
             continue
-        click.echo(f"  {row.C:>10.3g}  {cell(row, 'N_opt', format_number):>{wide}}  "
+        _say(f"  {row.C:>10.3g}  {cell(row, 'N_opt', format_number):>{wide}}  "
                    f"{cell(row, 'D_opt', format_number):>{wide}}  "
                    f"{cell(row, 'tokens_per_param', lambda v: f'{v:.4g}'):>{wide + 4}}  "
                    f"{cell(row, 'loss', lambda v: f'{v:.4f}'):>{wide}}  {beyond}")
 
 
 @cli.command("compare")
+@_format_option
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--laws", "law_names", default="chinchilla,kaplan,farseer", show_default=True,
               help="Comma-separated laws to compare.")
@@ -430,21 +520,22 @@ def compare_command(file, law_names, by, holdout, cutoff, n_boot, level, cols, p
     result = compare_laws(laws, table, by=by, cutoff=cut, holdout=holdout, bootstrap=n_boot, level=level,
                           seed=seed, n_jobs=n_jobs, scheduler=scheduler, progress=False if quiet else None)
     first = result.iloc[0]
-    click.echo(f"Backtest on {file}: fit on {first.n_train} runs below the held-out {by}, predict the "
+    _say(f"Backtest on {file}: fit on {first.n_train} runs below the held-out {by}, predict the "
                f"{first.n_test} runs above" + (f"; {100 * level:g}% bands from {n_boot} bootstrap replicates"
                                                if n_boot else ""))
-    click.echo(f"  {'law':<18} {'converged':>9} {'in-range':>9} {'held-out':>9} {'max':>7} {'in band':>8} "
+    _say(f"  {'law':<18} {'converged':>9} {'in-range':>9} {'held-out':>9} {'max':>7} {'in band':>8} "
                f"{'AIC':>10} {'dAIC':>7} {'BIC':>10} {'dBIC':>7}")
     for row in result.itertuples():
         band = "-" if np.isnan(row.band_coverage) else f"{100 * row.band_coverage:.0f}%"
-        click.echo(f"  {row.law:<18} {'yes' if row.converged else 'NO':>9} {100 * row.in_range_error:>8.2f}% "
+        _say(f"  {row.law:<18} {'yes' if row.converged else 'NO':>9} {100 * row.in_range_error:>8.2f}% "
                    f"{100 * row.heldout_error:>8.2f}% {100 * row.heldout_max_error:>6.2f}% {band:>8} "
                    f"{row.aic:>10.1f} {row.delta_aic:>7.1f} {row.bic:>10.1f} {row.delta_bic:>7.1f}")
-    click.echo("Errors: mean |predicted/observed - 1| over the fitted (in-range) and held-out runs; AIC/BIC on the "
+    _say("Errors: mean |predicted/observed - 1| over the fitted (in-range) and held-out runs; AIC/BIC on the "
                "fitted runs.")
     from .plot import plot_backtest
 
     _write_outputs(result.drop(columns=["fit", "heldout"]), out, plot_path, lambda: plot_backtest(result))
+    _emit({"backtest": result.drop(columns=["fit", "heldout"])})
 
 
 def _write_outputs(table, out: str | None, plot_path: str | None, make_figure) -> None:
@@ -454,7 +545,7 @@ def _write_outputs(table, out: str | None, plot_path: str | None, make_figure) -
     if out:
         with atomic_write(out) as handle:
             table.to_csv(handle, index=False)
-        click.echo(f"Wrote {out}")
+        _say(f"Wrote {out}")
     if plot_path:
         _save_plot(plot_path, make_figure)
 
@@ -471,7 +562,7 @@ def _save_plot(path: str, make) -> None:
     fig = make()
     save_figure(fig, path)
     plt.close(fig)
-    click.echo(f"Wrote {path}")
+    _say(f"Wrote {path}")
 
 
 def _numbers(text: str | None, option: str) -> list[float] | None:
@@ -507,6 +598,7 @@ def _band(row, name: str, fmt) -> str:
 
 
 @cli.command("forecast")
+@_format_option
 @click.argument("fit_file", type=click.Path(dir_okay=False, path_type=str), metavar="FIT.json")
 @click.option("--params", "params_", help="Model sizes N (comma-separated, e.g. 7e9,70B).")
 @click.option("--tokens", help="Training tokens D (comma-separated).")
@@ -560,19 +652,20 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, schedule_spec, 
         warnings.simplefilter("always", ExtrapolationWarning)
         table = forecast(boot or fit, level=level, kind=kind, **values)
     law = fit.law
-    click.echo(f"Forecast from {fit_file} ({law.name}: {law.formula})"
+    _say(f"Forecast from {fit_file} ({law.name}: {law.formula})"
                + (f"; {100 * level:g}% {kind} band from {n_boot} bootstrap replicates" if boot else ""))
     header = "  ".join(f"{k:>10}" for k in law.inputs)
-    click.echo(f"  {header}  {'loss (nats/token)':>26}  beyond data")
+    _say(f"  {header}  {'loss (nats/token)':>26}  beyond data")
     for row in table.itertuples():
         cells = "  ".join(f"{format_number(getattr(row, k)):>10}" for k in law.inputs)
         beyond = "-" if row.beyond <= 1.0001 else f"x{row.beyond:.3g}"
-        click.echo(f"  {cells}  {_band(row, 'loss', lambda v: f'{v:.4f}'):>26}  {beyond}")
+        _say(f"  {cells}  {_band(row, 'loss', lambda v: f'{v:.4f}'):>26}  {beyond}")
     for w in caught:
-        click.echo(f"Warning: {w.message}")
+        _say(f"Warning: {w.message}")
     from .plot import plot_fit
 
     _write_outputs(table, out, plot_path, lambda: plot_fit(boot or fit, level=level, forecast=table))
+    _emit({"forecast": table})
 
 
 def _forecast_curve(fit, fit_file, spec, observed, params_, n_boot, level, kind, plot_path, out, n_jobs, seed, quiet):
@@ -595,23 +688,25 @@ def _forecast_curve(fit, fit_file, spec, observed, params_, n_boot, level, kind,
         method = "runs" if len(set(fit.runs)) >= 3 else "residuals"
         boot = bootstrap(fit, n_boot, method=method, seed=seed, n_jobs=n_jobs, progress=False if quiet else None)
     table = predict_curve(boot or fit, schedule, level=level, kind=kind, **extra)
-    click.echo(f"Forecast from {fit_file} ({fit.law.name}) along {spec}"
+    _say(f"Forecast from {fit_file} ({fit.law.name}) along {spec}"
                + (f"; {100 * level:g}% {kind} band from {n_boot} bootstrap replicates ({boot.method} resampled)"
                   if boot else ""))
     shown = table.iloc[np.unique(np.linspace(0, len(table) - 1, 11).round().astype(int))]
-    click.echo(f"  {'step':>8} {'lr':>10} {'loss (nats/token)':>28}")
+    _say(f"  {'step':>8} {'lr':>10} {'loss (nats/token)':>28}")
     for row in shown.itertuples():
-        click.echo(f"  {row.step:>8} {row.lr:>10.3g} {_band(row, 'loss', lambda v: f'{v:.4f}'):>28}")
+        _say(f"  {row.step:>8} {row.lr:>10.3g} {_band(row, 'loss', lambda v: f'{v:.4f}'):>28}")
     if boot is not None and boot.method == "residuals":
-        click.echo("Note: with fewer than 3 fitted runs the band resamples residuals as if independent; steps of one "
+        _say("Note: with fewer than 3 fitted runs the band resamples residuals as if independent; steps of one "
                    "curve are correlated, so the band is too narrow. Fit more runs for a run bootstrap.")
     curves = read_curves(observed) if observed else None
     from .plot import plot_curve_forecast
 
     _write_outputs(table, out, plot_path, lambda: plot_curve_forecast(table, observed=curves, title=spec))
+    _emit({"forecast": table})
 
 
 @cli.command("plan")
+@_format_option
 @click.argument("fit_file", type=click.Path(dir_okay=False, path_type=str), metavar="FIT.json")
 @click.option("--budget", required=True, help="Compute budgets in FLOPs (comma-separated), e.g. 1e23,1e24.")
 @click.option("--inference-tokens", help="Tokens the model will generate over its life (counted at 2 FLOPs per "
@@ -655,30 +750,31 @@ def plan_command(fit_file, budget, inference_tokens, unique_tokens, flops, hpara
     c_max = float(np.max(6.0 * fit.inputs["N"] * fit.inputs["D"])) if "N" in fit.inputs and "D" in fit.inputs else np.nan
     notes = [f"inference {format_number(inference)} tokens" if inference else "",
              f"unique tokens capped at {format_number(unique)}" if unique else "", f"FLOPs {flops}" if flops else ""]
-    click.echo(f"Plan from {fit_file} ({fit.law.name})" + "".join(f"; {n}" for n in notes if n)
+    _say(f"Plan from {fit_file} ({fit.law.name})" + "".join(f"; {n}" for n in notes if n)
                + (f"; [90% bootstrap interval of {n_boot}]" if boot else ""))
     fmt_n, fmt_l = format_number, (lambda v: f"{v:.4f}")
     for row in table.itertuples():
         beyond = f" (x{row.C / c_max:.3g} the largest fitted compute)" if row.C > c_max * 1.0001 else ""
-        click.echo(f"C = {row.C:.3g} FLOPs{beyond}")
+        _say(f"C = {row.C:.3g} FLOPs{beyond}")
         if np.isnan(row.N_opt):
-            click.echo("  no interior optimum: the law keeps improving toward an extreme model size")
+            _say("  no interior optimum: the law keeps improving toward an extreme model size")
             continue
-        click.echo(f"  parameters N      {_band(row, 'N_opt', fmt_n)}")
-        click.echo(f"  tokens D          {_band(row, 'D_opt', fmt_n)}" +
+        _say(f"  parameters N      {_band(row, 'N_opt', fmt_n)}")
+        _say(f"  tokens D          {_band(row, 'D_opt', fmt_n)}" +
                    (f"  ({row.epochs:.3g} epochs of the unique tokens)" if unique else ""))
-        click.echo(f"  tokens/parameter  {_band(row, 'tokens_per_param', lambda v: f'{v:.4g}')}")
-        click.echo(f"  loss              {_band(row, 'loss', fmt_l)}")
+        _say(f"  tokens/parameter  {_band(row, 'tokens_per_param', lambda v: f'{v:.4g}')}")
+        _say(f"  loss              {_band(row, 'loss', fmt_l)}")
         if inference:
-            click.echo(f"  FLOPs: training {row.train_flops:.3g}, inference {row.inference_flops:.3g}")
+            _say(f"  FLOPs: training {row.train_flops:.3g}, inference {row.inference_flops:.3g}")
         if preset is not None:
-            click.echo(f"  batch size        {format_number(row.batch_tokens)} tokens ({row.batch_seqs:.4g} sequences "
+            _say(f"  batch size        {format_number(row.batch_tokens)} tokens ({row.batch_seqs:.4g} sequences "
                        f"of {seq_len}); learning rate {row.lr:.3g}  [{preset.name}]")
     if preset is not None:
-        click.echo(f"Batch size and learning rate: {preset.describe()}; its N counts non-embedding parameters.")
+        _say(f"Batch size and learning rate: {preset.describe()}; its N counts non-embedding parameters.")
     from .plot import plot_frontier
 
     _write_outputs(table, out, plot_path, lambda: plot_frontier(table))
+    _emit({"plan": table})
 
 
 _BATCH_ALIASES = ("batch_size_tokens", "batch_tokens", "batch_size", "bs", "b")
@@ -686,6 +782,7 @@ _STEPS_ALIASES = ("steps_to_target", "steps", "s", "step")
 
 
 @cli.command("batch")
+@_format_option
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--by", "group", help="Column naming each sweep (default: 'model' when present, else one sweep).")
 @click.option("--batch-col", help="Batch-size column (default: batch_size_tokens, batch_size, bs, B).")
@@ -736,12 +833,12 @@ def batch_command(file, group, batch_col, steps_col, level, plot_path, out):
         extra = {c: sweep[c].iloc[0] for c in ("N", "N_nominal", "target_loss") if c in sweep.columns}
         rows.append({"sweep": str(name), **extra, **fit.as_row()})
     table = pd.DataFrame(rows)
-    click.echo(f"Batch-size sweeps in {file}: S(B) = S_min + E_min/B, B_crit = E_min/S_min "
+    _say(f"Batch-size sweeps in {file}: S(B) = S_min + E_min/B, B_crit = E_min/S_min "
                f"({100 * level:g}% intervals); batch sizes in '{b_col}' units")
-    click.echo(f"  {'sweep':<10} {'runs':>4} {'S_min':>9} {'E_min':>9} {'B_crit':>9} {'interval':>21} {'0.2·B_crit':>10} "
+    _say(f"  {'sweep':<10} {'runs':>4} {'S_min':>9} {'E_min':>9} {'B_crit':>9} {'interval':>21} {'0.2·B_crit':>10} "
                f"{'rms log':>8}")
     for row in table.itertuples():
-        click.echo(f"  {row.sweep:<10} {row.n:>4} {row.S_min:>9.4g} {format_number(row.E_min):>9} "
+        _say(f"  {row.sweep:<10} {row.n:>4} {row.S_min:>9.4g} {format_number(row.E_min):>9} "
                    f"{format_number(row.B_crit):>9} [{format_number(row.B_crit_lower):>8}, "
                    f"{format_number(row.B_crit_upper):>8}] {format_number(row.B_zhang):>10} {row.rmse_log:>8.3f}")
     if len(table) >= 3:
@@ -749,13 +846,15 @@ def batch_command(file, group, batch_col, steps_col, level, plot_path, out):
                         ("E_min", "tokens to the target (data)")):
             if x in table.columns:
                 pf = fit_power_law(table["B_crit"], **{x: table[x].astype(float)})
-                click.echo(f"B_crit against {what}: {pf.describe('B_crit')}")
+                _say(f"B_crit against {what}: {pf.describe('B_crit')}")
     from .plot import plot_batch
 
     _write_outputs(table, out, plot_path, lambda: plot_batch(fits))
+    _emit({"sweeps": table})
 
 
 @cli.command("ingest")
+@_format_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("-o", "--out", type=click.Path(path_type=str),
               help="Write the curves (one row per logged step, with each run's N and C) here: .parquet, .csv, "
@@ -791,23 +890,25 @@ def ingest_command(paths, out, points_out, runs_out, ema, at_tokens, at_flops, d
         raise click.BadParameter("give at least 1", param_hint="--ema")
     ingested = ingest(list(paths), runs=runs_file, regex=regex, keys=_keys(keys), skip_bad_lines=skip_bad_lines,
                       diverge_factor=diverge_factor, params=n_count.replace("-", "_"))
-    click.echo(ingested.summary())
+    _say(ingested.summary())
     if out:
         write_table(ingested.table(), out)
-        click.echo(f"Wrote {out} ({len(ingested.curves)} rows)")
+        _say(f"Wrote {out} ({len(ingested.curves)} rows)")
     if runs_out:
         write_table(ingested.runs, runs_out)
-        click.echo(f"Wrote {runs_out} ({len(ingested.runs)} runs)")
+        _say(f"Wrote {runs_out} ({len(ingested.runs)} runs)")
     if points_out:
         points = ingested.points(how=how, metric=metric, ema=ema, at_tokens=at_tok, at_flops=at_fl)
         write_table(points, points_out)
         excluded = int(points["exclude"].sum())
         missed = points.attrs.get("not_reached", 0)
-        click.echo(f"Wrote {points_out} ({len(points)} points" + (f", {excluded} marked exclude" if excluded else "")
+        _say(f"Wrote {points_out} ({len(points)} points" + (f", {excluded} marked exclude" if excluded else "")
                    + (f"; {missed} token counts not reached by a run" if missed else "") + ")")
+    _emit({"runs": ingested.runs, "files": ingested.files, "skipped": ingested.skipped})
 
 
 @cli.command("isoflop")
+@_format_option
 @click.argument("file", type=click.Path(dir_okay=True, path_type=str))
 @click.option("--method", type=click.Choice(["parabola", "interpolate"]), default="parabola", show_default=True,
               help="How each budget's minimum is found.")
@@ -826,21 +927,35 @@ def isoflop_command(file, method, window, cols, plot_path):
         raise click.BadParameter("use 0 (every run) or at least 3 runs", param_hint="--window")
     table = read_points(file, columns=_columns(cols), require=("N", "D", "C"))
     result = isoflop_analysis(table, method=method, window=window or None)
-    click.echo(result.summary())
+    _say(result.summary())
     if plot_path:
         from .plot import plot_isoflop
 
         _save_plot(plot_path, lambda: plot_isoflop(result))
+    import pandas as pd
+
+    fits = pd.DataFrame([{"quantity": q, "coefficient": f.coefficient, "exponent": f.exponent,
+                          "exponent_stderr": f.stderr.get("C", np.nan), "budgets": f.n}
+                         for q, f in (("N_opt", result.n_fit), ("D_opt", result.d_fit))])
+    _emit({"budgets": result.budgets, "power_laws": fits})
 
 
 @cli.command("laws")
+@_format_option
 def laws_command():
     """List the registered laws with their formulas and parameters."""
     from .laws import available_laws, get_law
 
+    import pandas as pd
+
+    rows = []
     for name in available_laws():
-        click.echo(get_law(name).describe())
-        click.echo()
+        law = get_law(name)
+        _say(law.describe())
+        _say()
+        rows.append({"name": law.name, "formula": law.formula, "inputs": ", ".join(law.inputs),
+                     "parameters": ", ".join(law.param_names), "reference": law.reference})
+    _emit({"laws": pd.DataFrame(rows)})
 
 
 def main(argv=None) -> int:
