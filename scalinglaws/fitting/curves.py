@@ -83,6 +83,8 @@ def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mappin
         Fitter settings (loss, delta, top_k (default 4), polish (default "trf": Gauss-Newton from each start,
         much faster than L-BFGS-B in the flat valleys of curve laws fitted on few curves), ...).
 
+    Notes
+    -----
     The result's ``settings["schedules"]`` says how each run's schedule was obtained; rows left out (warmup,
     missing loss) are counted in ``n_excluded``.
     """

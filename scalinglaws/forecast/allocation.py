@@ -138,9 +138,14 @@ def compute_optimal(fit: FitResult | Law | str, budgets, *, params: Mapping[str,
     method : {"auto", "closed", "numeric"}
         ``auto`` uses the law's closed form when the plain C = k·N·D constraint allows one.
 
-    Returns a DataFrame: C, N_opt, D_opt, tokens_per_param, loss (+ train_flops, inference_flops with
-    inference; + epochs with a unique-token cap). A budget without an interior optimum gives NaN and a warning.
+    Returns
+    -------
+    pandas.DataFrame
+        C, N_opt, D_opt, tokens_per_param, loss (+ train_flops, inference_flops with inference; + epochs with a
+        unique-token cap). A budget without an interior optimum gives NaN and a warning.
 
+    Examples
+    --------
     >>> epoch = dict(E=1.81686, A=482.006, B=2085.43, alpha=0.347813, beta=0.365854)
     >>> row = compute_optimal("chinchilla", 5.76e23, params=epoch).iloc[0]
     >>> f"{row.N_opt:.4g} {row.D_opt:.4g} {row.tokens_per_param:.4g}"

@@ -228,6 +228,8 @@ def read_points(data, *, columns: Mapping[str, str] | None = None,
     require : sequence of str
         Inputs that must be present or derivable (a law's inputs); see :func:`~scalinglaws.schema.points_table`.
 
+    Examples
+    --------
     >>> import pandas as pd
     >>> read_points(pd.DataFrame({"N": ["70B"], "D": ["1.4T"], "loss": [1.94]}))["C"].item()
     5.88e+23
