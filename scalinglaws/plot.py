@@ -14,7 +14,7 @@ from .exceptions import LawError, OutputError
 from .fitting.result import FitResult
 from .schema import format_number
 
-__all__ = ["STYLE", "style", "plot_fit", "plot_residuals", "plot_backtest", "plot_isoflop", "plot_frontier", "plot_batch",
+__all__ = ["STYLE", "MAX_LEGEND_RUNS", "style", "plot_fit", "plot_residuals", "plot_backtest", "plot_isoflop", "plot_frontier", "plot_batch",
            "plot_curve_forecast",
            "save_figure"]
 
@@ -61,6 +61,18 @@ def _size_groups(N: np.ndarray, max_groups: int) -> tuple[np.ndarray, np.ndarray
     used = np.unique(labels)
     centres = np.array([np.exp(np.mean(np.log(N[labels == g]))) for g in used])
     return np.searchsorted(used, labels), centres
+
+
+#: Runs (curves) beyond which a legend would crowd out the plot; the count is shown instead.
+MAX_LEGEND_RUNS = 12
+
+
+def _run_legend(ax, n_runs: int, **options) -> None:
+    """A legend naming each run, or, with more runs than :data:`MAX_LEGEND_RUNS`, a note of how many."""
+    if n_runs <= MAX_LEGEND_RUNS:
+        ax.legend(**options)
+    else:
+        ax.text(0.98, 0.98, f"{n_runs} runs", transform=ax.transAxes, ha="right", va="top", fontsize=8)
 
 
 def _new_axes(ax, ncols: int = 1):
@@ -202,7 +214,7 @@ def _curves_panel(fit: FitResult, main) -> None:
     _plain_log_axis(main.yaxis)
     main.set_xlabel("Step")
     main.set_ylabel("Loss (nats/token)")
-    main.legend(loc="upper right", fontsize=7)
+    _run_legend(main, k + 1, loc="upper right", fontsize=7)
 
 
 def _parity_panel(fit: FitResult, main) -> None:
@@ -245,10 +257,10 @@ def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
             raise LawError(f"no input {x!r} to plot residuals against; choose one of {', '.join(inputs)}")
         rel = 100.0 * np.expm1(fit.residuals)
         if curves:
-            for k, run in enumerate(np.unique(fit.runs)):
+            for k, run in enumerate(dict.fromkeys(fit.runs)):  # the order of the data, as in plot_fit
                 mask = fit.runs == run
                 ax.plot(inputs[x][mask], rel[mask], ".", ms=4, color=f"C{k % 10}", label=str(run))
-            ax.legend(fontsize=7)
+            _run_legend(ax, k + 1, fontsize=7)
         else:
             colour = np.log10(inputs["N"]) if "N" in inputs and x != "N" and inputs["N"].size else None
             if colour is None:
@@ -332,7 +344,8 @@ def plot_curve_forecast(table, ax=None, *, observed=None, title: str = ""):
         ax.set_xlabel("Step")
         ax.set_ylabel("Loss (nats/token)")
         ax.set_title(title or "Predicted loss curve", fontsize=9)
-        ax.legend(loc="upper right", fontsize=7)
+        runs = 0 if observed is None else observed["run"].nunique()
+        _run_legend(ax, runs + 2, loc="upper right", fontsize=7)
         lr_axis = ax.twinx()
         lr_axis.plot(table["step"], table["lr"], color="0.5", linewidth=1, linestyle=":")
         lr_axis.set_ylabel("Learning rate (dotted)")

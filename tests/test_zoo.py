@@ -59,8 +59,10 @@ class Example:
 CURVE_SCHEDULES = {"constant": constant(6000, 1e-3, warmup=300), "wsd": wsd(6000, 1e-3, cooldown=0.3, warmup=300),
                    "cosine": cosine(6000, 1e-3, final=1e-4, warmup=300)}
 _STEPS = np.arange(400, 5900, 100)
-CURVE_DESIGN = pd.DataFrame({"run_index": np.repeat(np.arange(3), _STEPS.size), "step": np.tile(_STEPS, 3)})
-SIZED_DESIGN = pd.concat([CURVE_DESIGN.assign(N=n) for n in (5e7, 2e8, 8e8)], ignore_index=True)
+CURVE_DESIGN = pd.DataFrame({"run": np.repeat(list(CURVE_SCHEDULES), _STEPS.size),
+                             "run_index": np.repeat(np.arange(3), _STEPS.size), "step": np.tile(_STEPS, 3)})
+SIZED_DESIGN = pd.concat([CURVE_DESIGN.assign(N=n, run=CURVE_DESIGN["run"] + f"-{n:.0e}") for n in (5e7, 2e8, 8e8)],
+                         ignore_index=True)
 
 
 DATA_CONSTRAINED = dict(E=np.exp(0.6254804), A=np.exp(6.255414), B=np.exp(7.3049974), alpha=0.3526596,
