@@ -193,3 +193,12 @@ def test_fix_and_bound_options(capsys):
 def test_bad_law_options(capsys, args, message):
     code, _, err = run(capsys, "fit", DATA / "example_points.csv", *args)
     assert code == 2 and err.count("\n") == 1 and message in err, err
+
+
+def test_readme_quickstart_output_is_what_the_command_prints(capsys, tmp_path):
+    """The README shows the main command's output verbatim; this keeps the two from drifting apart."""
+    readme = (DATA.parent / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("```text\n", 1)[1].split("```", 1)[0]
+    code, out, err = run(capsys, "fit", DATA / "chinchilla_epoch.csv", "--plot", tmp_path / "fit.png")
+    assert code == 0, err
+    assert out.replace(str(tmp_path / "fit.png"), "fit.png").replace(str(DATA) + "/", "data/") == shown
