@@ -79,8 +79,8 @@ def main() -> None:
     print(f"Chinchilla fit on {len(points)} points, {len(grid)} starts; {platform.processor() or platform.machine()}, "
           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, numpy {np.__version__}")
     print()
-    print(f"| method | wall time (s) | objective | E | A | B | alpha | beta |")
-    print(f"|---|---|---|---|---|---|---|---|")
+    print("| method | wall time (s) | objective | E | A | B | alpha | beta |")
+    print("|---|---|---|---|---|---|---|---|")
     p = result.params
     print(f"| scalinglaws.fit (screen 4,500 + polish 8, analytic gradients) | {ours_time:.3f} | "
           f"{result.objective:.8g} | {p['E']:.5g} | {p['A']:.5g} | {p['B']:.5g} | {p['alpha']:.5g} | {p['beta']:.5g} |")

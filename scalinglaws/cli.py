@@ -11,12 +11,17 @@ import re
 import sys
 import warnings
 
+from typing import TYPE_CHECKING
+
 import click
 import numpy as np
 
 from . import __version__
 from .exceptions import ScalingLawsError, ScalingLawsWarning
 from .schema import POINT_INPUTS, format_number, parse_number
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["cli", "main"]
 

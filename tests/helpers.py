@@ -49,3 +49,26 @@ def shared(name: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} not available")
     return path
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """Run the command line in-process: exit code, standard output, standard error."""
+    from scalinglaws.cli import main
+
+    code = main(list(map(str, args)))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def law_curves(law_name: str, schedules: dict, truth: dict, steps: np.ndarray, noise: float = 0.0,
+               seed: int = 0) -> pd.DataFrame:
+    """A curves table (run, step, lr, loss) drawn from a loss-curve law along each named schedule, with
+    multiplicative log-normal noise exp(noise·z), seeded."""
+    law = sl.get_law(law_name).bind(schedules)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i, (name, schedule) in enumerate(schedules.items()):
+        loss = law.evaluate({"run_index": np.full(steps.size, i), "step": steps}, *law.values_of(truth))
+        rows.append(pd.DataFrame({"run": name, "step": steps, "lr": schedule.lr[steps],
+                                  "loss": loss * np.exp(noise * rng.standard_normal(steps.size))}))
+    return pd.concat(rows, ignore_index=True)

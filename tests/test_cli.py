@@ -13,16 +13,9 @@ import numpy as np
 import pandas as pd
 
 import scalinglaws as sl
-from scalinglaws.cli import main
 from scalinglaws.laws import CurveLaw
 
-from .helpers import DATA
-
-
-def run(capsys, *args):
-    code = main(list(map(str, args)))
-    out, err = capsys.readouterr()
-    return code, out, err
+from .helpers import DATA, run_cli as run
 
 
 def test_version(capsys):

@@ -7,15 +7,8 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.cli import main
 
-from .helpers import DATA, EPOCH, isoflop_grid, synthetic_points
-
-
-def run(capsys, *args):
-    code = main(list(map(str, args)))
-    out, err = capsys.readouterr()
-    return code, out, err
+from .helpers import DATA, EPOCH, isoflop_grid, synthetic_points, run_cli as run
 
 
 @pytest.fixture(scope="module")

@@ -10,17 +10,11 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.cli import main, render_tables
+from scalinglaws.cli import render_tables
 
-from .helpers import DATA, EPOCH, isoflop_grid, synthetic_points
+from .helpers import DATA, EPOCH, isoflop_grid, law_curves, run_cli as run, synthetic_points
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
-
-
-def run(capsys, *args):
-    code = main(list(map(str, args)))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -130,15 +124,9 @@ def test_curve_fit_emits_its_per_run_quality(capsys, tmp_path):
     from scalinglaws.schedules import constant, wsd
 
     schedules = {"constant": constant(3000, 1e-3, warmup=100), "wsd": wsd(3000, 1e-3, cooldown=0.3, warmup=100)}
-    law = sl.get_law("lr-annealing").bind(schedules)
-    truth = dict(L0=2.6, A=0.5, alpha=0.5, C=2.0, lam=0.99)
-    rows = []
-    for i, (name, schedule) in enumerate(schedules.items()):
-        steps = np.arange(50, 3000, 50)
-        loss = law.evaluate({"run_index": np.full(steps.size, i), "step": steps}, *law.values_of(truth))
-        rows.append(pd.DataFrame({"run": name, "step": steps, "lr": schedule.lr[steps], "loss": loss}))
     path = tmp_path / "curves.csv"
-    pd.concat(rows).to_csv(path, index=False)
+    law_curves("lr-annealing", schedules, dict(L0=2.6, A=0.5, alpha=0.5, C=2.0, lam=0.99),
+               np.arange(50, 3000, 50)).to_csv(path, index=False)
     code, out, err = run(capsys, "fit", path, "--law", "lr-annealing", "--format", "json")
     assert code == 0, err
     data = json.loads(out)

@@ -12,15 +12,10 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.cli import main
+
+from .helpers import run_cli as run
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
-
-
-def run(capsys, *args):
-    code = main(list(map(str, args)))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def one_line_error(capsys, *args) -> str:

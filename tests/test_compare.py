@@ -1,7 +1,6 @@
 """Backtests: splitting by scale, fitting below, predicting above; and the zoo on real grids."""
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd

@@ -11,7 +11,7 @@ from scalinglaws.forecast.curves import best_cooldown, continue_run, predict_cur
 from scalinglaws.laws import MultiPower, ScheduleSet
 from scalinglaws.schedules import constant, cosine, from_array, parse_schedule, wsd
 
-from .helpers import shared
+from .helpers import law_curves, shared
 
 PUBLISHED = {  # LAWS.md §7, src/config.py PARAMS (L0, A, alpha, B, C, beta, gamma)
     "25M": dict(L0=3.04045406, A=0.52468604, alpha=0.50786857, B=363.78751622, C=2.06560812, beta=0.58279013,
@@ -83,15 +83,7 @@ def _toy_curves(law_name="multi-power", noise=0.0, seed=0):
     schedules = {"constant": constant(6000, 1e-3, warmup=300), "wsd": wsd(6000, 1e-3, cooldown=0.3, warmup=300)}
     truth = dict(L0=2.5, A=0.5, alpha=0.45, B=400.0, C=2.0, beta=0.6, gamma=0.6) if law_name == "multi-power" else \
         dict(L0=2.6, A=0.5, alpha=0.5, C=2.0, lam=0.99)
-    law = sl.get_law(law_name).bind(schedules)
-    rng = np.random.default_rng(seed)
-    rows = []
-    for i, (name, schedule) in enumerate(schedules.items()):
-        steps = np.arange(50, 6000, 50)
-        loss = law.evaluate({"run_index": np.full(steps.size, i), "step": steps}, *law.values_of(truth))
-        rows.append(pd.DataFrame({"run": name, "step": steps, "lr": schedule.lr[steps],
-                                  "loss": loss * np.exp(noise * rng.standard_normal(steps.size))}))
-    return pd.concat(rows, ignore_index=True), schedules, truth
+    return law_curves(law_name, schedules, truth, np.arange(50, 6000, 50), noise, seed), schedules, truth
 
 
 def test_fit_curves_recovers_a_known_law():

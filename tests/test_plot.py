@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 import scalinglaws as sl  # noqa: E402
 from scalinglaws.plot import plot_fit, plot_residuals, save_figure  # noqa: E402
 
-from .helpers import DATA, EPOCH, synthetic_points  # noqa: E402
+from .helpers import DATA, EPOCH, law_curves, synthetic_points  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -101,14 +101,8 @@ def test_every_plot_type_renders_with_its_labels(small_fit, tmp_path):
 
     # a loss-curve law, and a predicted curve under a new schedule
     schedules = {"constant": constant(3000, 1e-3, warmup=100), "wsd": wsd(3000, 1e-3, cooldown=0.3, warmup=100)}
-    law = sl.get_law("lr-annealing").bind(schedules)
-    truth = dict(L0=2.6, A=0.5, alpha=0.5, C=2.0, lam=0.99)
-    rows = []
-    for i, (name, schedule) in enumerate(schedules.items()):
-        steps = np.arange(50, 3000, 50)
-        loss = law.evaluate({"run_index": np.full(steps.size, i), "step": steps}, *law.values_of(truth))
-        rows.append(pd.DataFrame({"run": name, "step": steps, "lr": schedule.lr[steps], "loss": loss}))
-    curves = pd.concat(rows, ignore_index=True)
+    curves = law_curves("lr-annealing", schedules, dict(L0=2.6, A=0.5, alpha=0.5, C=2.0, lam=0.99),
+                        np.arange(50, 3000, 50))
     curve_fit = sl.fit_curves(curves, "lr-annealing", schedules=schedules)
     fig = plot_fit(curve_fit)
     assert fig.axes[0].get_xlabel() == "Step" and "Loss" in fig.axes[0].get_ylabel()
@@ -122,8 +116,6 @@ def test_every_plot_type_renders_with_its_labels(small_fit, tmp_path):
     _png(fig, tmp_path, "curve_forecast")
 
     # backtest of several laws
-    from .helpers import EPOCH, synthetic_points
-
     table = sl.compare_laws(["chinchilla", "chinchilla-tied"], synthetic_points(EPOCH, 0.01, seed=1), progress=False)
     fig = plot_backtest(table)
     assert _labels(fig) == [("Held-out runs, by observed loss (nats/token)", "Predicted / observed − 1 (%)"),

@@ -20,7 +20,7 @@ from scipy.stats import chi2
 
 from ..exceptions import ScalingLawsError, ScalingLawsWarning
 from .objective import Objective
-from .optimize import Fitter, _loglik
+from .optimize import Fitter
 from .result import FitResult
 from .space import ParameterSpace
 

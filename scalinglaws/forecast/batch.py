@@ -31,7 +31,7 @@ from scipy import stats
 from scipy.optimize import least_squares
 
 from ..exceptions import InputError, ScalingLawsError
-from .powerfit import PowerFit, fit_power_law
+from .powerfit import fit_power_law
 
 __all__ = ["BatchFit", "fit_batch_sweep", "critical_batch_kaplan", "min_steps", "min_compute_ratio",
            "HyperparameterLaw", "STEP_LAW", "STEP_LAW_MEAN", "DEEPSEEK", "PRESETS", "fit_hyperparameter_law", "OPTIMA"]

@@ -24,7 +24,6 @@ Nothing is dropped silently: skipped lines, replaced rows, superseded files and 
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path

@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
-from ..schema import Source, parse_number
+from ..schema import parse_number
 from .architecture import count_parameters
 from .logs import read_text
 from .names import normalize

@@ -9,7 +9,6 @@ the file and, where it can, the line.
 from __future__ import annotations
 
 import csv
-import io
 import json
 import re
 from pathlib import Path
