@@ -10,7 +10,6 @@ import math
 import re
 import sys
 import warnings
-
 from typing import TYPE_CHECKING
 
 import click
@@ -193,7 +192,7 @@ def _read_input(file, columns, require, logs) -> "pd.DataFrame":
     _say(ingested.summary())
     points = ingested.points(how=how, metric=metric)
     _say(f"Points: the {how} {'evaluation loss when logged, else training' if metric == 'auto' else metric} "
-               f"loss of each run\n")
+         f"loss of each run\n")
     table = points_table(points, columns=columns, require=require)
     table.attrs["source"] = file
     return table
@@ -440,7 +439,7 @@ def _fit_curves(file: str, law, columns, schedule_specs, fitter, logs):
         warnings.simplefilter("ignore", ScalingLawsWarning)  # the summary prints them
         result = fit_curves(table, law, schedules=schedules, **{**asdict(fitter), "polish": "trf"})
     _say(f"Read {file}: {len(runs)} runs, {len(table)} rows; {result.n_points} points fitted, "
-               f"{result.n_excluded} left out (warmup or no loss)")
+         f"{result.n_excluded} left out (warmup or no loss)")
     for run, how in result.settings["schedules"].items():
         _say(f"  schedule of {run}: {how}")
     _say()
@@ -458,7 +457,7 @@ def _print_allocation(alloc, c_max: float) -> None:
     banded = "N_opt_lower" in alloc
     _say()
     _say(f"Compute-optimal allocation (C = 6·N·D; data reach C = {c_max:.3g} FLOPs"
-               + ("; [90% bootstrap interval]):" if banded else "):"))
+         + ("; [90% bootstrap interval]):" if banded else "):"))
 
     def cell(row, name, fmt) -> str:
         text = fmt(getattr(row, name))
@@ -468,7 +467,7 @@ def _print_allocation(alloc, c_max: float) -> None:
 
     wide = 24 if banded else 8
     _say(f"  {'C (FLOPs)':>10}  {'N_opt':>{wide}}  {'D_opt':>{wide}}  {'tokens/param':>{wide + 4}}  "
-               f"{'loss':>{wide}}  beyond data")
+         f"{'loss':>{wide}}  beyond data")
     for row in alloc.itertuples():
         factor = row.C / c_max
         beyond = f"x{factor:.3g}" if factor > 1.0001 else "-"
@@ -476,9 +475,9 @@ def _print_allocation(alloc, c_max: float) -> None:
             _say(f"  {row.C:>10.3g}  no interior optimum: the law keeps improving toward an extreme N")
             continue
         _say(f"  {row.C:>10.3g}  {cell(row, 'N_opt', format_number):>{wide}}  "
-                   f"{cell(row, 'D_opt', format_number):>{wide}}  "
-                   f"{cell(row, 'tokens_per_param', lambda v: f'{v:.4g}'):>{wide + 4}}  "
-                   f"{cell(row, 'loss', lambda v: f'{v:.4f}'):>{wide}}  {beyond}")
+             f"{cell(row, 'D_opt', format_number):>{wide}}  "
+             f"{cell(row, 'tokens_per_param', lambda v: f'{v:.4g}'):>{wide + 4}}  "
+             f"{cell(row, 'loss', lambda v: f'{v:.4f}'):>{wide}}  {beyond}")
 
 
 @cli.command("compare")
@@ -526,17 +525,17 @@ def compare_command(file, law_names, by, holdout, cutoff, n_boot, level, cols, p
                           seed=seed, n_jobs=n_jobs, scheduler=scheduler, progress=False if quiet else None)
     first = result.iloc[0]
     _say(f"Backtest on {file}: fit on {first.n_train} runs below the held-out {by}, predict the "
-               f"{first.n_test} runs above" + (f"; {100 * level:g}% bands from {n_boot} bootstrap replicates"
-                                               if n_boot else ""))
+         f"{first.n_test} runs above" + (f"; {100 * level:g}% bands from {n_boot} bootstrap replicates"
+                                         if n_boot else ""))
     _say(f"  {'law':<18} {'converged':>9} {'in-range':>9} {'held-out':>9} {'max':>7} {'in band':>8} "
-               f"{'AIC':>10} {'dAIC':>7} {'BIC':>10} {'dBIC':>7}")
+         f"{'AIC':>10} {'dAIC':>7} {'BIC':>10} {'dBIC':>7}")
     for row in result.itertuples():
         band = "-" if np.isnan(row.band_coverage) else f"{100 * row.band_coverage:.0f}%"
         _say(f"  {row.law:<18} {'yes' if row.converged else 'NO':>9} {100 * row.in_range_error:>8.2f}% "
-                   f"{100 * row.heldout_error:>8.2f}% {100 * row.heldout_max_error:>6.2f}% {band:>8} "
-                   f"{row.aic:>10.1f} {row.delta_aic:>7.1f} {row.bic:>10.1f} {row.delta_bic:>7.1f}")
+             f"{100 * row.heldout_error:>8.2f}% {100 * row.heldout_max_error:>6.2f}% {band:>8} "
+             f"{row.aic:>10.1f} {row.delta_aic:>7.1f} {row.bic:>10.1f} {row.delta_bic:>7.1f}")
     _say("Errors: mean |predicted/observed - 1| over the fitted (in-range) and held-out runs; AIC/BIC on the "
-               "fitted runs.")
+         "fitted runs.")
     from .plot import plot_backtest
 
     _write_outputs(result.drop(columns=["fit", "heldout"]), out, plot_path, lambda: plot_backtest(result))
@@ -658,7 +657,7 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, schedule_spec, 
         table = forecast(boot or fit, level=level, kind=kind, **values)
     law = fit.law
     _say(f"Forecast from {fit_file} ({law.name}: {law.formula})"
-               + (f"; {100 * level:g}% {kind} band from {n_boot} bootstrap replicates" if boot else ""))
+         + (f"; {100 * level:g}% {kind} band from {n_boot} bootstrap replicates" if boot else ""))
     header = "  ".join(f"{k:>10}" for k in law.inputs)
     _say(f"  {header}  {'loss (nats/token)':>26}  beyond data")
     for row in table.itertuples():
@@ -694,15 +693,15 @@ def _forecast_curve(fit, fit_file, spec, observed, params_, n_boot, level, kind,
         boot = bootstrap(fit, n_boot, method=method, seed=seed, n_jobs=n_jobs, progress=False if quiet else None)
     table = predict_curve(boot or fit, schedule, level=level, kind=kind, **extra)
     _say(f"Forecast from {fit_file} ({fit.law.name}) along {spec}"
-               + (f"; {100 * level:g}% {kind} band from {n_boot} bootstrap replicates ({boot.method} resampled)"
-                  if boot else ""))
+         + (f"; {100 * level:g}% {kind} band from {n_boot} bootstrap replicates ({boot.method} resampled)"
+            if boot else ""))
     shown = table.iloc[np.unique(np.linspace(0, len(table) - 1, 11).round().astype(int))]
     _say(f"  {'step':>8} {'lr':>10} {'loss (nats/token)':>28}")
     for row in shown.itertuples():
         _say(f"  {row.step:>8} {row.lr:>10.3g} {_band(row, 'loss', lambda v: f'{v:.4f}'):>28}")
     if boot is not None and boot.method == "residuals":
         _say("Note: with fewer than 3 fitted runs the band resamples residuals as if independent; steps of one "
-                   "curve are correlated, so the band is too narrow. Fit more runs for a run bootstrap.")
+             "curve are correlated, so the band is too narrow. Fit more runs for a run bootstrap.")
     curves = read_curves(observed) if observed else None
     from .plot import plot_curve_forecast
 
@@ -756,7 +755,7 @@ def plan_command(fit_file, budget, inference_tokens, unique_tokens, flops, hpara
     notes = [f"inference {format_number(inference)} tokens" if inference else "",
              f"unique tokens capped at {format_number(unique)}" if unique else "", f"FLOPs {flops}" if flops else ""]
     _say(f"Plan from {fit_file} ({fit.law.name})" + "".join(f"; {n}" for n in notes if n)
-               + (f"; [90% bootstrap interval of {n_boot}]" if boot else ""))
+         + (f"; [90% bootstrap interval of {n_boot}]" if boot else ""))
     fmt_n, fmt_l = format_number, (lambda v: f"{v:.4f}")
     for row in table.itertuples():
         beyond = f" (x{row.C / c_max:.3g} the largest fitted compute)" if row.C > c_max * 1.0001 else ""
@@ -766,14 +765,14 @@ def plan_command(fit_file, budget, inference_tokens, unique_tokens, flops, hpara
             continue
         _say(f"  parameters N      {_band(row, 'N_opt', fmt_n)}")
         _say(f"  tokens D          {_band(row, 'D_opt', fmt_n)}" +
-                   (f"  ({row.epochs:.3g} epochs of the unique tokens)" if unique else ""))
+             (f"  ({row.epochs:.3g} epochs of the unique tokens)" if unique else ""))
         _say(f"  tokens/parameter  {_band(row, 'tokens_per_param', lambda v: f'{v:.4g}')}")
         _say(f"  loss              {_band(row, 'loss', fmt_l)}")
         if inference:
             _say(f"  FLOPs: training {row.train_flops:.3g}, inference {row.inference_flops:.3g}")
         if preset is not None:
             _say(f"  batch size        {format_number(row.batch_tokens)} tokens ({row.batch_seqs:.4g} sequences "
-                       f"of {seq_len}); learning rate {row.lr:.3g}  [{preset.name}]")
+                 f"of {seq_len}); learning rate {row.lr:.3g}  [{preset.name}]")
     if preset is not None:
         _say(f"Batch size and learning rate: {preset.describe()}; its N counts non-embedding parameters.")
     from .plot import plot_frontier
@@ -839,13 +838,13 @@ def batch_command(file, group, batch_col, steps_col, level, plot_path, out):
         rows.append({"sweep": str(name), **extra, **fit.as_row()})
     table = pd.DataFrame(rows)
     _say(f"Batch-size sweeps in {file}: S(B) = S_min + E_min/B, B_crit = E_min/S_min "
-               f"({100 * level:g}% intervals); batch sizes in '{b_col}' units")
+         f"({100 * level:g}% intervals); batch sizes in '{b_col}' units")
     _say(f"  {'sweep':<10} {'runs':>4} {'S_min':>9} {'E_min':>9} {'B_crit':>9} {'interval':>21} {'0.2·B_crit':>10} "
-               f"{'rms log':>8}")
+         f"{'rms log':>8}")
     for row in table.itertuples():
         _say(f"  {row.sweep:<10} {row.n:>4} {row.S_min:>9.4g} {format_number(row.E_min):>9} "
-                   f"{format_number(row.B_crit):>9} [{format_number(row.B_crit_lower):>8}, "
-                   f"{format_number(row.B_crit_upper):>8}] {format_number(row.B_zhang):>10} {row.rmse_log:>8.3f}")
+             f"{format_number(row.B_crit):>9} [{format_number(row.B_crit_lower):>8}, "
+             f"{format_number(row.B_crit_upper):>8}] {format_number(row.B_zhang):>10} {row.rmse_log:>8.3f}")
     if len(table) >= 3:
         for x, what in (("N_nominal", "model size"), ("N", "model size"), ("target_loss", "target loss"),
                         ("E_min", "tokens to the target (data)")):
@@ -908,7 +907,7 @@ def ingest_command(paths, out, points_out, runs_out, ema, at_tokens, at_flops, d
         excluded = int(points["exclude"].sum())
         missed = points.attrs.get("not_reached", 0)
         _say(f"Wrote {points_out} ({len(points)} points" + (f", {excluded} marked exclude" if excluded else "")
-                   + (f"; {missed} token counts not reached by a run" if missed else "") + ")")
+             + (f"; {missed} token counts not reached by a run" if missed else "") + ")")
     _emit({"runs": ingested.runs, "files": ingested.files, "skipped": ingested.skipped})
 
 

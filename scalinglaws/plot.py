@@ -14,9 +14,8 @@ from .exceptions import LawError, OutputError
 from .fitting.result import FitResult
 from .schema import format_number
 
-__all__ = ["STYLE", "MAX_LEGEND_RUNS", "style", "plot_fit", "plot_residuals", "plot_backtest", "plot_isoflop", "plot_frontier", "plot_batch",
-           "plot_curve_forecast",
-           "save_figure"]
+__all__ = ["STYLE", "MAX_LEGEND_RUNS", "style", "plot_fit", "plot_residuals", "plot_backtest", "plot_isoflop",
+           "plot_frontier", "plot_batch", "plot_curve_forecast", "save_figure"]
 
 #: Matplotlib settings applied by every plotting function.
 STYLE = {

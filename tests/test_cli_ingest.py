@@ -219,3 +219,10 @@ def test_bad_options(capsys, tmp_path):
     assert "does not compile" in one_line_error(capsys, "ingest", LOGS / "text", "--regex", "(?P<step")
     assert "not found" in one_line_error(capsys, "ingest", tmp_path / "nope")
     assert "write tables as" in one_line_error(capsys, "ingest", LOGS / "plain", "-o", tmp_path / "x.xlsx")
+
+
+def test_blank_run_name_is_named_with_its_line(capsys, tmp_path):
+    path = tmp_path / "curves.csv"
+    path.write_text("run,step,loss\na,1,3.0\n  ,2,2.5\n")
+    line = one_line_error(capsys, "ingest", path)
+    assert f"{path}, line 3" in line and "run name is blank" in line

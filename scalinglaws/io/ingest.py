@@ -175,8 +175,13 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
             if frame.empty:
                 ctx.skipped[(table.path, "logs with no logged steps")] += 1
                 continue
-            frame, starts, names = _settle(frame, table, ctx)
-            parts.append((table, frame, chosen, item))
+            settled, starts, names = _settle(frame, table, ctx)
+            for name in names:
+                if not name.strip():  # a run name of spaces only
+                    i = int(np.flatnonzero((frame["run"] == name).to_numpy())[0])
+                    raise InputError("run name is blank", column="run", hint="name the run of every row",
+                                     **table.line_of(i))
+            parts.append((table, settled, chosen, item))
             blocks.append((starts, names))
     if not parts:
         shown = ", ".join(sorted(p for p, r in ctx.skipped if r == "logs with no logged steps"))
