@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.cli import main
 
 from .helpers import DATA, EPOCH, isoflop_grid, shared, synthetic_points
+from .helpers import run_cli as _run
 
 
 @pytest.fixture(scope="module")
@@ -62,12 +62,6 @@ def test_outlying_runs_are_flagged():
     data.loc[7, "loss"] *= 1.2
     with pytest.warns(sl.DataWarning, match=r"1 point\(s\) lie beyond 5 robust.*run r7, observed \+20%"):
         sl.fit("chinchilla", data)
-
-
-def _run(capsys, *args):
-    code = main(list(map(str, args)))
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_fit_with_bootstrap_prints_intervals(capsys):
