@@ -23,6 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
+from ..schema import Source
+from .tables import decode_text
 
 __all__ = ["LogTable", "ParseContext", "logged_floats", "check_last_line", "read_text"]
 
@@ -45,12 +47,8 @@ class LogTable:
     folder: str | None = None  # where to look for config files of these runs (default: the file's folder)
 
     def line_of(self, i: int) -> dict:
-        """Keyword arguments locating row ``i`` for :class:`InputError`."""
-        if self.lines is not None:
-            return {"path": self.path, "line": int(self.lines[i])}
-        if self.offset is not None:
-            return {"path": self.path, "line": int(i) + self.offset}
-        return {"path": self.path, "row": int(i)}
+        """Keyword arguments locating row ``i`` for :class:`InputError` (see :meth:`Source.at`)."""
+        return Source(self.path, self.lines, self.offset).at(i)
 
 
 @dataclass
@@ -118,21 +116,8 @@ def text_floats(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def read_text(path: Path) -> str:
     """A text file as a string: UTF-8 (with or without BOM) or UTF-16 with a BOM; else an InputError."""
-    data = path.read_bytes()
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError:
-            raise InputError("not valid UTF-16 text", path=path, hint="re-save the file as UTF-8") from None
-    if b"\x00" in data[:65536]:
-        raise InputError("binary content, not a text log", path=path,
-                         hint="give a text log, or a format scalinglaws reads (see 'scalinglaws ingest --help')")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data.count(b"\n", 0, err.start) + 1
-        raise InputError(f"byte 0x{data[err.start]:02x} is not valid UTF-8", path=path, line=line,
-                         hint="re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)") from None
+    return decode_text(path, path.read_bytes(), what="log",
+                       hint="give a text log, or a format scalinglaws reads (see 'scalinglaws ingest --help')")
 
 
 def check_last_line(path: Path, text_tail: bytes, n_lines: int, ctx: ParseContext, complete) -> bool:

@@ -65,15 +65,18 @@ def _read_bytes(path: Path, compression: str | None) -> bytes:
                          hint="the file is truncated or not really compressed") from None
 
 
-def _decode(path: Path, data: bytes) -> str:
+def decode_text(path: Path, data: bytes, *, what: str = "table",
+                hint: str = "give a CSV, TSV, JSON Lines or Parquet file") -> str:
+    """``data`` as text: UTF-16 with a BOM, else UTF-8 (with or without BOM); binary content or a byte that is
+    not UTF-8 is an :class:`InputError` naming the file (and the line of the bad byte). ``what`` and ``hint``
+    say what the file should have been."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             return data.decode("utf-16")
         except UnicodeDecodeError:
             raise InputError("not valid UTF-16 text", path=path, hint="re-save the file as UTF-8") from None
     if b"\x00" in data[:65536]:
-        raise InputError("binary content, not a text table", path=path,
-                         hint="give a CSV, TSV, JSON Lines or Parquet file")
+        raise InputError(f"binary content, not a text {what}", path=path, hint=hint)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -98,7 +101,7 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
         frame = pd.read_csv(path, sep=sep, skip_blank_lines=False, compression=compression, encoding=encoding,
                             engine="python" if len(sep) > 1 else "c", **options)
     except UnicodeDecodeError:
-        _decode(path, _read_bytes(path, compression))  # names the line of the first bad byte
+        decode_text(path, _read_bytes(path, compression))  # names the line of the first bad byte
         raise
     except pd.errors.EmptyDataError:
         raise InputError("file is empty", path=path, hint="give a table with a header row and data rows") from None
@@ -199,15 +202,15 @@ def read_table(path, *, literal_nan: bool = False) -> tuple[pd.DataFrame, Source
     if kind == "parquet":
         return _read_parquet(path)
     if kind in ("jsonl", "json"):
-        text = _decode(path, _read_bytes(path, compression))
+        text = decode_text(path, _read_bytes(path, compression))
         if not text.strip():
             raise InputError("file is empty", path=path, hint="give a table with a header row and data rows")
         return _read_jsonl(path, text) if kind == "jsonl" else _read_json(path, text)
     utf16 = compression is None and head.startswith((b"\xff\xfe", b"\xfe\xff"))
     if compression is None and not utf16:
         if b"\x00" in head:
-            _decode(path, head)  # binary content
-        _decode(path, head[: head.rfind(b"\n") + 1] or head)  # refuse non-UTF-8 content early
+            decode_text(path, head)  # binary content
+        decode_text(path, head[: head.rfind(b"\n") + 1] or head)  # refuse non-UTF-8 content early
     sep = {"csv": ",", "tsv": "\t"}.get(kind) or _sniff_separator(
         (head if utf16 else head[: head.rfind(b"\n") + 1] or head).decode("utf-16" if utf16 else "utf-8", "replace"))
     return _read_delimited(path, sep, compression, "utf-16" if utf16 else "utf-8-sig", literal_nan)
