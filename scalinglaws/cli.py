@@ -173,7 +173,7 @@ def _is_log(path: str) -> bool:
         return kind is not None
     from .io import read_table
 
-    frame = read_table(file)[0]
+    frame = read_table(file, header_only=True)[0]  # the columns decide; the file is read once, later
     names = {_normalize(c) for c in frame.columns}
     per_run = "n" in names or any(a in names for a in POINTS_ALIASES["N"])
     sized = any(a in names for a in POINTS_ALIASES["D"] + POINTS_ALIASES["C"])

@@ -164,3 +164,11 @@ def test_output_checks(tmp_path):
     with pytest.raises(sl.OutputError, match="is a folder"):
         with atomic_write(tmp_path):
             pass
+
+
+def test_header_only_reads_the_columns_without_the_rows(tmp_path):
+    path = tmp_path / "runs.tsv"
+    path.write_text("run\tN\tD\tloss\n" + "".join(f"r{i}\t1e9\t2e10\t3.{i}\n" for i in range(5)))
+    frame, _ = read_table(path, header_only=True)
+    assert list(frame.columns) == ["run", "N", "D", "loss"] and len(frame) == 0
+    assert len(read_table(path)[0]) == 5

@@ -94,9 +94,11 @@ def _sniff_separator(text: str) -> str:
 
 
 def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str,
-                    literal_nan: bool) -> tuple[pd.DataFrame, Source]:
+                    literal_nan: bool, header_only: bool = False) -> tuple[pd.DataFrame, Source]:
     """pandas reads the file itself (no copy of its text in memory); blank lines are dropped and counted."""
     options = {"keep_default_na": False, "na_values": [""]} if literal_nan else {}
+    if header_only:
+        options["nrows"] = 0
     try:
         frame = pd.read_csv(path, sep=sep, skip_blank_lines=False, compression=compression, encoding=encoding,
                             engine="python" if len(sep) > 1 else "c", **options)
@@ -177,13 +179,14 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
     return frame, Source(str(path))
 
 
-def read_table(path, *, literal_nan: bool = False) -> tuple[pd.DataFrame, Source]:
+def read_table(path, *, literal_nan: bool = False, header_only: bool = False) -> tuple[pd.DataFrame, Source]:
     """Read a table file as-is (no column renaming) and return it with its :class:`Source`.
 
     Blank lines of text formats are ignored (their count is in ``frame.attrs["blank_rows"]``); every
     other line must parse. The source maps each row back to its line for error messages. Delimited files
     are read by pandas straight from disk. With ``literal_nan``, only empty cells are missing values: a cell
-    reading ``nan`` stays text (so that a logged NaN can be told from a value that was not logged).
+    reading ``nan`` stays text (so that a logged NaN can be told from a value that was not logged). With
+    ``header_only``, a delimited file gives only its columns (no rows are parsed); other formats are read whole.
     """
     path = Path(path)
     if not path.exists():
@@ -213,7 +216,7 @@ def read_table(path, *, literal_nan: bool = False) -> tuple[pd.DataFrame, Source
         decode_text(path, head[: head.rfind(b"\n") + 1] or head)  # refuse non-UTF-8 content early
     sep = {"csv": ",", "tsv": "\t"}.get(kind) or _sniff_separator(
         (head if utf16 else head[: head.rfind(b"\n") + 1] or head).decode("utf-16" if utf16 else "utf-8", "replace"))
-    return _read_delimited(path, sep, compression, "utf-16" if utf16 else "utf-8-sig", literal_nan)
+    return _read_delimited(path, sep, compression, "utf-16" if utf16 else "utf-8-sig", literal_nan, header_only)
 
 
 def read_points(data, *, columns: Mapping[str, str] | None = None,
