@@ -301,13 +301,16 @@ def cli():
 @click.option("--schedule", "schedule_specs", multiple=True, metavar="[RUN=]SPEC",
               help="Curve laws: the exact schedule of a run, e.g. run1=wsd:steps=20000,peak=1e-3,cooldown=0.2 "
                    "(runs without one are rebuilt from the logged lr). Repeatable.")
+@click.option("--recipe", type=click.Choice(["converged", "luo2025"]), default="converged", show_default=True,
+              help="Curve laws: fit to the minimum of the objective, or (multi-power) the authors' early-stopped "
+                   "AdamW recipe, which reproduces their published coefficients (uses its own loss settings).")
 @click.option("--bootstrap", "n_boot", type=int, default=0, show_default=True,
               help="Bootstrap replicates (resampling runs) for 90% intervals of the parameters and allocation.")
 @click.option("--n-jobs", type=int, default=1, show_default=True, help="Worker processes for the bootstrap.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_log_options
 def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, cols, loss, delta, top_k, seed,
-                random_starts, budgets, schedule_specs, n_boot, n_jobs, quiet, runs_file, how, metric, regex, keys,
+                random_starts, budgets, schedule_specs, recipe, n_boot, n_jobs, quiet, runs_file, how, metric, regex, keys,
                 n_count, skip_bad_lines):
     """Fit a law to the runs in FILE: a table of runs (CSV, TSV, JSONL, JSON or Parquet; one row per run), or
     training logs (a folder, or a log file of W&B, TensorBoard, Hugging Face, Lightning, MLflow, nanoGPT,
@@ -331,13 +334,15 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
 
     if isinstance(law, CurveLaw):
         logs = (runs_file, metric, regex, keys, n_count, skip_bad_lines)
-        result, quality = _fit_curves(file, law, columns, schedule_specs, fitter, logs)
+        result, quality = _fit_curves(file, law, columns, schedule_specs, fitter, logs, recipe)
         _write_fit_outputs(result, out, plot_path)
         _emit({"parameters": result.parameter_table(), "quality": _quality(result), "runs": quality})
         return
     if schedule_specs:
         raise click.BadParameter("schedules are for loss-curve laws (multi-power, lr-annealing)",
                                  param_hint="--schedule")
+    if recipe != "converged":
+        raise click.BadParameter(f"the {recipe} recipe is for the multi-power law", param_hint="--recipe")
     table = _read_input(file, columns, [k for k in law.inputs if k in POINT_INPUTS],
                         (runs_file, how, metric, regex, keys, n_count, skip_bad_lines))
     renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
@@ -415,7 +420,7 @@ def _read_curves_input(file: str, columns, logs):
     return curves.assign(loss=curves["eval_loss"] if use_eval else curves["loss"]).drop(columns="eval_loss")
 
 
-def _fit_curves(file: str, law, columns, schedule_specs, fitter, logs):
+def _fit_curves(file: str, law, columns, schedule_specs, fitter, logs, recipe: str = "converged"):
     """``fit`` for loss-curve laws: read the curves, get every run's schedule, fit, print per-run quality."""
     from dataclasses import asdict
 
@@ -435,9 +440,16 @@ def _fit_curves(file: str, law, columns, schedule_specs, fitter, logs):
             raise click.BadParameter(f"no run {run!r} in {file}; runs: {', '.join(map(str, runs))}",
                                      param_hint="--schedule")
         schedules[run] = text
+    if recipe == "converged":
+        settings = {**asdict(fitter), "polish": "trf"}
+    elif (fitter.loss, fitter.delta) != ("huber", 1e-3):
+        raise click.BadParameter(f"the {recipe} recipe fits with its own loss (huber, delta 1e-3); leave out "
+                                 "--loss and --delta", param_hint="--recipe")
+    else:
+        settings = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawsWarning)  # the summary prints them
-        result = fit_curves(table, law, schedules=schedules, **{**asdict(fitter), "polish": "trf"})
+        result = fit_curves(table, law, schedules=schedules, recipe=recipe, **settings)
     _say(f"Read {file}: {len(runs)} runs, {len(table)} rows; {result.n_points} points fitted, "
          f"{result.n_excluded} left out (warmup or no loss)")
     for run, how in result.settings["schedules"].items():

@@ -16,6 +16,8 @@ from .helpers import law_curves, shared
 PUBLISHED = {  # LAWS.md §7, src/config.py PARAMS (L0, A, alpha, B, C, beta, gamma)
     "25M": dict(L0=3.04045406, A=0.52468604, alpha=0.50786857, B=363.78751622, C=2.06560812, beta=0.58279013,
                 gamma=0.64142257),
+    "100M": dict(L0=2.6514477, A=0.60115152, alpha=0.45295811, B=437.9464276, C=2.13245612, beta=0.59785199,
+                 gamma=0.65523644),
     "400M": dict(L0=2.37474466, A=0.65421216, alpha=0.42878731, B=523.42464371, C=2.02462735, beta=0.59350493,
                  gamma=0.63472457),
 }
@@ -198,13 +200,6 @@ def test_curve_commands(capsys, tmp_path):
         assert err.count("\n") == 1 and message in err, err
 
 
-def _mpl_split(size: str):
-    curves = pd.read_csv(shared("lr_schedule_curves.csv"))
-    lrs = pd.read_csv(shared("lr_schedule_lr_per_step.csv"))
-    runs = pd.read_csv(shared("lr_schedule_runs.csv")).set_index("run")
-    return curves, lrs, runs
-
-
 def _benchmark():
     import sys
 
@@ -223,18 +218,20 @@ def test_split_of_the_multi_power_paper():
     """The paper's split (benchmarks/lr_curves.py prints the table): fit on cosine_24000, constant_24000 and
     wsdcon_9, predict the six other schedules, per model size.
 
-    The LR-annealing law meets the issue's target (test R² >= 0.99). The Multi-Power law, fitted to its
-    optimum, reaches 0.995–0.997, short of the issue's 0.997: its fitted drop term over-predicts the gain of
-    the long cosine_72000 decay (the authors' early-stopped fit, published parameters, reaches 0.998). The
-    assertion for it is a regression guard at the measured level, not the issue's target, which stays open.
+    Acceptance: the LR-annealing law reaches test R² >= 0.99 and the Multi-Power law, fitted with its
+    authors' recipe (``recipe="luo2025"``, early-stopped AdamW), >= 0.997 for every size, as do the published
+    coefficients. The Multi-Power law fitted to the optimum of the objective reaches only 0.995–0.997 (its drop
+    term over-predicts the gain of the long cosine_72000 decay); its assertion is a regression guard at the
+    measured level.
     """
     shared("lr_schedule_curves.csv")
     table = _benchmark().mpl_split()
+    target = {("lr-annealing", "converged"): 0.99, ("multi-power", "luo2025"): 0.997,
+              ("multi-power", "published parameters"): 0.997, ("multi-power", "converged"): 0.994}
+    assert len(table) == 3 * len(target)
     for row in table.itertuples():
-        if row.law == "lr-annealing":
-            assert row.test_r2 >= 0.99, (row.size, row.test_r2)
-        elif row.law == "multi-power":
-            assert row.test_r2 >= 0.994, (row.size, row.test_r2)
+        assert row.test_r2 >= target[row.law, row.recipe], (row.size, row.law, row.recipe, row.test_r2)
+        assert row.test_mae < 0.01, (row.size, row.law, row.recipe, row.test_mae)
 
 
 @pytest.mark.slow
@@ -242,10 +239,30 @@ def test_final_loss_of_longer_wsd_runs():
     """Acceptance: fitted on a constant run and the shortest WSD run, the LR-annealing law predicts the final
     loss of the longer WSD runs with a mean absolute error <= 0.01 nats for every model size."""
     shared("lr_schedule_curves.csv")
-    table = _benchmark().wsd_final_losses()
-    errors = table[table["law"] == "lr-annealing"].assign(abs_error=lambda t: t["error"].abs())
+    table = _benchmark().wsd_final_losses(variants=(("lr-annealing", "converged"),))
+    errors = table[table["law"] == "lr-annealing (converged)"].assign(abs_error=lambda t: t["error"].abs())
     per_size = errors.groupby("N")["abs_error"].mean()
     assert len(per_size) == 8 and (per_size <= 0.01).all(), per_size.to_dict()
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::scalinglaws.exceptions.ScalingLawsWarning")  # its diagnostics: not tested here
+@pytest.mark.parametrize("size", ["25M", "100M", "400M"])
+def test_luo2025_recipe_reproduces_the_published_coefficients(size):
+    """The authors' recipe on their data (training runs, observed steps 2160 ... 23999, exact evaluation)
+    lands on their published coefficients (LAWS.md §7, src/config.py PARAMS) to 1e-4 relative."""
+    curves = pd.read_csv(shared("lr_schedule_curves.csv"))
+    per_step = pd.read_csv(shared("lr_schedule_lr_per_step.csv"))
+    train = ("cosine_24000", "constant_24000", "wsdcon_9")
+    schedules = {n: from_array(per_step.loc[per_step["schedule_id"] == n, "lr"].to_numpy(), warmup=2160)
+                 for n in train}
+    table = pd.concat([curves[curves["run"] == f"mpl_{size}_{n}"].assign(run=n) for n in train])
+    table = table[table["step"] < 24000]
+    fit = fit_curves(table, MultiPower(bins=None), schedules=schedules, recipe="luo2025", exclude_warmup=False,
+                     min_step=2160)
+    assert fit.converged and "stopped early by design" in fit.message
+    for name, value in PUBLISHED[size].items():
+        assert fit.params[name] == pytest.approx(value, rel=1e-4), name
 
 
 @pytest.mark.slow

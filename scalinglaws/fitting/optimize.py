@@ -35,6 +35,7 @@ from ..exceptions import (AtBoundWarning, ConvergenceWarning, DataWarning, FitEr
 from ..laws.base import Law
 from ..laws.registry import get_law
 from ..schema import POINT_INPUTS, Source, boolean_column, points_table
+from .adamw import AdamW
 from .objective import LOSSES, Objective, psi, rho
 from .result import FitResult
 from .space import ParameterSpace
@@ -65,10 +66,16 @@ class Fitter:
         Seed for the random starts; results are identical for identical seeds.
     maxiter : int
         Iteration limit of each L-BFGS-B run.
-    polish : {"lbfgsb", "trf"}
+    polish : {"lbfgsb", "trf", "adamw"}
         ``lbfgsb``: L-BFGS-B from each chosen start, then Gauss-Newton on the best 3 end points (default);
         ``trf``: Gauss-Newton (trust-region least squares) straight from each chosen start, faster for laws
-        with long, flat valleys such as the Multi-Power law on few curves.
+        with long, flat valleys such as the Multi-Power law on few curves; ``adamw``: early-stopped AdamW
+        from each chosen start (see :mod:`.adamw`): a published recipe's deliberately unconverged fit.
+    adamw : AdamW or mapping, optional
+        Settings of the ``adamw`` polish (default :class:`~scalinglaws.fitting.adamw.AdamW()`).
+    starts : {"search", "data"}
+        ``search``: the start grid, the law's data-driven starts and the random starts (default); ``data``:
+        only the law's data-driven starts (a recipe that prescribes its start point).
     """
 
     loss: str = "huber"
@@ -79,6 +86,8 @@ class Fitter:
     seed: int = 0
     maxiter: int = 5000
     polish: str = "lbfgsb"
+    adamw: AdamW | Mapping | None = None
+    starts: str = "search"
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -90,8 +99,11 @@ class Fitter:
                 raise FitError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.random_starts < 0:
             raise FitError(f"random_starts must be >= 0, got {self.random_starts}")
-        if self.polish not in ("lbfgsb", "trf"):
-            raise FitError(f"polish must be 'lbfgsb' or 'trf', got {self.polish!r}")
+        if self.polish not in ("lbfgsb", "trf", "adamw"):
+            raise FitError(f"polish must be 'lbfgsb', 'trf' or 'adamw', got {self.polish!r}")
+        if self.starts not in ("search", "data"):
+            raise FitError(f"starts must be 'search' or 'data', got {self.starts!r}")
+        object.__setattr__(self, "adamw", AdamW.from_value(self.adamw) if self.polish == "adamw" else None)
 
     @classmethod
     def from_settings(cls, settings: Mapping, **overrides) -> "Fitter":
@@ -142,6 +154,11 @@ class Fitter:
         """Every start of the search, as ``theta`` rows: the start grid (the law's, then its data-driven
         grids, then the user's), the law's data-driven start points, and seeded random starts in the box the
         grid spans."""
+        if self.starts == "data":
+            given = space.starts_from(law.data_starts(X, y))
+            if not len(given):
+                raise FitError(f"law '{law.name}' gives no data-driven start for these data; use starts='search'")
+            return given
         grids = {**law.data_grid(X, y), **(self.grid or {})}
         grid = np.vstack([space.start_grid(grids), space.starts_from(law.data_starts(X, y))])
         if self.random_starts <= 0:
@@ -166,7 +183,9 @@ class Fitter:
                            "check the units of the data or give a start grid")
         order = np.argsort(screened, kind="stable")
         chosen = [int(i) for i in order[: top_k or self.top_k] if np.isfinite(screened[i])]
-        if self.polish == "trf":
+        if self.polish == "adamw":
+            runs = [self.adamw.run(objective, space, starts[i]) for i in chosen]
+        elif self.polish == "trf":
             runs = []
             for i in chosen:
                 start = OptimizeResult(x=starts[i].copy(), fun=objective.value_and_grad(starts[i])[0], success=False,
@@ -220,6 +239,7 @@ class Fitter:
     def _settings(self) -> dict:
         out = asdict(self)
         out["grid"] = None if self.grid is None else {k: [float(x) for x in v] for k, v in self.grid.items()}
+        out["adamw"] = None if self.adamw is None else self.adamw.to_dict()
         return out
 
 
@@ -389,7 +409,7 @@ def _diagnose(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta
     n = residuals.size
     if not best.success:
         notes.append((f"the optimizer did not converge for the best start ({best.message}); the estimates may "
-                      "be off: raise maxiter or check the data", ConvergenceWarning))
+                      "be off: raise the iteration limit (maxiter, or the AdamW steps) or check the data", ConvergenceWarning))
     names = [n_ for n_, b in zip(law.param_names, at_bound) if b]
     if names:
         notes.append((f"parameter(s) {', '.join(names)} ended on a bound: the law may be mis-specified or "

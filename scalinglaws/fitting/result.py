@@ -222,6 +222,9 @@ class FitResult:
                 note = f"tied: {law.param(row.param).tie}"
             lines.append(f"  {row.param:<{width}}  {row.value:>12.6g}  {row.stderr:>10.3g}  {rel:>7}  {note}".rstrip())
         state = "converged" if self.converged else "NOT converged"
+        if self.settings.get("polish") == "adamw":
+            state = ("stopped by its rule (an early-stopped fit, not the minimum of the objective)" if self.converged
+                     else "NOT stopped by its rule")
         n_polished = int(np.sum(self.start_table["polished"]))
         lines.append(f"Fit: {state} ({self.message}); objective {self.objective:.6g}; "
                      f"{self.n_agreeing_starts} of {n_polished} polished starts "
