@@ -328,3 +328,23 @@ def test_curves_are_the_users_to_change(tmp_path):
     assert curves["loss"].tolist() == [9.0, 2.5] and curves["eval_loss"].tolist()[1] == 2.0
     assert sl.ingest(path).curves["loss"].tolist() == [3.0, 2.5]  # the file and a new ingest are untouched
     assert path.read_text() == "run,step,loss\na,1,3.0\na,2,2.5\n"
+
+
+def test_integer_columns_become_exact_floats_in_place(tmp_path):
+    """Integer metric columns (tokens) are cast to float over their own memory, chunk by chunk: the values
+    are those of a plain cast at every chunk boundary, and a read-only column gets a copy instead."""
+    from scalinglaws.io.plain import _floats_in_place
+
+    values = np.array([0, 1, -5, 7, 2**53, 524_288 * 10**5, 3, 9, 11, 13], dtype=np.int64)
+    for chunk in (1, 3, 4, 64):
+        assert np.array_equal(_floats_in_place(values.copy(), chunk=chunk), values.astype(float))
+    frozen = values.copy()
+    frozen.setflags(write=False)
+    assert np.array_equal(_floats_in_place(frozen), values.astype(float)) and frozen.dtype == np.int64
+    path = tmp_path / "log.csv"
+    steps = np.arange(1, 2001)
+    pd.DataFrame({"run": "a", "step": steps, "tokens": steps * 524_288, "loss": 3 - steps / 1e4}).to_csv(path, index=False)
+    before = path.read_bytes()
+    curves = sl.ingest(path).curves
+    assert curves["tokens"].dtype == np.float64 and np.array_equal(curves["tokens"], steps * 524_288.0)
+    assert path.read_bytes() == before

@@ -86,6 +86,9 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
         if values.dtype == np.float64:
             metrics[column] = values.to_numpy()  # no copy
             continue
+        if values.dtype == np.int64:
+            metrics[column] = _floats_in_place(values.to_numpy())
+            continue
         if pd.api.types.is_numeric_dtype(values):
             metrics[column] = values.to_numpy(dtype=float, na_value=np.nan)
             continue
@@ -101,6 +104,23 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     out = pd.DataFrame({"run": runs.reset_index(drop=True), "step": steps, **metrics}, copy=False)
     return [LogTable(frame=out, path=str(path), format=FORMAT, lines=source.lines, offset=source.offset,
                      folder=str(path.parent), meta=meta)]
+
+
+def _floats_in_place(values: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """An int64 column of the parsed table as float64, written over its own memory, chunk by chunk (numpy
+    would copy the whole column to cast it onto itself at once). The parsed table is this module's and is
+    dropped after parsing, so nothing else sees its memory; a column that cannot be written gets a copy."""
+    view = values.view()
+    try:
+        view.setflags(write=True)
+    except ValueError:
+        return values.astype(float)
+    if not view.flags.c_contiguous:
+        return values.astype(float)
+    out = view.view(np.float64)
+    for start in range(0, view.size, chunk):
+        out[start : start + chunk] = view[start : start + chunk]
+    return out
 
 
 def _run_constants(runs: pd.Series, metrics: dict) -> dict[str, dict]:
