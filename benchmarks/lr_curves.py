@@ -80,7 +80,8 @@ def mpl_split(shared: Path = SHARED) -> pd.DataFrame:
                 observed = np.concatenate([g["loss"].to_numpy() for _, g in test.groupby("run", sort=False)])
                 per_run = {n: _r2(g["loss"], predict_curve(fit, schedules[n], steps=g["step"])["loss"])
                            for n, g in test.groupby("run", sort=False)}
-                rows.append({"size": size, "law": law, "recipe": recipe, "train_r2": 1 - np.sum((fit.observed - fit.data["predicted"]) ** 2)
+                rows.append({"size": size, "law": law, "recipe": recipe,
+                             "train_r2": 1 - np.sum((fit.observed - fit.data["predicted"]) ** 2)
                              / np.sum((fit.observed - fit.observed.mean()) ** 2), "test_r2": _r2(observed, predicted),
                              "test_mae": float(np.mean(np.abs(observed - predicted))),
                              "worst_run_r2": min(per_run.values()), "fit_seconds": seconds})
@@ -146,7 +147,8 @@ def wsd_final_losses(shared: Path = SHARED, variants=VARIANTS) -> pd.DataFrame:
                     observed = curves[(curves["run"] == r["run"])].dropna(subset=["loss"])
                     last = observed.iloc[observed["step"].argmax()]
                     predicted = predict_curve(fit, schedules[r["run"]], steps=[int(last["step"])])["loss"].item()
-                    rows.append({"N": int(N), "peak_lr": f"{peak:g}", "law": f"{law} ({recipe})", "fitted on": f"const {int(base['total_steps'])} "
+                    rows.append({"N": int(N), "peak_lr": f"{peak:g}", "law": f"{law} ({recipe})",
+                                 "fitted on": f"const {int(base['total_steps'])} "
                                  f"+ wsd {int(shortest['total_steps'])}", "predicted run": f"wsd {int(r['total_steps'])}",
                                  "observed": float(last["loss"]), "predicted": predicted,
                                  "error": predicted - float(last["loss"]),
@@ -202,7 +204,8 @@ def main() -> None:
         for law, recipe in VARIANTS:
             rows = table[(table["law"] == law) & (table["recipe"] == recipe)]
             target = 0.997 if law == "multi-power" else 0.99
-            print(f"target met ({law}, {recipe}: test R² >= {target} for every size): {bool((rows['test_r2'] >= target).all())}")
+            met = bool((rows["test_r2"] >= target).all())
+            print(f"target met ({law}, {recipe}: test R² >= {target} for every size): {met}")
         print()
     if args.part in ("wsd", "all"):
         table = wsd_final_losses(args.shared)

@@ -310,8 +310,8 @@ def cli():
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @_log_options
 def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, cols, loss, delta, top_k, seed,
-                random_starts, budgets, schedule_specs, recipe, n_boot, n_jobs, quiet, runs_file, how, metric, regex, keys,
-                n_count, skip_bad_lines):
+                random_starts, budgets, schedule_specs, recipe, n_boot, n_jobs, quiet, runs_file, how, metric, regex,
+                keys, n_count, skip_bad_lines):
     """Fit a law to the runs in FILE: a table of runs (CSV, TSV, JSONL, JSON or Parquet; one row per run), or
     training logs (a folder, or a log file of W&B, TensorBoard, Hugging Face, Lightning, MLflow, nanoGPT,
     Megatron, ...), whose runs become points (see 'scalinglaws ingest').

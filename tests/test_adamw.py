@@ -41,10 +41,10 @@ def test_settings_are_checked():
             AdamW(**bad)
     with pytest.raises(sl.FitError, match="not fitted: nope"):
         Fitter(polish="adamw", adamw=AdamW(lr={"nope": 1e-2})).fit(POWER, _points())
+    points = pd.DataFrame({"N": [1e8, 1e9, 1e8, 1e9, 3e8, 2e9], "D": [1e9, 1e9, 1e10, 1e10, 3e9, 5e10],
+                           "loss": [3.5, 3.1, 3.0, 2.7, 3.1, 2.6]})
     with pytest.raises(sl.FitError, match="tied"):
-        Fitter(polish="adamw").fit(sl.get_law("chinchilla").tie(beta="alpha"),
-                                   pd.DataFrame({"N": [1e8, 1e9, 1e8, 1e9, 3e8, 2e9], "D": [1e9, 1e9, 1e10, 1e10, 3e9, 5e10],
-                                                 "loss": [3.5, 3.1, 3.0, 2.7, 3.1, 2.6]}))
+        Fitter(polish="adamw").fit(sl.get_law("chinchilla").tie(beta="alpha"), points)
 
 
 @pytest.mark.filterwarnings("ignore::scalinglaws.exceptions.ConvergenceWarning")  # one step, by design
@@ -53,9 +53,9 @@ def test_first_step_moves_every_parameter_by_its_learning_rate():
     keep="after-best" the point that step led to."""
     points = _points()
     rates = {"E": 1e-2, "A": 2.0, "alpha": 1e-3}
-    stay = Fitter(polish="adamw", top_k=1, adamw=AdamW(lr=rates, steps=1, weight_decay=0, eps=0)).fit(POWER, points)
-    moved = Fitter(polish="adamw", top_k=1, adamw=AdamW(lr=rates, steps=1, weight_decay=0, eps=0, keep="after-best")).fit(
-        POWER, points)
+    one_step = dict(lr=rates, steps=1, weight_decay=0, eps=0)
+    stay = Fitter(polish="adamw", top_k=1, adamw=AdamW(**one_step)).fit(POWER, points)
+    moved = Fitter(polish="adamw", top_k=1, adamw=AdamW(**one_step, keep="after-best")).fit(POWER, points)
     chosen = np.flatnonzero(stay.start_table["polished"])[0]
     for name, rate in rates.items():
         begin = stay.start_table[f"start_{name}"][chosen]
@@ -118,3 +118,10 @@ def test_recipe_on_the_command_line(tmp_path, capsys):
         assert main(["fit", str(path), *args]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
+
+
+def test_adamw_settings_need_the_adamw_polish():
+    with pytest.raises(sl.FitError, match="polish is 'trf'"):
+        Fitter(polish="trf", adamw=AdamW())
+    with pytest.raises(sl.FitError, match="starts must be"):
+        Fitter(starts="grid")

@@ -343,7 +343,8 @@ def test_integer_columns_become_exact_floats_in_place(tmp_path):
     assert np.array_equal(_floats_in_place(frozen), values.astype(float)) and frozen.dtype == np.int64
     path = tmp_path / "log.csv"
     steps = np.arange(1, 2001)
-    pd.DataFrame({"run": "a", "step": steps, "tokens": steps * 524_288, "loss": 3 - steps / 1e4}).to_csv(path, index=False)
+    frame = pd.DataFrame({"run": "a", "step": steps, "tokens": steps * 524_288, "loss": 3 - steps / 1e4})
+    frame.to_csv(path, index=False)
     before = path.read_bytes()
     curves = sl.ingest(path).curves
     assert curves["tokens"].dtype == np.float64 and np.array_equal(curves["tokens"], steps * 524_288.0)

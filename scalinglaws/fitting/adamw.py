@@ -3,7 +3,8 @@
 Some published laws were fitted this way, and their coefficients (and forecasts) are those of where the
 optimizer stopped, not of the minimum of the objective. The Multi-Power law (Luo et al. 2025) is the case in
 point: its authors run at most 200 AdamW steps (torch's AdamW, weight decay 0.01) from a reduced-model start
-with per-parameter learning rates, stop after 20 steps without improvement and keep the best iterate. The
+with per-parameter learning rates, stop after 20 steps without improvement and keep the iterate that follows
+the best one. The
 weight decay and the early stop act as a regulariser: on the paper's loss curves the converged fit lowers the
 training objective several-fold but forecasts the held-out schedules worse (docs/benchmarks.md).
 
@@ -96,7 +97,8 @@ class AdamW:
             return np.full(len(names), float(self.lr))
         unknown = set(self.lr) - set(names)
         if unknown:
-            raise FitError(f"AdamW learning rate given for parameter(s) that are not fitted: {', '.join(sorted(unknown))}")
+            raise FitError("AdamW learning rate given for parameter(s) that are not fitted: "
+                           f"{', '.join(sorted(unknown))}")
         return np.array([self.lr.get(n, self.default_lr) for n in names])
 
     def run(self, objective: Objective, space: ParameterSpace, theta0: np.ndarray) -> OptimizeResult:
@@ -142,10 +144,12 @@ class AdamW:
             stale = 0 if f < lowest else stale + 1
             lowest = min(lowest, f)
             if step > self.patience + 1 and stale >= self.patience:
-                message, success = f"AdamW stopped early by design after {step} steps ({self.patience} without improvement)", True
+                message = f"AdamW stopped early by design after {step} steps ({self.patience} without improvement)"
+                success = True
                 break
             if np.linalg.norm(g) < self.grad_tol:
-                message, success = f"AdamW stopped after {step} steps (gradient norm below {self.grad_tol:g})", True
+                message = f"AdamW stopped after {step} steps (gradient norm below {self.grad_tol:g})"
+                success = True
                 break
             if improved and self.keep == "after-best":
                 best_f, best_x = f, new.copy()

@@ -30,8 +30,8 @@ __all__ = ["fit_curves", "curve_schedules", "curve_quality", "RECIPES"]
 #: authors' recipe (their ``src/fitting.py``): from their reduced-law start, at most 200 AdamW steps
 #: (torch's default weight decay 0.01) with learning rates 5e-2 for L0, A, B, C and 5e-3 for alpha, beta,
 #: gamma, stopped after 20 steps without improvement, keeping the iterate after the best one as their code
-#: does; it reproduces the published coefficients and, being
-#: an early-stopped fit, is not the minimum of the objective (only for ``multi-power``).
+#: does. It reproduces the published coefficients and, being an early-stopped fit, is not the minimum of the
+#: objective (only for ``multi-power``).
 RECIPES = {
     "converged": {"top_k": 4, "polish": "trf"},
     "luo2025": {"top_k": 1, "polish": "adamw", "starts": "data", "loss": "huber", "delta": 1e-3,

@@ -103,6 +103,8 @@ class Fitter:
             raise FitError(f"polish must be 'lbfgsb', 'trf' or 'adamw', got {self.polish!r}")
         if self.starts not in ("search", "data"):
             raise FitError(f"starts must be 'search' or 'data', got {self.starts!r}")
+        if self.adamw is not None and self.polish != "adamw":
+            raise FitError(f"AdamW settings were given but polish is {self.polish!r}; use polish='adamw'")
         object.__setattr__(self, "adamw", AdamW.from_value(self.adamw) if self.polish == "adamw" else None)
 
     @classmethod
@@ -409,7 +411,8 @@ def _diagnose(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta
     n = residuals.size
     if not best.success:
         notes.append((f"the optimizer did not converge for the best start ({best.message}); the estimates may "
-                      "be off: raise the iteration limit (maxiter, or the AdamW steps) or check the data", ConvergenceWarning))
+                      "be off: raise the iteration limit (maxiter, or the AdamW steps) or check the data",
+                      ConvergenceWarning))
     names = [n_ for n_, b in zip(law.param_names, at_bound) if b]
     if names:
         notes.append((f"parameter(s) {', '.join(names)} ended on a bound: the law may be mis-specified or "

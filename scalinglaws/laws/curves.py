@@ -396,7 +396,10 @@ class MultiPower(CurveLaw):
         drop = self.learning_rate(X)
         drop = drop.max() - drop
         low = float(np.min(y))
-        slope, intercept, *_ = linregress(np.log(s1), np.log(y - low + 0.01))
+        with np.errstate(all="ignore"):
+            slope, intercept, *_ = linregress(np.log(s1), np.log(y - low + 0.01))
+        if not (np.isfinite(slope) and np.isfinite(intercept)):  # e.g. an observation at S1 = 0
+            slope, intercept = -0.5, 0.0
 
         def residual(p):
             with np.errstate(all="ignore"):
@@ -406,8 +409,11 @@ class MultiPower(CurveLaw):
         for l0 in np.linspace(low - 0.2, low + 0.2, 5):
             for b in (100.0, 550.0, 1000.0):
                 start = np.clip([l0, np.exp(intercept), -slope, b], 1e-6, None)
-                res = least_squares(residual, start, bounds=(0, np.inf), loss="huber", f_scale=1e-3, x_scale="jac",
-                                    max_nfev=2000)
+                try:
+                    res = least_squares(residual, start, bounds=(0, np.inf), loss="huber", f_scale=1e-3,
+                                        x_scale="jac", max_nfev=2000)
+                except ValueError:  # residuals not finite at the start
+                    continue
                 if np.isfinite(res.cost) and (best is None or res.cost < best.cost):
                     best = res
         if best is None:
