@@ -4,9 +4,9 @@ Some published laws were fitted this way, and their coefficients (and forecasts)
 optimizer stopped, not of the minimum of the objective. The Multi-Power law (Luo et al. 2025) is the case in
 point: its authors run at most 200 AdamW steps (torch's AdamW, weight decay 0.01) from a reduced-model start
 with per-parameter learning rates, stop after 20 steps without improvement and keep the iterate that follows
-the best one. The
-weight decay and the early stop act as a regulariser: on the paper's loss curves the converged fit lowers the
-training objective several-fold but forecasts the held-out schedules worse (docs/benchmarks.md).
+the best one. The weight decay and the early stop act as a regulariser: on the paper's loss curves the
+converged fit lowers the training objective several-fold but forecasts the held-out schedules worse
+(docs/benchmarks.md).
 
 The steps are taken on the parameters' natural values (not their log), on the unscaled objective
 Σ ρ(log L_obs − log L_pred), exactly as the authors' code does, so that their fits are reproduced; values are
