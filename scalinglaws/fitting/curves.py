@@ -115,7 +115,7 @@ def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mappin
         raise InputError(f"unknown fit recipe {recipe!r}", hint=f"use one of {', '.join(RECIPES)}")
     if recipe == "luo2025" and law.name != "multi-power":
         raise InputError(f"the luo2025 recipe fits the multi-power law, not '{law.name}'",
-                         hint="use recipe='converged' for other laws")
+                         hint="fit other laws with the converged recipe (the default)")
     table = curves if isinstance(curves, pd.DataFrame) else None
     if table is None:
         from ..io.tables import read_curves
