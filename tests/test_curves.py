@@ -99,6 +99,18 @@ def test_fit_curves_recovers_a_known_law():
     assert fit.settings["schedules"]["wsd"] == "given"
 
 
+def test_fit_of_a_bound_curve_law_without_run_names_groups_rows_by_run_index():
+    """``sl.fit`` on a bound curve law and a table of run_index, step, loss: the rows of one schedule are one
+    run (for the bootstrap and the per-run diagnostics), not one run per row."""
+    curves, schedules, truth = _toy_curves("lr-annealing")
+    law = sl.get_law("lr-annealing").bind(schedules)
+    frame = pd.DataFrame({"run_index": curves["run"].map({"constant": 0, "wsd": 1}), "step": curves["step"],
+                          "loss": curves["loss"]})
+    fit = sl.fit(law, frame[frame["step"] > 300])
+    assert sorted(set(fit.runs)) == ["run0", "run1"]
+    assert fit.params["lam"] == pytest.approx(truth["lam"], rel=1e-4)
+
+
 def test_schedules_rebuilt_from_the_logged_lr_are_reported():
     curves, schedules, truth = _toy_curves("lr-annealing", noise=0.001)
     fit = fit_curves(curves, "lr-annealing")

@@ -276,7 +276,9 @@ def _prepare(law: Law, data, columns) -> tuple[pd.DataFrame, int]:
         table = data
         if "exclude" in data.columns:
             table = data.assign(exclude=boolean_column(data["exclude"], "exclude", Source()))
-    if "run" not in table.columns:
+    if "run" not in table.columns and "run_index" in table.columns:  # curve laws: the rows of a run are one run
+        table = table.assign(run="run" + pd.to_numeric(table["run_index"], errors="coerce").astype("Int64").astype(str))
+    elif "run" not in table.columns:  # points: every row is a run
         table = table.assign(run=[f"run{i}" for i in range(len(table))])
     n_excluded = 0
     if "exclude" in table.columns:
