@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from ..exceptions import FitError
-from .objective import Objective, psi, rho
+from .objective import Objective
 from .space import ParameterSpace
 
 __all__ = ["AdamW"]
@@ -117,23 +117,26 @@ class AdamW:
                           for i in free])
         upper = np.array([law.params[i].bounds[1] for i in free])
         full = [float(v[0, 0]) for v in space.natural(theta0[None, :])]
+
+        def theta_of(x: np.ndarray) -> np.ndarray:  # the free parameters' natural values -> fitted coordinates
+            values = list(full)
+            for i, xi in zip(free, x):
+                values[i] = xi
+            return space.to_theta(values)
+
         x = np.array([full[i] for i in free])
         m, v = np.zeros_like(x), np.zeros_like(x)
         b1, b2 = self.betas
         best_x, best_f, lowest, stale = x.copy(), np.inf, np.inf, 0
         message, success, step = f"ran all {self.steps} AdamW steps", False, 0
         for step in range(1, self.steps + 1):
-            values = list(full)
-            for i, xi in zip(free, x):
-                values[i] = xi
-            with np.errstate(all="ignore"):
-                log_pred, grads = law.log_evaluate_and_gradient(objective.X, *values)
-                r = objective.log_y - log_pred
-                f = float(rho(r, objective.loss, objective.delta).sum())
-                g = -np.array([float(np.sum(psi(r, objective.loss, objective.delta) * grads[i])) for i in free])
-            if not (np.isfinite(f) and np.all(np.isfinite(g))):
+            theta = theta_of(x)
+            f, g = objective.value_and_grad(theta)  # scaled; infinite where the law is not finite
+            if not np.isfinite(f):
                 message = f"AdamW left the region where the law is finite at step {step}"
                 break
+            f /= objective.scale
+            g = g / (objective.scale * space.diagonal(theta))  # gradient with respect to the natural values
             new = x * (1 - rates * self.weight_decay)
             m = b1 * m + (1 - b1) * g
             v = b2 * v + (1 - b2) * g * g
@@ -154,9 +157,6 @@ class AdamW:
             if improved and self.keep == "after-best":
                 best_f, best_x = f, new.copy()
             x = new
-        values = list(full)
-        for i, xi in zip(free, best_x):
-            values[i] = xi
-        theta = space.clip(space.to_theta(values)[None, :])[0]
+        theta = space.clip(theta_of(best_x)[None, :])[0]
         return OptimizeResult(x=theta, fun=float(objective.values(theta[None, :])[0]) * objective.scale,
                               success=success, nit=step, message=message)

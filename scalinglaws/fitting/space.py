@@ -77,8 +77,8 @@ class ParameterSpace:
         return values  # type: ignore[return-value]
 
     def diagonal(self, theta: np.ndarray) -> np.ndarray:
-        """For a space where every parameter is free: d(natural value)/d(theta) of one ``theta`` (F,),
-        the diagonal of :meth:`jacobian` (the value itself for log-scale parameters, else 1)."""
+        """d(natural value)/d(theta) of each free parameter at one ``theta`` (F,): the value itself for
+        log-scale parameters, else 1 (the diagonal of :meth:`jacobian` when no parameter is tied)."""
         return np.where(self._log, np.exp(np.where(self._log, theta, 0.0)), 1.0)
 
     def jacobian(self, theta: np.ndarray) -> np.ndarray:
