@@ -34,7 +34,7 @@ from scalinglaws.forecast.curves import predict_curve
 from scalinglaws.laws import MultiPower
 from scalinglaws.schedules import from_array
 
-from _markdown import markdown
+from scalinglaws.io.tables import markdown_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 TRAIN = ("cosine_24000", "constant_24000", "wsdcon_9")
@@ -200,7 +200,7 @@ def main() -> None:
     if args.part in ("split", "all"):
         table = mpl_split(args.shared)
         print("Multi-Power-law split (train: cosine_24000, constant_24000, wsdcon_9; test: the six others):")
-        print(markdown(table, ".4f"))
+        print(markdown_table(table, ".4f"))
         for law, recipe in VARIANTS:
             rows = table[(table["law"] == law) & (table["recipe"] == recipe)]
             target = 0.997 if law == "multi-power" else 0.99
@@ -210,16 +210,16 @@ def main() -> None:
     if args.part in ("wsd", "all"):
         table = wsd_final_losses(args.shared)
         print("Final loss of longer WSD runs, fitted on a constant run and the shortest WSD run:")
-        print(markdown(table))
+        print(markdown_table(table))
         summary = table.assign(abs_error=table["error"].abs()).groupby(["law", "N"])["abs_error"].mean().unstack(0)
-        print(markdown(summary.reset_index().rename(columns=lambda c: f"MAE {c}" if c != "N" else c)))
+        print(markdown_table(summary.reset_index().rename(columns=lambda c: f"MAE {c}" if c != "N" else c)))
         for law in summary.columns:
             print(f"target met (MAE <= 0.01 nats for every size), {law}: {bool((summary[law] <= 0.01).all())}")
         print()
     if args.part in ("speed", "all"):
         result = speed(args.shared)
         print("Multi-Power law on one 24,000-step curve:")
-        print(markdown(pd.DataFrame([result])))
+        print(markdown_table(pd.DataFrame([result])))
         print(f"fit under 10 s: {result['fit_seconds'] < 10}; grouped evaluation "
               f"{result['naive_eval_seconds'] / result['grouped_eval_seconds']:.0f}x faster than the O(t) loop")
 

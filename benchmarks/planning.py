@@ -21,7 +21,7 @@ import pandas as pd
 
 from scalinglaws.forecast import fit_batch_sweep, fit_hyperparameter_law, fit_power_law, isoflop_analysis
 
-from _markdown import markdown
+from scalinglaws.io.tables import markdown_table
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -75,18 +75,18 @@ def main() -> None:
     args = parser.parse_args()
     iso = isoflop(args.shared)
     print("IsoFLOP approach 2 (N_opt ∝ C^a) against Porian et al.:")
-    print(markdown(iso))
+    print(markdown_table(iso))
     print(f"max |diff|: parabola {iso['diff'].abs().max():.3f}, interpolation {iso['diff (interp.)'].abs().max():.3f}"
           f"; all within 0.05: {bool((iso['diff'].abs() <= 0.05).all())}")
     print()
     table, scaling = batch(args.shared)
     print("Critical batch size (McCandlish fit, batch in tokens):")
-    print(markdown(table))
+    print(markdown_table(table))
     print(scaling)
     print()
     hp = hyperparameters(args.shared)
     print("Optimal learning rate and batch size (Step Law dense sweep, smooth loss, 17 (N, D) cells):")
-    print(markdown(hp.fillna("")))
+    print(markdown_table(hp.fillna("")))
     default = hp.iloc[1]
     ok = all(abs(default[k] - hp.iloc[0][k]) <= 0.1 for k in ("lr: N", "lr: D", "batch: D"))
     print(f"default method within 0.1 of every published exponent: {ok}")

@@ -23,7 +23,7 @@ import pandas as pd
 
 from scalinglaws.fitting.compare import compare_laws
 
-from _markdown import markdown
+from scalinglaws.io.tables import markdown_table
 
 LAWS = ("farseer", "chinchilla", "kaplan")
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -52,7 +52,7 @@ def main() -> None:
                          "converged": row.converged, "in-range error %": 100 * row.in_range_error,
                          "held-out error %": 100 * row.heldout_error, "held-out max %": 100 * row.heldout_max_error})
     table = pd.DataFrame(rows)
-    print(markdown(table))
+    print(markdown_table(table))
     print()
     in_range = table.pivot(index="grid", columns="law", values="in-range error %")
     held_out = table.pivot(index="grid", columns="law", values="held-out error %")

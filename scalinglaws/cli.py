@@ -214,20 +214,20 @@ def _format_option(command):
                              "output (the report goes to standard error).")(command)
 
 
-def _machine() -> bool:
+def _output_format() -> str:
+    """The --format of the running command ("table" outside a command)."""
     ctx = click.get_current_context(silent=True)
-    return ctx is not None and ctx.find_root().meta.get("format", "table") != "table"
+    return "table" if ctx is None else ctx.find_root().meta.get("format", "table")
 
 
 def _say(text: str = "") -> None:
     """A line of the readable report: on standard output, or standard error when --format asks for data."""
-    click.echo(text, err=_machine())
+    click.echo(text, err=_output_format() != "table")
 
 
 def _emit(tables: dict) -> None:
     """With --format json/csv/markdown, print the named result tables (DataFrames) on standard output."""
-    ctx = click.get_current_context()
-    fmt = ctx.find_root().meta.get("format", "table")
+    fmt = _output_format()
     if fmt == "table":
         return
     tables = {name: frame for name, frame in tables.items() if frame is not None}
@@ -239,17 +239,17 @@ def render_tables(tables: dict, fmt: str) -> str:
     are several) or markdown sections. Non-finite numbers are null in JSON and empty in CSV."""
     import json
 
-    import pandas as pd
+    from .io.tables import is_missing, markdown_table
 
     def plain(value):
+        if is_missing(value):
+            return None
         if isinstance(value, (np.floating, float)):
-            return float(value) if math.isfinite(value) else None
+            return float(value)
         if isinstance(value, np.integer):
             return int(value)
         if isinstance(value, np.bool_):
             return bool(value)
-        if value is None or (not isinstance(value, (str, bytes)) and pd.isna(value)):
-            return None
         return value if isinstance(value, (str, int, bool)) else str(value)
 
     if fmt == "json":
@@ -262,11 +262,7 @@ def render_tables(tables: dict, fmt: str) -> str:
             text = frame.to_csv(index=False, lineterminator="\n")
             parts.append((f"# {name}\n" if len(tables) > 1 else "") + text)
         else:
-            header = "| " + " | ".join(map(str, frame.columns)) + " |"
-            rule = "|" + "---|" * len(frame.columns)
-            rows = ["| " + " | ".join("" if plain(v) is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
-                                      for v in row) + " |" for row in frame.itertuples(index=False)]
-            parts.append("\n".join([f"### {name}", "", header, rule, *rows]) + "\n")
+            parts.append(f"### {name}\n\n{markdown_table(frame, '.6g', na='')}\n")
     return "\n".join(parts)
 
 

@@ -288,3 +288,24 @@ def write_table(frame: pd.DataFrame, path) -> Path:
             else:
                 frame.to_csv(handle, index=False, sep="\t" if ext == ".tsv" else ",")
     return path
+
+
+def is_missing(value) -> bool:
+    """Whether a table cell holds no number or text: None, NaN, ±inf, ``pd.NA`` or ``NaT``."""
+    if isinstance(value, (float, np.floating)):
+        return not np.isfinite(value)
+    return value is None or (not isinstance(value, (str, bytes)) and pd.api.types.is_scalar(value)
+                             and bool(pd.isna(value)))
+
+
+def markdown_table(frame: pd.DataFrame, floatfmt: str = ".3f", na: str | None = None) -> str:
+    """``frame`` as a GitHub markdown table (pandas' ``to_markdown`` needs the optional tabulate package):
+    floats formatted with ``floatfmt``; with ``na``, missing values (see :func:`is_missing`) are written as it."""
+    def cell(value) -> str:
+        if na is not None and is_missing(value):
+            return na
+        return format(value, floatfmt) if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
