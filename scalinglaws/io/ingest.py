@@ -35,7 +35,7 @@ import pandas as pd
 from ..exceptions import InputError
 from ..schema import FLOPS_PER_PARAM_TOKEN, format_number
 from .detect import PARSERS, Found, discover
-from .logs import NONFINITE, LogTable, ParseContext
+from .logs import NONFINITE, LogTable, ParseContext, writeable
 from .names import ROLES, choose_keys, is_bits
 from .runs import gather, read_sidecar, sidecar_entry
 from .textlog import compile_regex
@@ -425,14 +425,15 @@ def _checks(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, seg
             bad = np.flatnonzero(values == NONFINITE)
             if bad.size:
                 reasons.append(f"{name} not finite at step {int(step[lo + bad[0]])}")
-        metric = eval_loss[lo:hi] if np.isfinite(eval_loss[lo:hi]).any() else loss[lo:hi]
+        evaluated = bool(np.isfinite(eval_loss[lo:hi]).any())  # the run's checks use its eval loss if logged
+        metric = eval_loss[lo:hi] if evaluated else loss[lo:hi]
         finite = metric[np.isfinite(metric)]
         if finite.size >= 3:
             best = float(finite.min())
             final = float(np.median(finite[-3:]))
             if final > diverge_factor * best:
                 reasons.append(f"loss rose from {best:.4g} to {final:.4g}")
-        key = by_run.at[run, "eval_loss_key"] if np.isfinite(eval_loss[lo:hi]).any() else by_run.at[run, "loss_key"]
+        key = by_run.at[run, "eval_loss_key" if evaluated else "loss_key"]
         if key and is_bits(key):
             notes.append(f"{key!r} is in bits, not nats")
         if np.count_nonzero(finite > _PER_SEQUENCE) > finite.size / 2:  # the median is above it
@@ -461,19 +462,5 @@ def _clean(curves: pd.DataFrame) -> pd.DataFrame:
         values = curves[column].to_numpy()
         if column in ROLES and values.size and np.isinf([np.fmin.reduce(values), np.fmax.reduce(values)]).any():
             values = np.where(np.isinf(values), np.nan, values)
-        out[column] = _writeable(values)
+        out[column] = writeable(values)
     return pd.DataFrame(out, copy=False)
-
-
-def _writeable(values: np.ndarray) -> np.ndarray:
-    """``values`` as a writeable array, without a copy where the memory allows it."""
-    if values.flags.writeable:
-        return values
-    if values.strides == (0,):  # a role no log had: an all-NaN view until here
-        return np.full(values.shape, values[0] if values.size else np.nan)
-    view = values.view()
-    try:
-        view.setflags(write=True)
-    except ValueError:  # memory that is read-only at its source
-        return values.copy()
-    return view

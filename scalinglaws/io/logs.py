@@ -260,3 +260,19 @@ def latest_segment(steps: np.ndarray) -> np.ndarray:
         return np.ones(steps.size, dtype=bool)
     later_min = np.minimum.accumulate(steps[::-1])[::-1]
     return steps <= np.append(later_min[1:], np.iinfo(np.int64).max)
+
+
+def writeable(values: np.ndarray) -> np.ndarray:
+    """``values`` as an array that may be written, without a copy where the memory allows it (pandas hands out
+    read-only views of a frame's columns; a parser's own frames may be overwritten). A stride-0 view (a column
+    of one repeated value) becomes a full array; memory that is read-only at its source, a copy."""
+    if values.flags.writeable:
+        return values
+    if values.strides == (0,):
+        return np.full(values.shape, values[0] if values.size else np.nan)
+    view = values.view()
+    try:
+        view.setflags(write=True)
+    except ValueError:
+        return values.copy()
+    return view

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
-from .logs import LogTable, ParseContext, tail_bytes, text_floats
+from .logs import LogTable, ParseContext, tail_bytes, text_floats, writeable
 from .names import normalize, step_key
 from .runs import _RUN_COLUMNS, FIELDS
 from .tables import read_table
@@ -110,11 +110,7 @@ def _floats_in_place(values: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
     """An int64 column of the parsed table as float64, written over its own memory, chunk by chunk (numpy
     would copy the whole column to cast it onto itself at once). The parsed table is this module's and is
     dropped after parsing, so nothing else sees its memory; a column that cannot be written gets a copy."""
-    view = values.view()
-    try:
-        view.setflags(write=True)
-    except ValueError:
-        return values.astype(float)
+    view = writeable(values)
     if not view.flags.c_contiguous:
         return values.astype(float)
     out = view.view(np.float64)
