@@ -41,8 +41,8 @@ __all__ = [
     "Fitter", "fit", "fit_curves", "FitResult", "bootstrap", "BootstrapResult", "backtest", "compare_laws",
     "profile_interval", "to_lmfit_minimizer",
     # forecasting
-    "forecast", "predict_curve", "compute_optimal", "frontier", "inference_optimal", "isoflop_analysis", "fit_batch_sweep",
-    "fit_hyperparameter_law",
+    "forecast", "predict_curve", "compute_optimal", "frontier", "inference_optimal", "isoflop_analysis",
+    "fit_batch_sweep", "fit_hyperparameter_law",
     # errors and warnings
     "ScalingLawsError", "InputError", "InputFileNotFoundError", "OutputError", "LawError", "FitError",
     "MissingDependencyError", "ScalingLawsWarning", "AtBoundWarning", "ConvergenceWarning", "DataWarning",

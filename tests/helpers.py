@@ -13,6 +13,7 @@ import scalinglaws as sl
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "data"
+LOGS = REPO / "tests" / "fixtures" / "logs"  # logs written by tests/fixtures/make_logs.py
 SHARED = Path(os.environ.get("SCALINGLAWS_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 #: Epoch AI's refit (Besiroglu et al. 2024), notebook vector (LAWS.md §1).

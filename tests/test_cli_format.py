@@ -3,7 +3,6 @@ format asked for (parseable, with the right values), the readable report to stan
 
 import io
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -12,9 +11,8 @@ import pytest
 import scalinglaws as sl
 from scalinglaws.cli import render_tables
 
-from .helpers import DATA, EPOCH, isoflop_grid, law_curves, run_cli as run, synthetic_points
+from .helpers import DATA, EPOCH, LOGS, isoflop_grid, law_curves, run_cli as run, synthetic_points
 
-LOGS = Path(__file__).parent / "fixtures" / "logs"
 
 
 @pytest.fixture(scope="module")

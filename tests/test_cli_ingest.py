@@ -13,9 +13,8 @@ import pytest
 
 import scalinglaws as sl
 
-from .helpers import run_cli as run
+from .helpers import LOGS, run_cli as run
 
-LOGS = Path(__file__).parent / "fixtures" / "logs"
 
 
 def one_line_error(capsys, *args) -> str:

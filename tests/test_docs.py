@@ -4,14 +4,13 @@ every registered law and every command."""
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 import scalinglaws as sl
 from scalinglaws.cli import cli
 
-REPO = Path(__file__).resolve().parents[1]
+from .helpers import REPO
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,8 @@ from scalinglaws.io.architecture import count_parameters
 from scalinglaws.io.detect import detect_file
 from scalinglaws.io.names import choose_keys
 
-LOGS = Path(__file__).parent / "fixtures" / "logs"
+from .helpers import LOGS
+
 EXPECTED = json.loads((LOGS / "expected.json").read_text())
 TOKENS_PER_STEP = 512  # batch 8 x sequence 64 in every per-format fixture
 

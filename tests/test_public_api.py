@@ -6,11 +6,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import re
-from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "scalinglaws"
+from .helpers import REPO
+
+PACKAGE = REPO / "scalinglaws"
 MODULES = ["scalinglaws", "scalinglaws.io", "scalinglaws.laws", "scalinglaws.fitting", "scalinglaws.forecast",
            "scalinglaws.schedules", "scalinglaws.plot", "scalinglaws.exceptions", "scalinglaws.schema"]
 
