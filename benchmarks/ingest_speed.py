@@ -120,21 +120,23 @@ def main() -> None:
         size = path.stat().st_size / 2**20
     import pandas as pd
 
+    from scalinglaws.io.tables import markdown_table
+
     frame_mb = results["read_csv"][0]["frame_mb"]
     rows = results["read_csv"][0]["rows"]
     print(f"{rows:,} rows, {size:.0f} MB file, frame {frame_mb:.0f} MB; {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, pandas {pd.__version__}; {args.repeats} alternating repeats, "
           "in this process; memory in fresh processes")
     print()
-    print("| method | median (s) | min (s) | max (s) | peak memory above start (MB) | peak / frame size |")
-    print("|---|---|---|---|---|---|")
-    medians = {}
+    medians, table = {}, []
     for method, runs in results.items():
         seconds = np.array([r["seconds"] for r in runs])
-        peak = peaks[method]
         medians[method] = float(np.median(seconds))
-        print(f"| {'pandas.read_csv' if method == 'read_csv' else 'scalinglaws.ingest'} | {medians[method]:.2f} | "
-              f"{seconds.min():.2f} | {seconds.max():.2f} | {peak:.0f} | {peak / frame_mb:.2f}x |")
+        table.append({"method": "pandas.read_csv" if method == "read_csv" else "scalinglaws.ingest",
+                      "median (s)": medians[method], "min (s)": float(seconds.min()), "max (s)": float(seconds.max()),
+                      "peak memory above start (MB)": f"{peaks[method]:.0f}",
+                      "peak / frame size": f"{peaks[method] / frame_mb:.2f}x"})
+    print(markdown_table(pd.DataFrame(table), ".2f"))
     paired = np.median([b["seconds"] / a["seconds"] for a, b in zip(results["read_csv"], results["ingest"])])
     ratio = medians["ingest"] / medians["read_csv"]
     memory = peaks["ingest"] / frame_mb
