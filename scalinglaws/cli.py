@@ -16,7 +16,7 @@ import click
 import numpy as np
 
 from . import __version__
-from .exceptions import ScalingLawsError, ScalingLawsWarning
+from .exceptions import InputError, ScalingLawsError, ScalingLawsWarning
 from .schema import POINT_INPUTS, format_number, parse_number
 
 if TYPE_CHECKING:
@@ -445,7 +445,10 @@ def _fit_curves(file: str, law, columns, schedule_specs, fitter, logs, recipe: s
         settings = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawsWarning)  # the summary prints them
-        result = fit_curves(table, law, schedules=schedules, recipe=recipe, **settings)
+        try:
+            result = fit_curves(table, law, schedules=schedules, recipe=recipe, **settings)
+        except InputError as err:  # the table was read above: name its file
+            raise err.in_file(file) from None
     _say(f"Read {file}: {len(runs)} runs, {len(table)} rows; {result.n_points} points fitted, "
          f"{result.n_excluded} left out (warmup or no loss)")
     for run, how in result.settings["schedules"].items():

@@ -78,6 +78,12 @@ class InputError(ScalingLawsError):
     def __str__(self) -> str:  # OSError subclasses would otherwise print their args tuple
         return self._message()
 
+    def in_file(self, path) -> "InputError":
+        """This error naming ``path`` (a table read before the error was found), unless it names a file."""
+        if self.path is not None:
+            return self
+        return type(self)(self.problem, path=path, line=self.line, row=self.row, column=self.column, hint=self.hint)
+
     def __reduce__(self):
         kwargs = dict(path=self.path, line=self.line, row=self.row, column=self.column, hint=self.hint)
         return (_rebuild_input_error, (type(self), self.problem, kwargs))

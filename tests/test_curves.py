@@ -202,11 +202,14 @@ def test_curve_commands(capsys, tmp_path):
     out = capsys.readouterr().out
     assert code == 0 and "too narrow" in out and (tmp_path / "c.png").exists()
     assert len(pd.read_csv(tmp_path / "c.csv")) > 100
+    no_loss = tmp_path / "no_loss.csv"
+    curves.drop(columns="loss").to_csv(no_loss, index=False)
     for args, message in ((["forecast", str(fit_json)], "give --schedule"),
                           (["forecast", str(fit_json), "--schedule", "wsd:steps=10"], "give peak"),
                           (["fit", str(path), "--law", "lr-annealing", "--schedule", "nope=wsd:steps=10,peak=1"],
                            "no run 'nope'"),
-                          (["fit", str(path), "--schedule", "x=wsd:steps=10,peak=1"], "for loss-curve laws")):
+                          (["fit", str(path), "--schedule", "x=wsd:steps=10,peak=1"], "for loss-curve laws"),
+                          (["fit", str(no_loss), "--law", "lr-annealing"], f"{no_loss}: no step is left to fit")):
         assert main(args) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
