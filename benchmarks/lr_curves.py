@@ -30,7 +30,7 @@ import pandas as pd
 
 import scalinglaws as sl
 from scalinglaws.fitting.curves import fit_curves
-from scalinglaws.forecast.curves import predict_curve
+from scalinglaws.forecasting.curves import predict_curve
 from scalinglaws.laws import MultiPower
 from scalinglaws.schedules import from_array
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from scalinglaws.forecast import fit_batch_sweep, fit_hyperparameter_law, fit_power_law, isoflop_analysis
+from scalinglaws.forecasting import fit_batch_sweep, fit_hyperparameter_law, fit_power_law, isoflop_analysis
 
 from scalinglaws.io.tables import markdown_table
 

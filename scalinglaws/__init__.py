@@ -22,7 +22,7 @@ from .exceptions import (AtBoundWarning, ConvergenceWarning, DataWarning, Extrap
                          MissingDependencyError, OutputError, ScalingLawsError, ScalingLawsWarning)
 from .fitting import (BootstrapResult, FitResult, Fitter, backtest, bootstrap, compare_laws, fit, fit_curves,
                       profile_interval, to_lmfit_minimizer)
-from .forecast import (compute_optimal, fit_batch_sweep, fit_hyperparameter_law, forecast, frontier,
+from .forecasting import (compute_optimal, fit_batch_sweep, fit_hyperparameter_law, forecast, frontier,
                        inference_optimal, isoflop_analysis, predict_curve)
 from .io import (Ingested, count_parameters, ingest, points_from_curves, read_curves, read_points, read_table,
                  write_table)

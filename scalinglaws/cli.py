@@ -161,7 +161,7 @@ def _is_log(path: str) -> bool:
 
     from .io.detect import detect_file
     from .io.names import step_key
-    from .schema import POINTS_ALIASES, _normalize
+    from .schema import POINTS_ALIASES, normalize as _normalize
 
     file = Path(path)
     if file.is_dir():
@@ -317,7 +317,7 @@ def fit_command(file, law_name, fix, tie, bound, grids, log_params, out, plot_pa
     logs) are left out and counted. The law's inputs (N, D, C, U, N_avg or S_min) and loss are needed.
     """
     from .fitting import Fitter
-    from .forecast import compute_optimal
+    from .forecasting import compute_optimal
 
     budget_list = _budgets(budgets)
     columns = _columns(cols)
@@ -639,7 +639,7 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, schedule_spec, 
     """
     from .exceptions import ExtrapolationWarning
     from .fitting.result import FitResult
-    from .forecast import forecast
+    from .forecasting import forecast
 
     _check_outputs(fit_file, out, plot_path)
     if not 0 < level < 1:
@@ -685,7 +685,7 @@ def forecast_command(fit_file, params_, tokens, compute, inputs, schedule_spec, 
 
 def _forecast_curve(fit, fit_file, spec, observed, params_, n_boot, level, kind, plot_path, out, n_jobs, seed, quiet):
     """``forecast`` for loss-curve laws: the predicted curve along a schedule, with a band."""
-    from .forecast.curves import predict_curve
+    from .forecasting.curves import predict_curve
     from .io import read_curves
     from .schedules import parse_schedule
 
@@ -741,7 +741,7 @@ def plan_command(fit_file, budget, inference_tokens, unique_tokens, flops, hpara
     """Plan training runs from a saved fit: the compute-optimal N and D for each budget, the loss to
     expect (90% interval), and a batch size and learning rate from a published hyperparameter law."""
     from .fitting.result import FitResult
-    from .forecast import PRESETS, compute_optimal
+    from .forecasting import PRESETS, compute_optimal
 
     _check_outputs(fit_file, out, plot_path)
     budgets = _numbers(budget, "--budget")
@@ -810,7 +810,7 @@ def batch_command(file, group, batch_col, steps_col, level, plot_path, out):
     (McCandlish et al. 2018), B_crit = E_min/S_min with an interval, and how B_crit scales."""
     import pandas as pd
 
-    from .forecast import fit_batch_sweep, fit_power_law
+    from .forecasting import fit_batch_sweep, fit_power_law
     from .io import read_table
 
     _check_outputs(file, out, plot_path)
@@ -934,7 +934,7 @@ def ingest_command(paths, out, points_out, runs_out, ema, at_tokens, at_flops, d
 @click.option("--plot", "plot_path", type=click.Path(path_type=str), help="Save a figure (.png, .svg, .pdf).")
 def isoflop_command(file, method, window, cols, plot_path):
     """IsoFLOP analysis (approach 2) of FILE: each budget's optimal N and D, and N_opt ∝ C^a, D_opt ∝ C^b."""
-    from .forecast import isoflop_analysis
+    from .forecasting import isoflop_analysis
     from .io import read_points
 
     _check_outputs(file, None, plot_path)

@@ -89,7 +89,7 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
     with the residuals.
 
     ``fit`` is a :class:`FitResult`, or a :class:`~scalinglaws.fitting.bootstrap.BootstrapResult` to draw
-    ``level`` bands around the curves. ``forecast`` (a table from :func:`~scalinglaws.forecast.forecast`)
+    ``level`` bands around the curves. ``forecast`` (a table from :func:`~scalinglaws.forecasting.forecast`)
     marks forecast points, with their bands when it has ``lower``/``upper``.
 
     * A law of exactly N and D: loss against training tokens D, one colour per model size (or size bin
@@ -195,7 +195,7 @@ def _single_input_panel(fit: FitResult, main, extrapolate: float, boot=None, lev
 
 def _curves_panel(fit: FitResult, main) -> None:
     """Loss against step for each fitted run (and model size), with the law along the run's whole schedule."""
-    from .forecast.curves import predict_curve
+    from .forecasting.curves import predict_curve
 
     data = fit.data
     law = fit.law
@@ -325,7 +325,7 @@ def plot_backtest(table, ax=None):
 
 
 def plot_curve_forecast(table, ax=None, *, observed=None, title: str = ""):
-    """A predicted loss curve (from :func:`~scalinglaws.forecast.curves.predict_curve`) with its band, its
+    """A predicted loss curve (from :func:`~scalinglaws.forecasting.curves.predict_curve`) with its band, its
     learning rate on a second axis, and observed curves (a curves table) when given."""
     with style():
         fig, axes = _new_axes(ax)
@@ -396,7 +396,7 @@ def plot_isoflop(result, ax=None):
 
 
 def plot_frontier(table, ax=None):
-    """N_opt and D_opt against the budget C (from :func:`~scalinglaws.forecast.compute_optimal` or a
+    """N_opt and D_opt against the budget C (from :func:`~scalinglaws.forecasting.compute_optimal` or a
     bootstrap's), with their intervals when the table has ``_lower``/``_upper`` columns."""
     with style():
         fig, axes = _new_axes(ax)

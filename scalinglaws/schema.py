@@ -19,8 +19,11 @@ S_min      optional: minimum optimizer steps (Kaplan's L(N, S_min))             
 When ``D`` is absent but ``C`` is given, ``D = C / (6·N)`` (as Epoch AI did for the Chinchilla points).
 Any other column is kept unchanged ("extra" columns: batch size, learning rate, ...).
 
-**Curves table**, one row per logged step of a run: ``run``, ``step``, ``tokens``, ``lr``, ``loss``
-(``tokens``, ``lr`` and ``loss`` may be missing on some rows: evaluation losses are often logged sparsely).
+**Curves table**, one row per logged step of a run: ``run``, ``step``, ``tokens``, ``lr``, ``loss`` (training
+loss), ``eval_loss`` (evaluation loss); all but ``run`` and ``step`` may be missing on some rows: evaluation
+losses are often logged sparsely. The same columns come from plain tables and from training logs.
+
+Every column name above, and the metric names read from logs, come from one vocabulary, :data:`COLUMNS`.
 
 Column names are matched case-insensitively through aliases (``params``, ``n_params``, ``model_size`` → N;
 ``tokens`` → D; ``flops``, ``compute`` → C; ``val_loss``, ``eval_loss`` → loss; ...; see :data:`POINTS_ALIASES`).
@@ -40,13 +43,17 @@ import pandas as pd
 from .exceptions import InputError
 
 __all__ = [
+    "COLUMNS",
+    "Column",
     "POINTS_COLUMNS",
     "CURVES_COLUMNS",
     "POINTS_ALIASES",
     "POINT_INPUTS",
     "CURVES_ALIASES",
+    "METRIC_ROLES",
     "FLOPS_PER_PARAM_TOKEN",
     "Source",
+    "normalize",
     "parse_number",
     "format_number",
     "points_table",
@@ -56,28 +63,70 @@ __all__ = [
 #: Training FLOPs per parameter per token used to derive C when a table has none (C = 6·N·D).
 FLOPS_PER_PARAM_TOKEN = 6.0
 
+
+@dataclass(frozen=True)
+class Column:
+    """One canonical column of the tidy tables: its name, accepted spellings (normalized: lower case, separators
+    ``space - / . :`` as ``_``), meaning and unit."""
+
+    name: str
+    aliases: tuple[str, ...]
+    meaning: str
+    unit: str = ""
+
+
+_RUN = ("run", "run_id", "run_name", "name", "model", "model_name", "experiment", "exp_name")
+_TRAIN_LOSS = ("loss", "train_loss", "training_loss", "lm_loss", "train_lm_loss", "train_loss_step", "loss_train",
+               "train_ce", "train_nll")
+_EVAL_LOSS = ("val_loss", "eval_loss", "validation_loss", "valid_loss", "test_loss", "dev_loss", "heldout_loss")
+
+#: The one vocabulary of scalinglaws: every canonical column of the points, curves and runs tables and of the
+#: metrics read from logs, with the spellings accepted for it (in order of preference).
+COLUMNS: Mapping[str, Column] = {c.name: c for c in (
+    Column("run", _RUN, "run identifier"),
+    Column("N", ("n", "params", "n_params", "num_params", "nparams", "parameters", "n_parameters", "num_parameters",
+                 "param_count", "model_size", "non_embedding_params", "n_params_non_embedding", "model_params"),
+           "model parameters (say in your data whether embeddings count)", "parameters"),
+    Column("D", ("d", "tokens", "n_tokens", "num_tokens", "train_tokens", "training_tokens", "data_size"),
+           "training tokens", "tokens"),
+    Column("C", ("c", "flops", "compute", "train_flops", "training_flops", "compute_flops"), "training compute",
+           "FLOPs"),
+    Column("loss", (*_TRAIN_LOSS[:1], *_EVAL_LOSS[:5], "final_loss", *_TRAIN_LOSS[1:3]), "the loss to fit",
+           "nats/token"),
+    Column("U", ("u", "unique_tokens", "n_unique_tokens", "unique"), "unique tokens", "tokens"),
+    Column("N_avg", ("n_avg", "avg_params", "average_params", "mean_params"),
+           "parameters averaged over training (sparse runs)", "parameters"),
+    Column("S_min", ("s_min", "min_steps"), "minimum optimizer steps (Kaplan's L(N, S_min))", "steps"),
+    Column("exclude", ("exclude", "excluded", "excluded_by_epoch", "skip"), "rows left out of fits", "bool"),
+    Column("step", ("step", "global_step", "trainer_global_step", "train_global_step", "iteration", "iter", "_step",
+                    "steps", "it"), "optimizer step", "steps"),
+    Column("tokens", ("tokens", "num_tokens", "n_tokens", "tokens_seen", "consumed_tokens", "train_tokens",
+                      "num_input_tokens_seen", "total_tokens", "train_num_tokens", "trainer_tokens",
+                      "tokens_consumed", "d"), "tokens seen so far", "tokens"),
+    Column("lr", ("lr", "learning_rate", "train_lr", "train_learning_rate", "optim_lr", "optimizer_lr", "lr_adamw",
+                  "lr_adam", "lr_sgd", "trainer_lr"), "learning rate"),
+    Column("train_loss", _TRAIN_LOSS, "training loss of a logged step", "nats/token"),
+    Column("eval_loss", _EVAL_LOSS, "evaluation loss of a logged step", "nats/token"),
+    Column("batch_size", ("batch_size_tokens", "batch_tokens", "batch_size", "bs", "b"), "batch size (of a sweep)"),
+    Column("steps", ("steps_to_target", "steps", "s", "step"), "steps to reach a target loss (of a sweep)", "steps"),
+)}
+
 #: Columns every points table has (one row per run or checkpoint), in this order.
 POINTS_COLUMNS = ("run", "N", "D", "C", "loss")
-#: Columns every curves table has (one row per logged step), in this order.
-CURVES_COLUMNS = ("run", "step", "tokens", "lr", "loss")
+#: Columns every curves table has (one row per logged step), in this order: ``loss`` is the training loss,
+#: ``eval_loss`` the evaluation loss; either may be missing (NaN) on some rows or all.
+CURVES_COLUMNS = ("run", "step", "tokens", "lr", "loss", "eval_loss")
+#: The roles a logged metric can fill in a curves table, besides the step.
+METRIC_ROLES = ("loss", "eval_loss", "lr", "tokens")
 
-_LOSS_ALIASES = ("loss", "val_loss", "eval_loss", "validation_loss", "valid_loss", "test_loss",
-                 "final_loss", "train_loss")
-_RUN_ALIASES = ("run", "run_id", "run_name", "name", "model", "model_name", "experiment", "exp_name")
+
+def _aliases(**names: str) -> Mapping[str, tuple[str, ...]]:
+    return {table_name: COLUMNS[column].aliases for table_name, column in names.items()}
+
 
 #: Accepted spellings per canonical column of the points table, in order of preference.
-POINTS_ALIASES: Mapping[str, tuple[str, ...]] = {
-    "run": _RUN_ALIASES,
-    "N": ("n", "params", "n_params", "num_params", "nparams", "parameters", "n_parameters",
-          "num_parameters", "param_count", "model_size"),
-    "D": ("d", "tokens", "n_tokens", "num_tokens", "train_tokens", "training_tokens", "data_size"),
-    "C": ("c", "flops", "compute", "train_flops", "training_flops", "compute_flops"),
-    "loss": _LOSS_ALIASES,
-    "U": ("u", "unique_tokens", "n_unique_tokens", "unique"),
-    "N_avg": ("n_avg", "avg_params", "average_params", "mean_params"),
-    "S_min": ("s_min", "min_steps"),
-    "exclude": ("exclude", "excluded", "excluded_by_epoch", "skip"),
-}
+POINTS_ALIASES: Mapping[str, tuple[str, ...]] = _aliases(run="run", N="N", D="D", C="C", loss="loss", U="U",
+                                                         N_avg="N_avg", S_min="S_min", exclude="exclude")
 
 #: Optional numeric columns of the points table, read (with aliases) when present.
 POINT_EXTRAS = ("U", "N_avg", "S_min")
@@ -87,13 +136,8 @@ _MEANING = {"N": "the parameter count N", "D": "the token count D", "C": "comput
             "U": "unique tokens U", "N_avg": "average parameter count N_avg", "S_min": "minimum steps S_min"}
 
 #: Accepted spellings per canonical column of the curves table, in order of preference.
-CURVES_ALIASES: Mapping[str, tuple[str, ...]] = {
-    "run": _RUN_ALIASES,
-    "step": ("step", "steps", "global_step", "iteration", "iter", "_step"),
-    "tokens": ("tokens", "n_tokens", "num_tokens", "tokens_seen", "consumed_tokens", "d"),
-    "lr": ("lr", "learning_rate"),
-    "loss": _LOSS_ALIASES,
-}
+CURVES_ALIASES: Mapping[str, tuple[str, ...]] = _aliases(run="run", step="step", tokens="tokens", lr="lr",
+                                                         loss="train_loss", eval_loss="eval_loss")
 
 _SUFFIX = {"": 1.0, "k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
 _NUMBER = re.compile(
@@ -160,8 +204,13 @@ def format_number(value: float, digits: int = 3) -> str:
     return f"{float(f'{value / 1e15:.{digits}g}'):g}P"
 
 
-def _normalize(name) -> str:
-    return re.sub(r"[\s\-/.]+", "_", str(name).strip()).lower()
+def normalize(name) -> str:
+    """A column or metric name as the vocabulary spells it: lower case, ``space - / . :`` as ``_``.
+
+    >>> normalize("Train/Loss"), normalize("lr-AdamW")
+    ('train_loss', 'lr_adamw')
+    """
+    return re.sub(r"[\s\-/.:]+", "_", str(name).strip()).lower()
 
 
 def _resolve(columns: Sequence, aliases: Mapping[str, tuple[str, ...]], overrides: Mapping[str, str] | None,
@@ -169,7 +218,7 @@ def _resolve(columns: Sequence, aliases: Mapping[str, tuple[str, ...]], override
     """Map canonical name -> column of the input, trying user overrides first, then aliases in order."""
     by_norm: dict[str, str] = {}
     for col in columns:
-        by_norm.setdefault(_normalize(col), col)
+        by_norm.setdefault(normalize(col), col)
     found: dict[str, str] = {}
     for canonical, given in (overrides or {}).items():
         if canonical not in aliases:
@@ -340,13 +389,13 @@ def curves_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
                  source: Source | None = None) -> pd.DataFrame:
     """Validate and canonicalize a table of logged steps into the curves table.
 
-    ``step`` is required (non-negative integers); ``tokens``, ``lr`` and ``loss`` are optional and
+    ``step`` is required (non-negative integers); ``tokens``, ``lr``, ``loss`` and ``eval_loss`` are optional and
     may be missing on some rows, but never infinite or negative, and ``loss`` never zero.
 
     >>> t = curves_table(pd.DataFrame({"iter": [0, 10], "learning_rate": [1e-3, 9e-4],
     ...                                "val_loss": [None, 3.2]}))
-    >>> t.columns.tolist(), t["step"].tolist()
-    (['run', 'step', 'tokens', 'lr', 'loss'], [0, 10])
+    >>> t.columns.tolist(), t["step"].tolist(), t["eval_loss"].tolist()
+    (['run', 'step', 'tokens', 'lr', 'loss', 'eval_loss'], [0, 10], [nan, 3.2])
     """
     source = source or Source()
     found = _columns_of(frame, CURVES_ALIASES, columns, source, "steps")
@@ -361,10 +410,10 @@ def curves_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
         raise InputError(f"step must be a non-negative integer, got {step[i]:g}", column=found["step"],
                          **source.at(i), hint="fix the value, or remove the row")
     out["step"] = step.astype(np.int64)
-    for name in ("tokens", "lr", "loss"):
+    for name in ("tokens", "lr", "loss", "eval_loss"):
         if name in found:
             values = _numeric(frame[found[name]], found[name], source, allow_nan=True)
-            if name == "loss":
+            if name in ("loss", "eval_loss"):
                 _positive(values, found[name], source, "the loss")
             else:
                 bad = np.flatnonzero(values < 0)

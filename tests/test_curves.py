@@ -7,7 +7,7 @@ import pytest
 import scalinglaws as sl
 from scalinglaws.cli import main
 from scalinglaws.fitting.curves import curve_quality, fit_curves
-from scalinglaws.forecast.curves import best_cooldown, continue_run, predict_curve
+from scalinglaws.forecasting.curves import best_cooldown, continue_run, predict_curve
 from scalinglaws.laws import MultiPower, ScheduleSet
 from scalinglaws.schedules import constant, cosine, from_array, parse_schedule, wsd
 

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.forecast import (DEEPSEEK, STEP_LAW, STEP_LAW_MEAN, critical_batch_kaplan, fit_batch_sweep,
+from scalinglaws.forecasting import (DEEPSEEK, STEP_LAW, STEP_LAW_MEAN, critical_batch_kaplan, fit_batch_sweep,
                                   fit_hyperparameter_law, fit_power_law, forecast, frontier, inference_optimal,
                                   isoflop_analysis, min_compute_ratio, min_steps)
 

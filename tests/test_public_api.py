@@ -12,7 +12,7 @@ import pytest
 from .helpers import REPO
 
 PACKAGE = REPO / "scalinglaws"
-MODULES = ["scalinglaws", "scalinglaws.io", "scalinglaws.laws", "scalinglaws.fitting", "scalinglaws.forecast",
+MODULES = ["scalinglaws", "scalinglaws.io", "scalinglaws.laws", "scalinglaws.fitting", "scalinglaws.forecasting",
            "scalinglaws.schedules", "scalinglaws.plot", "scalinglaws.exceptions", "scalinglaws.schema"]
 
 

@@ -127,11 +127,24 @@ def test_curves_table_canonical_columns():
     frame = pd.DataFrame({"run_name": ["a", "a", "b"], "global_step": [0, 100, 0], "learning_rate": [0, 1e-3, 0],
                           "eval_loss": [None, 3.1, None], "tokens_seen": ["0", "51.2M", "0"]})
     table = curves_table(frame)
-    assert table.columns.tolist() == ["run", "step", "tokens", "lr", "loss"]
+    assert table.columns.tolist() == ["run", "step", "tokens", "lr", "loss", "eval_loss"]
     assert table["step"].dtype == np.int64
     assert table["tokens"].tolist() == [0.0, 5.12e7, 0.0]
     assert table["run"].tolist() == ["a", "a", "b"]
-    assert np.isnan(table["loss"][0]) and table["loss"][1] == 3.1
+    assert np.isnan(table["eval_loss"][0]) and table["eval_loss"][1] == 3.1
+    assert table["loss"].isna().all()  # the training loss: not in this table
+
+
+def test_one_vocabulary_for_tables_and_logs():
+    """The points table, the curves table and the log-metric matcher take their spellings from COLUMNS."""
+    from scalinglaws.io.names import choose_keys
+    from scalinglaws.schema import COLUMNS, CURVES_ALIASES, POINTS_ALIASES
+
+    assert POINTS_ALIASES["N"] is COLUMNS["N"].aliases and CURVES_ALIASES["step"] is COLUMNS["step"].aliases
+    for alias in COLUMNS["tokens"].aliases:
+        assert choose_keys([alias]).get("tokens") == alias
+    for alias in COLUMNS["lr"].aliases:
+        assert choose_keys([alias]).get("lr") == alias
 
 
 def test_curves_reject_fractional_steps_and_negative_lr():

@@ -146,11 +146,11 @@ class BootstrapResult:
     def compute_optimal(self, budgets, level: float = 0.9, **options) -> pd.DataFrame:
         """Compute-optimal allocation with percentile intervals: for each budget C, N_opt, D_opt,
         tokens_per_param and loss, each with ``_lower`` and ``_upper`` columns. ``options`` are those of
-        :func:`~scalinglaws.forecast.allocation.compute_optimal` (FLOPs model, inference, unique tokens)."""
+        :func:`~scalinglaws.forecasting.allocation.compute_optimal` (FLOPs model, inference, unique tokens)."""
         import warnings
 
         from ..exceptions import ScalingLawsWarning
-        from ..forecast.allocation import compute_optimal
+        from ..forecasting.allocation import compute_optimal
 
         central = compute_optimal(self.fit, budgets, **options)
         names = self.law.param_names

@@ -70,7 +70,7 @@ class Objective:
         """Unscaled objective for every row of ``theta``; non-finite values become +inf. Shape (S,)."""
         theta = np.atleast_2d(theta)
         out = np.empty(theta.shape[0])
-        cost = getattr(self.law, "cost_per_point", 1)  # e.g. change points per observation of a curve law
+        cost = self.law.cost_per_point  # e.g. change points per observation of a curve law
         step = max(1, _CHUNK // max(self.n * cost, 1))
         for start in range(0, theta.shape[0], step):
             block = theta[start : start + step]

@@ -33,17 +33,14 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
-from ..schema import FLOPS_PER_PARAM_TOKEN, format_number
+from ..schema import CURVES_COLUMNS, FLOPS_PER_PARAM_TOKEN, format_number
 from .detect import PARSERS, Found, discover
 from .logs import NONFINITE, LogTable, ParseContext, writeable
 from .names import ROLES, choose_keys, is_bits
 from .runs import gather, read_sidecar, sidecar_entry
 from .textlog import compile_regex
 
-__all__ = ["Ingested", "ingest", "CURVE_COLUMNS"]
-
-#: Columns of :attr:`Ingested.curves`.
-CURVE_COLUMNS = ("run", "step", "tokens", "lr", "loss", "eval_loss")
+__all__ = ["Ingested", "ingest"]
 _PER_SEQUENCE = 20.0  # nats: no per-token language-model loss is this high for long (ln 256k ≈ 12.5)
 _TOKEN_TOLERANCE = 0.02
 
@@ -455,7 +452,7 @@ def _clean(curves: pd.DataFrame) -> pd.DataFrame:
     """Non-finite markers become NaN (the runs table says which runs had them); columns in their order, each
     an array the user may change in place (pandas hands out read-only views of the logs' columns)."""
     out = {}
-    for column in CURVE_COLUMNS:
+    for column in CURVES_COLUMNS:
         if column == "run":
             out[column] = curves[column].reset_index(drop=True)
             continue

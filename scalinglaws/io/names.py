@@ -29,30 +29,24 @@ from __future__ import annotations
 import re
 from typing import Iterable, Mapping
 
-__all__ = ["ROLES", "normalize", "choose_keys", "is_bits"]
+from ..schema import COLUMNS, METRIC_ROLES, normalize
 
-#: Roles of a curves table that a logged metric can fill, besides the step.
-ROLES = ("loss", "eval_loss", "lr", "tokens")
+__all__ = ["ROLES", "normalize", "choose_keys", "is_bits", "step_key"]
 
-_STEP = ("step", "global_step", "trainer_global_step", "train_global_step", "iteration", "iter", "_step",
-         "steps", "it")
-_LOSS_EXACT = ("loss", "train_loss", "training_loss", "lm_loss", "train_lm_loss", "train_loss_step", "loss_train",
-               "train_loss_step_", "train_ce", "train_nll")
-_LR_EXACT = ("lr", "learning_rate", "train_lr", "train_learning_rate", "optim_lr", "optimizer_lr", "lr_adamw",
-             "lr_adam", "lr_sgd", "trainer_lr")
-_TOKENS_EXACT = ("tokens", "num_tokens", "n_tokens", "tokens_seen", "consumed_tokens", "train_tokens",
-                 "num_input_tokens_seen", "total_tokens", "train_num_tokens", "trainer_tokens", "tokens_consumed")
+#: Roles of a curves table that a logged metric can fill, besides the step (the vocabulary's).
+ROLES = METRIC_ROLES
+
+# exact spellings come from the one vocabulary (scalinglaws.schema.COLUMNS); the rules below add what only logs need
+_STEP = COLUMNS["step"].aliases
+_LOSS_EXACT = COLUMNS["train_loss"].aliases
+_LR_EXACT = COLUMNS["lr"].aliases
+_TOKENS_EXACT = COLUMNS["tokens"].aliases
 _EVAL_WORDS = ("val", "valid", "validation", "eval", "evaluation", "dev", "heldout", "test")
 _TRAIN_WORDS = ("train", "training", "lm", "trn")
 _LOSS_WORDS = ("loss", "nll", "ce", "xent", "cross_entropy")
 _NEVER = ("scale", "aux", "z_loss", "router", "ppl", "perplexity", "acc", "grad", "norm", "__min", "__max",
           "runtime", "per_second", "time", "count", "num_zeros", "weight")
 _BITS = ("bpb", "bpc", "bits", "bits_per_byte", "bits_per_char")
-
-
-def normalize(name) -> str:
-    """Lower-case, with ``/ . - space`` turned into ``_``: ``"train/loss"`` → ``"train_loss"``."""
-    return re.sub(r"[\s\-/.:]+", "_", str(name).strip()).lower()
 
 
 def _words(norm: str) -> set[str]:

@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..exceptions import InputError
 from .logs import LogTable, ParseContext, tail_bytes, text_floats, writeable
-from .names import normalize, step_key
+from ..schema import normalize
+from .names import step_key
 from .runs import _RUN_COLUMNS, FIELDS
 from .tables import read_table
 

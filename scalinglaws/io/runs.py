@@ -40,17 +40,15 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
-from ..schema import parse_number
+from ..schema import COLUMNS, normalize, parse_number
 from .architecture import count_parameters
 from .logs import read_text
-from .names import normalize
 
 __all__ = ["FIELDS", "SIDECAR_NAMES", "CONFIG_NAMES", "read_sidecar", "read_config", "config_fields",
            "is_metadata_file"]
 
 FIELDS: Mapping[str, tuple[str, ...]] = {
-    "N": ("n", "n_params", "num_params", "nparams", "params", "parameters", "n_parameters", "num_parameters",
-          "param_count", "model_size", "non_embedding_params", "n_params_non_embedding", "model_params"),
+    "N": COLUMNS["N"].aliases,
     "batch_size": ("global_batch_size", "total_batch_size", "train_batch_size", "batch_size", "batch", "bs"),
     "grad_accum": ("gradient_accumulation_steps", "accumulate_grad_batches", "grad_accum", "grad_accum_steps"),
     "seq_len": ("seq_len", "seq_length", "sequence_length", "max_seq_len", "max_seq_length", "block_size",
@@ -62,7 +60,7 @@ FIELDS: Mapping[str, tuple[str, ...]] = {
 SIDECAR_NAMES = tuple(f"runs{ext}" for ext in (".csv", ".tsv", ".jsonl", ".json", ".parquet"))
 CONFIG_NAMES = ("config.json", "config.yaml", "config.yml", "hparams.yaml", "hparams.yml", "args.json",
                 "args.yaml", "train_config.json", "train_config.yaml", "params.json", "params.yaml")
-_RUN_COLUMNS = ("run", "run_id", "run_name", "name", "model", "model_name", "experiment", "exp_name")
+_RUN_COLUMNS = COLUMNS["run"].aliases
 
 
 def is_metadata_file(path: Path) -> bool:

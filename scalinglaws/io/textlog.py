@@ -34,13 +34,13 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
+from ..schema import METRIC_ROLES as ROLES
 from .logs import NONFINITE, LogTable, ParseContext, check_last_line, read_text
 
 FORMAT = "text"
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _NUM = r"[-+]?(?:\d[\d,]*\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?|nan|inf|NaN|Inf|-nan)"
 _GENERIC_NAMES = {"train", "training", "log", "logs", "output", "out", "stdout", "stderr", "console", "run", "job"}
-ROLES = ("loss", "eval_loss", "lr", "tokens")
 
 
 def _value(text: str) -> float:

@@ -26,7 +26,8 @@ import pandas as pd
 from ..exceptions import InputError
 from .logs import (LogTable, ParseContext, check_last_line, numeric_cells, read_small_csv, read_text,
                    step_cells, wide_from_records)
-from .names import normalize, step_key
+from ..schema import normalize
+from .names import step_key
 
 CSV_FORMAT = "wandb-csv"
 HISTORY_FORMAT = "wandb-history"

@@ -22,7 +22,7 @@ import numpy as np
 from ..exceptions import LawError
 from .expression import Expression
 
-__all__ = ["Param", "Law", "LogLaw"]
+__all__ = ["Param", "Law", "LogLaw", "Capabilities"]
 
 _INF = math.inf
 
@@ -100,12 +100,43 @@ class Param:
                    doc=d.get("doc", ""))
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What a law can be asked, declared by its class (see :attr:`Law.capabilities`); never probed.
+
+    Attributes
+    ----------
+    inputs : tuple of str
+        The input columns the law reads (``N``, ``D``, ...; ``run_index``, ``step`` for a curve law).
+    curve : bool
+        A law of whole loss curves along learning-rate schedules (fitted with ``fit_curves``, forecast with
+        ``predict_curve``), not of one point per run.
+    allocation : {"closed", "numeric"} or None
+        How a compute-optimal split of a FLOP budget into N and D is found: the law's own closed form, a 1-D
+        search along C = k·N·D (any law of exactly N and D), or not at all.
+    chinchilla_terms : bool
+        Its parameters E, A, B, alpha, beta mean what they mean in E + A/N^alpha + B/D^beta, so a cap on unique
+        tokens can be applied through the data-constrained law of Muennighoff et al.
+    unique_tokens : bool
+        The law itself takes the unique tokens U as an input (data-constrained).
+    """
+
+    inputs: tuple[str, ...]
+    curve: bool = False
+    allocation: str | None = None
+    chinchilla_terms: bool = False
+    unique_tokens: bool = False
+
+
 class Law:
     """Base class of every scaling law.
 
     Subclasses set the class attributes and implement :meth:`evaluate` and :meth:`gradient`; they may
     override :meth:`log_evaluate`/:meth:`log_gradient` with numerically better forms (the fitter works
     on log loss). ``default_params`` lists the parameters in the order ``evaluate`` takes them.
+
+    Capabilities are declared, not probed: ``curve``, ``closed_form_allocation`` and ``chinchilla_terms`` are
+    class attributes, and :attr:`capabilities` gathers them with the inputs in one record.
     """
 
     #: Registry name, e.g. ``"chinchilla"``.
@@ -121,6 +152,14 @@ class Law:
     #: Meaning and unit of each input.
     input_docs: ClassVar[Mapping[str, str]] = {}
     default_params: ClassVar[tuple[Param, ...]] = ()
+    #: A law of whole loss curves (inputs ``run_index`` and ``step`` along bound schedules).
+    curve: ClassVar[bool] = False
+    #: The law has a closed-form compute-optimal allocation, :meth:`compute_optimal`.
+    closed_form_allocation: ClassVar[bool] = False
+    #: E, A, B, alpha, beta have their Chinchilla meaning (a unique-token cap can be applied to them).
+    chinchilla_terms: ClassVar[bool] = False
+    #: Work per observation relative to a law of scalar inputs (sizes the fitter's evaluation chunks).
+    cost_per_point: ClassVar[int] = 1
 
     def __init__(self, params: Sequence[Param] | None = None):
         self._params = tuple(self.default_params if params is None else params)
@@ -134,6 +173,25 @@ class Law:
         return what :func:`~scalinglaws.laws.registry.law_from_dict` needs to rebuild them.
         """
         return {}
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """The declared :class:`Capabilities` of this law.
+
+        >>> get_law = __import__("scalinglaws").get_law
+        >>> get_law("chinchilla").capabilities.allocation, get_law("kaplan").capabilities.allocation
+        ('closed', 'numeric')
+        """
+        allocates = set(self.inputs) == {"N", "D"}
+        return Capabilities(inputs=tuple(self.inputs), curve=self.curve,
+                            allocation=("closed" if self.closed_form_allocation else "numeric") if allocates else None,
+                            chinchilla_terms=self.chinchilla_terms and {"N", "D"} <= set(self.inputs),
+                            unique_tokens="U" in self.inputs)
+
+    def compute_optimal(self, C, *values, flops_per_token: float = 6.0):
+        """Closed-form compute-optimal (N, D) for budgets C (FLOPs) under C = k·N·D, for laws that declare
+        ``closed_form_allocation``; parameters in law order."""
+        raise NotImplementedError(f"law '{self.name}' has no closed-form allocation")
 
     # -- data-driven starts -------------------------------------------------------------------------
     def data_grid(self, X: Mapping[str, np.ndarray], y: np.ndarray) -> dict[str, Sequence[float]]:

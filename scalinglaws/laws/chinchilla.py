@@ -51,6 +51,8 @@ class Chinchilla(Law):
         Param("beta", bounds=(0.0, 5.0), grid=_EXP_GRID, doc="data exponent"),
     )
 
+    closed_form_allocation = True
+    chinchilla_terms = True
     #: The input that plays the role of the parameter count (``N_avg`` for the sparse law).
     _size = "N"
 

@@ -76,6 +76,7 @@ class CurveLaw(Law):
 
     inputs = ("run_index", "step")
     input_docs = {"run_index": "index of the run's schedule", "step": "optimizer step"}
+    curve = True
 
     def __init__(self, schedules: ScheduleSet | Mapping | None = None, params=None):
         if isinstance(schedules, Mapping) and "runs" in schedules:

@@ -40,6 +40,7 @@ class DataConstrained(Law):
     latex = r"L = E + \frac{A}{N'^{\alpha}} + \frac{B}{D'^{\beta}}"
     reference = "Muennighoff et al. 2023, Scaling Data-Constrained Language Models (arXiv:2305.16264)"
     input_docs = {"N": "model parameters", "D": "training tokens (all epochs)", "U": "unique tokens"}
+    chinchilla_terms = True
     default_params = (
         Param("E", bounds=(0.0, np.inf), grid=(np.exp(-1.0), 1.0, np.exp(1.0)), log=True, unit="nats/token",
               doc="irreducible loss"),

@@ -104,5 +104,7 @@ class SparseAverage(Chinchilla):
     reference = ("Jin et al. 2025, The Journey Matters: Average Parameter Count over Pre-training Unifies "
                  "Sparse and Dense Scaling Laws (arXiv:2501.12486)")
     input_docs = {"N_avg": "parameters averaged over training tokens", "D": "training tokens"}
-    compute_optimal = None  # allocation trades N_avg against D under a pruning schedule, not C = 6ND
+    # allocation trades N_avg against D under a pruning schedule, not C = 6ND: none is declared
+    closed_form_allocation = False
+    chinchilla_terms = False
     _size = "N_avg"
