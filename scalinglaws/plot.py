@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from .exceptions import LawError, OutputError
 from .fitting.result import FitResult
@@ -88,9 +89,10 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
     """The data, the fitted law and its extrapolation; with ``ax=None`` and ``residuals=True``, a second panel
     with the residuals.
 
-    ``fit`` is a :class:`FitResult`, or a :class:`~scalinglaws.fitting.bootstrap.BootstrapResult` to draw
-    ``level`` bands around the curves. ``forecast`` (a table from :func:`~scalinglaws.forecasting.forecast`)
-    marks forecast points, with their bands when it has ``lower``/``upper``.
+    ``fit`` is a :class:`FitResult` or a :class:`~scalinglaws.fitting.resample.BootstrapResult`; the ``level``
+    band of the extrapolated curve comes from the replicates, or from the fit's asymptotic covariance.
+    ``forecast`` (the table of a :func:`~scalinglaws.forecasting.forecast`) marks forecast points, with their
+    bands when it has ``lower``/``upper``.
 
     * A law of exactly N and D: loss against training tokens D, one colour per model size (or size bin
       when the data have many sizes). Each curve is solid over the tokens its size was trained on and dashed
@@ -100,16 +102,14 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
       ``extrapolate`` × its largest value.
     * Any other law: fitted against observed loss, on the diagonal when the law holds.
     """
-    from .fitting.bootstrap import BootstrapResult
+    from .fitting.resample import BootstrapResult
 
-    boot = fit if isinstance(fit, BootstrapResult) else None
-    fit = boot.fit if boot else fit
+    boot = fit  # where bands come from: the replicates, or the fit's asymptotic covariance
+    fit = fit.fit if isinstance(fit, BootstrapResult) else fit
     with style():
         fig, axes = _new_axes(ax, 2 if (ax is None and residuals) else 1)
         inputs = set(fit.law.inputs)
-        from .laws.curves import CurveLaw
-
-        if isinstance(fit.law, CurveLaw):
+        if fit.law.capabilities.curve:
             _curves_panel(fit, axes[0])
         elif inputs == {"N", "D"}:
             _sizes_panel(fit, axes[0], extrapolate, max_groups, boot, level, forecast)
@@ -125,7 +125,7 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
 
 def _band(ax, boot, level: float, x: np.ndarray, colour, **inputs) -> None:
     if boot is not None:
-        band = boot.predict(level, **inputs)
+        band = boot.band(level=level, **inputs)
         ax.fill_between(x, band["lower"], band["upper"], color=colour, alpha=0.15, linewidth=0)
 
 
@@ -206,7 +206,7 @@ def _curves_panel(fit: FitResult, main) -> None:
         main.plot(rows["step"], rows["loss"], ".", ms=3, color=colour, alpha=0.6)
         schedule = law.schedules[int(rows["run_index"].iloc[0])]
         extra = {"N": float(key[1])} if len(key) > 1 else {}
-        curve = predict_curve(fit, schedule, points=300, **extra)
+        curve = predict_curve(fit, schedule, points=300, level=None, **extra)
         label = str(key[0]) + (f", N = {format_number(key[1])}" if len(key) > 1 else "")
         main.plot(curve["step"], curve["loss"], color=colour, label=label)
     main.set_yscale("log")
@@ -242,15 +242,13 @@ def _loss_axes(ax, x: str) -> None:
 def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
     """Relative residuals (observed/predicted − 1, in %) against an input: C when present, the step for a
     loss-curve law (one colour per run), else the first input."""
-    from .laws.curves import CurveLaw
-
     with style():
         fig, axes = _new_axes(ax)
         ax = axes[0]
         inputs = {k: np.asarray(v) for k, v in fit.inputs.items()}
         if "N" in inputs and "D" in inputs:
             inputs.setdefault("C", 6.0 * inputs["N"] * inputs["D"])
-        curves = isinstance(fit.law, CurveLaw)
+        curves = fit.law.capabilities.curve
         x = x or ("step" if curves else "C" if "C" in inputs else fit.law.inputs[0])
         if x not in inputs:
             raise LawError(f"no input {x!r} to plot residuals against; choose one of {', '.join(inputs)}")
@@ -277,35 +275,38 @@ def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
     return fig
 
 
-def plot_backtest(table, ax=None):
-    """The laws of a :func:`~scalinglaws.fitting.compare.compare_laws` table side by side.
+def plot_backtest(comparison, ax=None):
+    """The laws of a :class:`~scalinglaws.fitting.compare.Comparison` side by side.
 
-    Left: the relative error of each law's prediction for every held-out run (runs ordered by observed loss),
-    with the bootstrap band as error bars when there is one; zero means the law extrapolated exactly.
+    Left: the relative error of each law's prediction for every held-out run (runs ordered by compute, then by
+    model size; labelled by N and D), with the band as error bars; zero means the law extrapolated exactly.
     Right (with ``ax=None``): in-range and held-out errors per law, labelled with the share of held-out runs
     inside the band.
     """
+    backtests = list(getattr(comparison, "backtests", comparison))
+    table = pd.DataFrame([b.row() for b in backtests])
     with style():
         fig, axes = _new_axes(ax, 1 if ax is not None else 2)
         left = axes[0]
-        width = 0.8 / max(len(table), 1)
-        for k, row in enumerate(table.itertuples()):
-            held = row.heldout.sort_values("loss")
-            x = np.arange(len(held)) + (k - (len(table) - 1) / 2) * width
+        width = 0.8 / max(len(backtests), 1)
+        first = backtests[0].heldout
+        keys = [k for k in ("C", "N", "D") if k in first] or list(first.columns[:1])
+        order = np.lexsort([first[k].to_numpy() for k in reversed(keys)]) if keys else np.arange(len(first))
+        for k, b in enumerate(backtests):
+            held = b.heldout.iloc[order]
+            x = np.arange(len(held)) + (k - (len(backtests) - 1) / 2) * width
             rel = 100 * (held["predicted"] / held["loss"] - 1)
-            if "lower" in held:
-                err = 100 * np.vstack([held["predicted"] - held["lower"], held["upper"] - held["predicted"]])
-                left.errorbar(x, rel, yerr=np.clip(err / held["loss"].to_numpy(), 0, None), fmt="o", ms=4,
-                              color=f"C{k}", capsize=2, label=row.law)
-            else:
-                left.plot(x, rel, "o", ms=4, color=f"C{k}", label=row.law)
+            err = 100 * np.vstack([held["predicted"] - held["lower"], held["upper"] - held["predicted"]])
+            left.errorbar(x, rel, yerr=np.clip(err / held["loss"].to_numpy(), 0, None), fmt="o", ms=4,
+                          color=f"C{k}", capsize=2, label=b.law)
         left.axhline(0.0, color="black", linewidth=0.8)
-        left.set_xticks(np.arange(len(table.iloc[0].heldout)),
-                        [f"{v:.4g}" for v in np.sort(table.iloc[0].heldout["loss"])], rotation=45)
-        left.set_xlabel("Held-out runs, by observed loss (nats/token)")
+        labels = [" ".join(format_number(first[c].iloc[i]) for c in ("N", "D") if c in first) or str(i)
+                  for i in order]
+        left.set_xticks(np.arange(len(first)), labels, rotation=60, ha="right", fontsize=7)
+        left.set_xlabel("Held-out runs (N, D), by compute")
         left.set_ylabel("Predicted / observed − 1 (%)")
         left.set_title("Extrapolation to the held-out runs")
-        left.legend(loc="best")
+        left.legend(loc="best", frameon=True)
         if len(axes) > 1:
             right = axes[1]
             x = np.arange(len(table))
@@ -320,7 +321,7 @@ def plot_backtest(table, ax=None):
             right.set_xticks(x, table["law"])
             right.set_ylabel("Mean |predicted/observed − 1| (%)")
             right.set_title("Errors by law")
-            right.legend(loc="upper left", ncol=2)
+            right.legend(loc="upper left", ncol=2, frameon=True)
     return fig
 
 
@@ -438,14 +439,22 @@ def plot_batch(fits: dict, ax=None):
     return fig
 
 
+def figure_to(fig, handle, path) -> None:
+    """Write ``fig`` to an open binary handle in the format ``path``'s extension names (.png, .svg or .pdf)."""
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in ("png", "svg", "pdf"):
+        raise OutputError(f"{path}: cannot save a figure as '{Path(path).suffix}'; use .png, .svg or .pdf")
+    with style():
+        fig.savefig(handle, format=fmt)
+
+
 def save_figure(fig, path) -> Path:
     """Save ``fig`` to ``path`` (format from the extension: .png, .svg or .pdf), atomically."""
     from .io.atomic import atomic_write
 
     path = Path(path)
-    fmt = path.suffix.lower().lstrip(".")
-    if fmt not in ("png", "svg", "pdf"):
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):  # checked before anything is written
         raise OutputError(f"{path}: cannot save a figure as '{path.suffix}'; use .png, .svg or .pdf")
-    with style(), atomic_write(path, "wb") as handle:
-        fig.savefig(handle, format=fmt)
+    with atomic_write(path, "wb") as handle:
+        figure_to(fig, handle, path)
     return path

@@ -107,8 +107,8 @@ COLUMNS: Mapping[str, Column] = {c.name: c for c in (
                   "lr_adam", "lr_sgd", "trainer_lr"), "learning rate"),
     Column("train_loss", _TRAIN_LOSS, "training loss of a logged step", "nats/token"),
     Column("eval_loss", _EVAL_LOSS, "evaluation loss of a logged step", "nats/token"),
-    Column("batch_size", ("batch_size_tokens", "batch_tokens", "batch_size", "bs", "b"), "batch size (of a sweep)"),
-    Column("steps", ("steps_to_target", "steps", "s", "step"), "steps to reach a target loss (of a sweep)", "steps"),
+    Column("batch_size", ("batch_size_tokens", "batch_tokens", "batch_size", "bs", "b"), "the batch size of a sweep"),
+    Column("steps", ("steps_to_target", "steps", "s", "step"), "the steps to reach the target loss", "steps"),
 )}
 
 #: Columns every points table has (one row per run or checkpoint), in this order.

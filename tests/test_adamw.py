@@ -92,8 +92,8 @@ def test_luo2025_recipe_on_curves_and_its_settings_round_trip(tmp_path):
     assert 0.99 < fit.r2 < converged.r2 and fit.objective > 2 * converged.objective
     assert ("stopped by its rule" if fit.converged else "NOT stopped by its rule") in fit.summary()
     path = tmp_path / "fit.json"
-    fit.to_json(path)
-    loaded = FitResult.from_json(path)
+    sl.save(fit, path)
+    loaded = sl.load(path)
     assert Fitter.from_settings(loaded.settings) == Fitter(**{k: v for k, v in RECIPES["luo2025"].items()})
     assert loaded.params == pytest.approx(fit.params)
 
@@ -113,8 +113,8 @@ def test_recipe_on_the_command_line(tmp_path, capsys):
     assert main(["fit", str(path), "--law", "multi-power", "--recipe", "luo2025"]) == 0
     assert "stopped by its rule (" in capsys.readouterr().out  # the early-stopped fit says so
     for args, message in ((["--law", "lr-annealing", "--recipe", "luo2025"], "luo2025 recipe fits the multi-power"),
-                          (["--law", "multi-power", "--recipe", "luo2025", "--loss", "l2"], "leave out --loss"),
-                          (["--law", "power-N", "--recipe", "luo2025"], "for the multi-power law")):
+                          (["--law", "multi-power", "--recipe", "luo2025", "--loss", "l2"], "fits with its own loss"),
+                          (["--law", "power-N", "--recipe", "luo2025"], "are for loss-curve laws")):
         assert main(["fit", str(path), *args]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err

@@ -9,7 +9,7 @@ from scipy.optimize import minimize
 from scipy.special import huber, logsumexp
 
 import scalinglaws as sl
-from scalinglaws.fitting.bootstrap import _screen_counts, resample_runs
+from scalinglaws.fitting.resample import _screen_counts, resample_runs
 from scalinglaws.fitting.objective import Objective
 from scalinglaws.fitting.optimize import Fitter
 from scalinglaws.fitting.space import ParameterSpace
@@ -85,11 +85,11 @@ def test_intervals_and_derived_quantities(small_fit):
     assert (half["upper"] - half["lower"] < ci["upper"] - ci["lower"]).all()
     exponent = boot.interval(lambda p: p["beta"] / (p["alpha"] + p["beta"]))
     assert exponent["lower"] < exponent["estimate"] < exponent["upper"]
-    band = boot.predict(N=[1e9, 7e10], D=[2e10, 1.4e12])
+    band = boot.band(N=[1e9, 7e10], D=[2e10, 1.4e12])
     assert (band["lower"] < band["loss"]).all() and (band["loss"] < band["upper"]).all()
-    wide = boot.predict(N=[1e9, 7e10], D=[2e10, 1.4e12], kind="observation")
+    wide = boot.band(N=[1e9, 7e10], D=[2e10, 1.4e12], kind="observation")
     assert ((wide["upper"] - wide["lower"]) > (band["upper"] - band["lower"])).all()
-    alloc = boot.compute_optimal([1e21, 1e24])
+    alloc = sl.compute_optimal(boot, [1e21, 1e24])
     for col in ("N_opt", "D_opt", "tokens_per_param", "loss"):
         assert (alloc[f"{col}_lower"] <= alloc[col]).all() and (alloc[col] <= alloc[f"{col}_upper"]).all()
     assert "converged" in boot.summary() and len(boot.samples()) == 40
@@ -103,7 +103,7 @@ def test_residual_bootstrap(small_fit):
 
 
 def test_bad_bootstrap_arguments(small_fit):
-    with pytest.raises(sl.ScalingLawsError, match="method must be one of"):
+    with pytest.raises(sl.ScalingLawsError, match="method must be auto or one of"):
         sl.bootstrap(small_fit, 10, method="jackknife")
     with pytest.raises(sl.ScalingLawsError, match="at least 2"):
         sl.bootstrap(small_fit, 1)
@@ -168,7 +168,7 @@ def test_coverage_of_the_n_opt_interval():
         warnings.simplefilter("ignore", sl.ScalingLawsWarning)
         for repeat in range(100):
             fit = sl.fit(law, synthetic_points(EPOCH, 0.01, seed=1000 + repeat, grid=grid), top_k=2)
-            band = sl.bootstrap(fit, 100, seed=repeat, top_k=2, n_jobs=2).compute_optimal(target, level=0.9)
+            band = sl.compute_optimal(sl.bootstrap(fit, 100, seed=repeat, top_k=2, n_jobs=2), target, level=0.9)
             covered.append(band["N_opt_lower"].item() <= truth <= band["N_opt_upper"].item())
     rate = np.mean(covered)
     assert 0.80 <= rate <= 0.97, rate

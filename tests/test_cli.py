@@ -39,7 +39,7 @@ def test_fit_on_bundled_chinchilla_points(capsys, tmp_path):
     assert "245 rows" in out and "5 rows excluded by column 'excluded_by_epoch'" in out
     for needle in ("E ", "alpha", "std err", "converged", "R^2", "Compute-optimal allocation", "tokens/param"):
         assert needle in out, needle
-    result = sl.FitResult.from_json(out_json)
+    result = sl.load(out_json)
     assert result.params["alpha"] == pytest.approx(0.3473, rel=1e-3)
     assert out_png.stat().st_size > 10_000 and out_png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert hashlib.sha256(src.read_bytes()).hexdigest() == before
@@ -96,13 +96,13 @@ def test_binary_garbage(capsys, tmp_path, seed):
     (["fit", "{data}", "--law", "nope"], "unknown law 'nope'"),
     (["fit", "{data}", "--col", "N"], "'N' is not CANONICAL=COLUMN"),
     (["fit", "{data}", "--col", "X=N"], "unknown table column 'X'"),
-    (["fit", "{data}", "--budgets", "-1e21"], "budgets must be positive"),
+    (["fit", "{data}", "--budgets", "-1e21"], "'-1e21' must be a positive finite number"),
     (["fit", "{data}", "--budgets", "lots"], "'lots' is not a number"),
     (["fit", "{data}", "--out", "{tmp}/no/such/dir/fit.json"], "does not exist; create it first"),
-    (["fit", "{data}", "--out", "{data}"], "is an input file"),
+    (["fit", "{data}", "--out", "{data}"], "is an input of this command"),
     (["fit", "{data}", "--plot", "{tmp}/fit.gif"], "use a .png, .svg or .pdf"),
     (["fit", "{data}", "--loss", "cauchy"], "Invalid value for '--loss'"),
-    (["fit", "{data}", "--delta", "-1"], "Huber delta must be positive"),
+    (["fit", "{data}", "--delta", "-1"], "'-1' must be a positive finite number"),
     (["fit"], "Missing argument 'FILE'"),
     (["frobnicate"], "No such command 'frobnicate'"),
 ])
@@ -121,7 +121,7 @@ def test_result_json_is_readable(capsys, tmp_path):
     assert code == 0, err
     lines = out_json.read_text().splitlines()
     assert lines[1] == '"format": "scalinglaws.FitResult",'
-    assert json.loads(out_json.read_text())["converged"] is True
+    assert json.loads(out_json.read_text())["diagnostics"]["converged"] is True
 
 
 def _curves_file(name: str, path) -> None:

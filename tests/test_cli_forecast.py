@@ -14,7 +14,7 @@ from .helpers import DATA, EPOCH, isoflop_grid, synthetic_points, run_cli as run
 @pytest.fixture(scope="module")
 def fit_json(tmp_path_factory):
     path = tmp_path_factory.mktemp("fit") / "fit.json"
-    sl.fit("chinchilla", DATA / "chinchilla_epoch.csv").to_json(path)
+    sl.save(sl.fit("chinchilla", sl.read_points(DATA / "chinchilla_epoch.csv")), path)
     return path
 
 
@@ -26,14 +26,14 @@ def test_forecast_command(capsys, fit_json, tmp_path):
     assert "Warning: forecast" in out and "x the largest fitted" in out  # 1T parameters is far beyond the data
     table = pd.read_csv(tmp_path / "f.csv")
     assert (table["lower"] < table["loss"]).all() and (table["loss"] < table["upper"]).all()
-    assert table["loss"][0] == pytest.approx(sl.FitResult.from_json(fit_json).predict(N=7e10, D=1.4e12))
+    assert table["loss"][0] == pytest.approx(sl.load(fit_json).predict(N=7e10, D=1.4e12))
     assert (tmp_path / "f.png").stat().st_size > 10_000
 
 
 def test_forecast_at_compute_budgets(capsys, fit_json):
     code, out, err = run(capsys, "forecast", fit_json, "--compute", "1e23", "--bootstrap", "0")
     assert code == 0, err
-    fit = sl.FitResult.from_json(fit_json)
+    fit = sl.load(fit_json)
     assert f"{sl.compute_optimal(fit, 1e23)['loss'].item():.4f}" in out
 
 
@@ -79,8 +79,8 @@ def test_isoflop_command(capsys, tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["plan", "{fit}", "--budget", "-1e23"], "give positive numbers"),
-    (["plan", "{fit}", "--budget", "1e23", "--unique-tokens", "0"], "give positive numbers"),
+    (["plan", "{fit}", "--budget", "-1e23"], "'-1e23' must be a positive finite number"),
+    (["plan", "{fit}", "--budget", "1e23", "--unique-tokens", "0"], "'0' must be a positive finite number"),
     (["plan", "{fit}"], "Missing option '--budget'"),
     (["plan", "{tmp}/missing.json", "--budget", "1e23"], "missing.json: file not found"),
     (["plan", "{bad_law}", "--budget", "1e23"], "cannot rebuild law 'nope'"),
@@ -91,7 +91,7 @@ def test_isoflop_command(capsys, tmp_path):
     (["forecast", "{fit}", "--params", "7e9", "--tokens", "1e11", "--bootstrap", "1"], "at least 2 replicates"),
     (["forecast", "{notjson}", "--params", "7e9", "--tokens", "1e11"], "not valid JSON"),
     (["batch", "{tmp}/missing.csv"], "file not found"),
-    (["batch", "{notjson}"], "no steps column"),
+    (["batch", "{notjson}"], "no column with the steps to reach the target loss"),
     (["isoflop", "{notjson}"], "missing column"),
 ])
 def test_bad_arguments(capsys, fit_json, tmp_path, args, message):

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import scalinglaws as sl
-from scalinglaws.cli import render_tables
+from scalinglaws.present import render_tables
 
 from .helpers import DATA, EPOCH, LOGS, isoflop_grid, law_curves, run_cli as run, synthetic_points
 
@@ -19,7 +19,7 @@ from .helpers import DATA, EPOCH, LOGS, isoflop_grid, law_curves, run_cli as run
 def inputs(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("format")
     fit_json = tmp / "fit.json"
-    sl.fit("chinchilla", DATA / "example_points.csv").to_json(fit_json)
+    sl.save(sl.fit("chinchilla", sl.read_points(DATA / "example_points.csv")), fit_json)
     rows = [(model, b, s_min * (1 + b_noise / b)) for model, s_min, b_noise in (("small", 1000, 2e5),
                                                                               ("big", 3000, 8e5))
             for b in np.geomspace(3e4, 8e6, 8)]
@@ -103,7 +103,7 @@ def test_outputs_and_errors_keep_their_place(capsys, inputs, tmp_path):
     """Files asked for are still written; a bad input is still one line on standard error, exit 2."""
     code, out, err = run(capsys, "fit", DATA / "example_points.csv", "--format", "json", "--out", tmp_path / "r.json")
     assert code == 0 and json.loads(out)["parameters"] and f"Wrote {tmp_path / 'r.json'}" in err
-    assert sl.FitResult.from_json(tmp_path / "r.json").law.name == "chinchilla"
+    assert sl.load(tmp_path / "r.json").law.name == "chinchilla"
     code, out, err = run(capsys, "fit", tmp_path / "missing.csv", "--format", "json")
     assert code == 2 and out == "" and err.count("\n") == 1 and "file not found" in err
     code, out, err = run(capsys, "laws", "--format", "yaml")

@@ -53,7 +53,7 @@ def test_fit_on_a_folder_of_logs_runs_end_to_end(capsys, tmp_path):
     code, out, err = run(capsys, "fit", LOGS / "mixed", "--out", tmp_path / "fit.json", "--plot", tmp_path / "fit.png")
     assert code == 0, err
     assert "Ingested 12 logs" in out and "converged" in out and "Compute-optimal allocation" in out
-    result = sl.FitResult.from_json(tmp_path / "fit.json")
+    result = sl.load(tmp_path / "fit.json")
     assert result.n_points == 12 and result.params["alpha"] == pytest.approx(0.34, abs=0.02)
 
 

@@ -28,15 +28,17 @@ def test_split_holds_out_the_largest_values():
 
 def test_backtest_of_the_true_law_predicts_held_out_runs():
     data = synthetic_points(EPOCH, noise=0.002, seed=5)
-    row = backtest("chinchilla", data, by="C")
+    result = backtest("chinchilla", data, by="C")
+    row = result.row()
     assert row["converged"] and row["n_test"] == 13 and row["n_train"] == len(data) - 13
     assert row["in_range_error"] < 0.003 and row["heldout_error"] < 0.005
-    assert isinstance(row["fit"], sl.FitResult)
+    assert isinstance(result.fit, sl.FitResult) and isinstance(result, sl.Backtest)
+    assert "held out" in result.summary() and set(result.tables()) == {"backtest", "heldout"}
 
 
 def test_compare_ranks_by_held_out_error():
     data = synthetic_points(EPOCH, noise=0.002, seed=5)
-    table = compare_laws(["kaplan", "chinchilla"], data, by="N")
+    table = compare_laws(["kaplan", "chinchilla"], data, by="N").table
     assert table["law"].tolist()[0] == "chinchilla"  # the law that generated the data extrapolates best
     assert table["heldout_error"].is_monotonic_increasing
 
@@ -53,7 +55,7 @@ def test_zoo_on_real_grids():
     finally:
         sys.path.pop(0)
     for name, table, by, columns in grids(SHARED):
-        result = compare_laws(LAWS, table, by=by, columns=columns).set_index("law")
+        result = compare_laws(LAWS, table, by=by, columns=columns).table.set_index("law")
         assert result["converged"].all(), name
         assert result.loc["farseer", "in_range_error"] <= result.loc["chinchilla", "in_range_error"], name
         assert np.isfinite(result["heldout_error"]).all()

@@ -6,7 +6,7 @@ import pytest
 
 import scalinglaws as sl
 from scalinglaws.cli import main
-from scalinglaws.fitting.curves import curve_quality, fit_curves
+from scalinglaws.fitting.curves import fit_curves
 from scalinglaws.forecasting.curves import best_cooldown, continue_run, predict_curve
 from scalinglaws.laws import MultiPower, ScheduleSet
 from scalinglaws.schedules import constant, cosine, from_array, parse_schedule, wsd
@@ -94,7 +94,7 @@ def test_fit_curves_recovers_a_known_law():
     for name, value in truth.items():
         assert fit.params[name] == pytest.approx(value, rel=1e-5), name
     assert fit.n_excluded == 2 * 6  # steps 50 … 300 of each run are warmup (6 logged each)
-    quality = curve_quality(fit)
+    quality = fit.run_quality()
     assert (quality["r2"] > 0.999999).all() and set(quality["run"]) == {"constant", "wsd"}
     assert fit.settings["schedules"]["wsd"] == "given"
 

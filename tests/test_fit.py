@@ -270,8 +270,8 @@ def test_result_is_immutable(epoch_fit):
 
 def test_json_and_pickle_round_trip(epoch_fit, tmp_path):
     path = tmp_path / "fit.json"
-    epoch_fit.to_json(path)
-    again = sl.FitResult.from_json(path)
+    sl.save(epoch_fit, path)
+    again = sl.load(path)
     assert again == epoch_fit and again.to_json() == epoch_fit.to_json()
     assert sl.FitResult.from_json(epoch_fit.to_json()) == epoch_fit
     assert pickle.loads(pickle.dumps(epoch_fit)) == epoch_fit
@@ -289,9 +289,9 @@ def test_broken_result_files(tmp_path, content, message):
     path = tmp_path / "fit.json"
     path.write_text(content)
     with pytest.raises(sl.InputError, match=message):
-        sl.FitResult.from_json(path)
+        sl.load(path)
     with pytest.raises(FileNotFoundError):
-        sl.FitResult.from_json(tmp_path / "missing.json")
+        sl.load(tmp_path / "missing.json")
 
 
 def test_summary_reports_everything(epoch_fit):

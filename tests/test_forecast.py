@@ -25,12 +25,14 @@ def fit_and_boot():
 
 def test_forecast_values_bands_and_extrapolation_warning(fit_and_boot):
     fit, boot = fit_and_boot
-    table = forecast(fit, N=[1e9, 5e9], D=[2e10, 1e11])
+    table = forecast(fit, N=[1e9, 5e9], D=[2e10, 1e11]).table
     np.testing.assert_allclose(table["loss"], fit.predict(N=np.array([1e9, 5e9]), D=np.array([2e10, 1e11])))
-    assert (table["beyond"] == 1.0).all()
-    with pytest.warns(sl.ExtrapolationWarning, match=r"N = 1e\+12 is [\d.]+x the largest fitted"):
-        far = forecast(boot, N=1e12, D=2e13)
-    assert far["lower"].item() < far["loss"].item() < far["upper"].item() and far["beyond"].item() > 10
+    assert (table["beyond_N"] == 1.0).all() and (table["beyond_D"] == 1.0).all() and (table["beyond_C"] <= 1 + 1e-9).all()
+    c_max = float(np.max(6 * fit.inputs["N"] * fit.inputs["D"]))
+    np.testing.assert_allclose(table["beyond_C"], 6 * table["N"] * table["D"] / c_max)
+    with pytest.warns(sl.ExtrapolationWarning, match=r"forecast at [\d.e+]+x the largest fitted compute"):
+        far = forecast(boot, N=1e12, D=2e13).table
+    assert far["lower"].item() < far["loss"].item() < far["upper"].item() and far["beyond_C"].item() > 10
     with warnings.catch_warnings():
         warnings.simplefilter("error", sl.ExtrapolationWarning)
         forecast(fit, N=1e10, D=2e11)  # 2-3x beyond: no warning
@@ -38,11 +40,11 @@ def test_forecast_values_bands_and_extrapolation_warning(fit_and_boot):
 
 def test_forecast_at_a_compute_budget_uses_the_optimal_split(fit_and_boot):
     fit, _ = fit_and_boot
-    table = forecast(fit, C=[1e21, 1e22])
+    table = forecast(fit, C=[1e21, 1e22]).table
     alloc = sl.compute_optimal(fit, [1e21, 1e22])
     np.testing.assert_allclose(table["N"], alloc["N_opt"])
     np.testing.assert_allclose(table["loss"], alloc["loss"])
-    fixed_n = forecast(fit, C=1e21, N=1e9)
+    fixed_n = forecast(fit, C=1e21, N=1e9).table
     assert fixed_n["D"].item() == pytest.approx(1e21 / 6e9)
     with pytest.raises(sl.ScalingLawsError, match="positive"):
         forecast(fit, C=-1.0)

@@ -32,7 +32,7 @@ def test_plot_fit_two_panels_with_labels(epoch_fit, tmp_path):
 
 
 def test_plot_fit_on_given_axes_uses_distinct_sizes():
-    fit = sl.fit("chinchilla", DATA / "example_points.csv", top_k=2)  # 8 model sizes
+    fit = sl.fit("chinchilla", sl.read_points(DATA / "example_points.csv"), top_k=2)  # 8 model sizes
     fig, ax = plt.subplots()
     assert plot_fit(fit, ax=ax) is fig
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -118,7 +118,7 @@ def test_every_plot_type_renders_with_its_labels(small_fit, tmp_path):
     # backtest of several laws
     table = sl.compare_laws(["chinchilla", "chinchilla-tied"], synthetic_points(EPOCH, 0.01, seed=1), progress=False)
     fig = plot_backtest(table)
-    assert _labels(fig) == [("Held-out runs, by observed loss (nats/token)", "Predicted / observed − 1 (%)"),
+    assert _labels(fig) == [("Held-out runs (N, D), by compute", "Predicted / observed − 1 (%)"),
                             ("", "Mean |predicted/observed − 1| (%)")]
     assert [t.get_text() for t in fig.axes[1].get_xticklabels()] == ["chinchilla", "chinchilla-tied"]
     _png(fig, tmp_path, "backtest")
@@ -131,7 +131,7 @@ def test_every_plot_type_renders_with_its_labels(small_fit, tmp_path):
     _png(fig, tmp_path, "isoflop")
 
     # compute-optimal frontier with intervals
-    frontier = boot.compute_optimal(np.geomspace(1e21, 1e24, 5))
+    frontier = sl.compute_optimal(boot, np.geomspace(1e21, 1e24, 5))
     fig = plot_frontier(frontier)
     assert _labels(fig) == [("Training compute C (FLOPs)", "Compute-optimal N and D")]
     assert fig.axes[0].get_xscale() == "log" and len(fig.axes[0].collections) == 2  # two bands

@@ -198,7 +198,7 @@ def test_string_and_function_laws_fit_like_the_builtin_one(epoch_fit):
     """Acceptance: a user law from a string and from a function give the built-in result on Epoch's data."""
     from_string = ExpressionLaw("E + A/N**alpha + B/D**beta", params=CHINCHILLA_SETTINGS)
     from_function = FunctionLaw(chinchilla_function, params=CHINCHILLA_SETTINGS)
-    data = DATA / "chinchilla_epoch.csv"
+    data = sl.read_points(DATA / "chinchilla_epoch.csv")
     for law in (from_string, from_function):
         result = sl.fit(law, data)
         assert result.converged and result.n_points == 240
@@ -210,10 +210,10 @@ def test_string_and_function_laws_fit_like_the_builtin_one(epoch_fit):
 
 def test_user_laws_round_trip_and_take_ties():
     law = ExpressionLaw("E + A/N**alpha + B/D**beta", params=CHINCHILLA_SETTINGS).tie(beta="alpha")
-    again = sl.FitResult.from_json(sl.fit(law, DATA / "example_points.csv", top_k=2).to_json())
+    again = sl.FitResult.from_json(sl.fit(law, sl.read_points(DATA / "example_points.csv"), top_k=2).to_json())
     assert again.law == law and again.law.param("beta").tie == "alpha"
     function_law = FunctionLaw(chinchilla_function, params=CHINCHILLA_SETTINGS, name="mine")
-    fit = sl.fit(function_law, DATA / "example_points.csv", top_k=2)
+    fit = sl.fit(function_law, sl.read_points(DATA / "example_points.csv"), top_k=2)
     assert sl.FitResult.from_json(fit.to_json()).law == function_law  # rebuilt from the loaded function
 
 

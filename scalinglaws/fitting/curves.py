@@ -23,7 +23,7 @@ from .adamw import AdamW
 from .optimize import Fitter
 from .result import FitResult
 
-__all__ = ["fit_curves", "curve_schedules", "curve_quality", "RECIPES"]
+__all__ = ["fit_curves", "curve_schedules", "schedule_specs", "RECIPES"]
 
 #: Fit recipes of :func:`fit_curves`: fitter settings by name. ``converged`` (default) finds the minimum of
 #: the Huber objective (Gauss-Newton from the 4 best of the law's starts). ``luo2025`` is the Multi-Power-law
@@ -78,15 +78,39 @@ def curve_schedules(curves: pd.DataFrame, schedules: Mapping[str, Schedule | str
     return ScheduleSet(built), how
 
 
+def schedule_specs(specs, runs) -> dict[str, str]:
+    """Schedules given as ``RUN=SPEC`` strings (or a bare ``SPEC`` when there is one run) → run → spec.
+
+    >>> schedule_specs(["a=wsd:steps=100,peak=1e-3", "b=cosine:steps=50,peak=1e-3"], ["a", "b"])["b"]
+    'cosine:steps=50,peak=1e-3'
+    """
+    runs = [str(r) for r in runs]
+    out = {}
+    for spec in specs:
+        run, sep, text = str(spec).partition("=")
+        if not sep or ":" in run:  # a bare spec: the only run's
+            if len(runs) != 1:
+                raise InputError(f"schedule {spec!r}: name the run (RUN=SPEC); there are {len(runs)} runs",
+                                 hint=f"runs: {', '.join(runs[:10])}")
+            run, text = runs[0], spec
+        if run not in runs:
+            raise InputError(f"no run {run!r} in the curves for the schedule {text!r}",
+                             hint=f"runs: {', '.join(runs[:10])}")
+        out[run] = text
+    return out
+
+
 def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mapping[str, Schedule | str] | None = None,
                exclude_warmup: bool = True, min_step: int | None = None, columns: Mapping[str, str] | None = None,
-               warmup: int | Mapping[str, int] | None = None, recipe: str = "converged", **settings) -> FitResult:
+               warmup: int | Mapping[str, int] | None = None, recipe: str = "converged", metric: str = "auto",
+               **settings) -> FitResult:
     """Fit a loss-curve law to the curves of one or several runs.
 
     Parameters
     ----------
-    curves : DataFrame or path
-        A curves table (run, step, lr, loss; more columns are kept) or a file with one.
+    curves : DataFrame
+        A curves table (run, step, lr, loss, eval_loss; more columns are kept), e.g. from
+        :func:`~scalinglaws.io.read_curves` or ``sl.ingest(...).curves``.
     law : name or CurveLaw
         ``"multi-power"``, ``"lr-annealing"`` or ``"lr-annealing-N"`` (needs an ``N`` column), or a law object.
     schedules : mapping run → Schedule or spec, optional
@@ -99,9 +123,13 @@ def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mappin
         How to fit (:data:`RECIPES`): the minimum of the objective (default), or, for the Multi-Power law, the
         authors' early-stopped AdamW, which reproduces their published coefficients and forecasts held-out
         schedules better on their runs (docs/benchmarks.md).
+    metric : {"auto", "train", "eval"}
+        Which loss column is fitted: ``loss`` (training), ``eval_loss``, or ``auto``: the training loss, or the
+        evaluation loss when no training loss was logged. ``settings["metric"]`` of the result says which.
     settings
         Fitter settings over the recipe's (loss, delta, top_k, polish (the default recipe uses "trf":
-        Gauss-Newton from each start, much faster than L-BFGS-B in the flat valleys of curve laws), ...).
+        Gauss-Newton from each start, much faster than L-BFGS-B in the flat valleys of curve laws), ...). The
+        recipe's own settings are kept unless named here; a recipe that prescribes its loss refuses others.
 
     Notes
     -----
@@ -109,20 +137,28 @@ def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mappin
     missing loss) are counted in ``n_excluded``.
     """
     law = get_law(law)
-    if not isinstance(law, CurveLaw):
+    if not law.capabilities.curve:
         raise LawError(f"law '{law.name}' is not a loss-curve law; use multi-power, lr-annealing or lr-annealing-N")
     if recipe not in RECIPES:
         raise InputError(f"unknown fit recipe {recipe!r}", hint=f"use one of {', '.join(RECIPES)}")
     if recipe == "luo2025" and law.name != "multi-power":
         raise InputError(f"the luo2025 recipe fits the multi-power law, not '{law.name}'",
                          hint="fit other laws with the converged recipe (the default)")
-    table = curves if isinstance(curves, pd.DataFrame) else None
-    if table is None:
-        from ..io.tables import read_curves
-
-        table = read_curves(curves, columns=columns)
-    else:
-        table = curves_table(table, columns=columns)
+    fixed = {k: RECIPES[recipe][k] for k in ("loss", "delta") if k in RECIPES[recipe] and recipe != "converged"}
+    changed = [k for k, v in fixed.items() if k in settings and settings[k] != v]
+    if changed:
+        raise InputError(f"the {recipe} recipe fits with its own {' and '.join(changed)} "
+                         f"({', '.join(f'{k} {fixed[k]}' for k in changed)})",
+                         hint="leave them out, or use the converged recipe")
+    if metric not in ("auto", "train", "eval"):
+        raise InputError(f"metric must be auto, train or eval, not {metric!r}")
+    if not isinstance(curves, pd.DataFrame):
+        raise InputError(f"fit_curves takes a curves table, not {type(curves).__name__}",
+                         hint="read a file first: sl.read_curves(path), or sl.ingest(path).curves")
+    table = curves_table(curves, columns=columns)
+    use_eval = metric == "eval" or (metric == "auto" and table["loss"].isna().all())
+    if use_eval:
+        table = table.assign(loss=table["eval_loss"])
     duplicated = table.duplicated(subset=["run", "step"], keep=False)
     if duplicated.any():
         first = table.loc[duplicated].iloc[0]
@@ -156,19 +192,5 @@ def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mappin
                          hint="check the loss column, or pass exclude_warmup=False")
     fitter = Fitter(**{**RECIPES[recipe], **settings})
     result = fitter.fit(law.bind(schedule_set), frame)
-    return replace(result, settings={**dict(result.settings), "recipe": recipe, "schedules": how})
-
-
-def curve_quality(fit: FitResult) -> pd.DataFrame:
-    """Per run of a curve fit: points, R² of the loss, mean absolute error (nats) and the last step's error."""
-    data = fit.data
-    rows = []
-    for run, group in data.groupby("run", sort=False):
-        observed, predicted = group["loss"].to_numpy(), group["predicted"].to_numpy()
-        ss_tot = float(np.sum((observed - observed.mean()) ** 2))
-        rows.append({"run": run, "points": len(group),
-                     "r2": 1 - float(np.sum((observed - predicted) ** 2)) / ss_tot if ss_tot > 0 else np.nan,
-                     "mae": float(np.mean(np.abs(observed - predicted))),
-                     "final_error": float(predicted[np.argmax(group["step"].to_numpy())]
-                                          - observed[np.argmax(group["step"].to_numpy())])})
-    return pd.DataFrame(rows)
+    return replace(result, settings={**dict(result.settings), "recipe": recipe, "schedules": how,
+                                     "metric": "eval_loss" if use_eval else "loss"})

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -30,12 +31,12 @@ import pandas as pd
 from scipy.optimize import OptimizeResult, least_squares, minimize, minimize_scalar
 from scipy.special import ndtr
 
-from ..exceptions import (AtBoundWarning, ConvergenceWarning, DataWarning, FitError, IdentifiabilityWarning,
-                          InputError, LawError, warn)
+from ..exceptions import FitError, InputError, LawError, warn
 from ..laws.base import Law
 from ..laws.registry import get_law
 from ..schema import POINT_INPUTS, Source, boolean_column, points_table
 from .adamw import AdamW
+from .diagnostics import Diagnostics
 from .objective import LOSSES, Objective, psi, rho
 from .result import FitResult
 from .space import ParameterSpace
@@ -114,7 +115,8 @@ class Fitter:
         return cls(**{k: v for k, v in {**dict(settings), **overrides}.items() if k in names})
 
     def fit(self, law: str | Law, data, *, columns: Mapping[str, str] | None = None) -> FitResult:
-        """Fit ``law`` (a registry name or a :class:`Law`) to ``data`` (points table, DataFrame or path).
+        """Fit ``law`` (a registry name or a :class:`Law`) to ``data`` (a points table, another DataFrame, or a
+        mapping of columns; read files first with :func:`~scalinglaws.io.read_points`).
 
         Rows whose ``exclude`` column is true are left out and counted in ``FitResult.n_excluded``.
         """
@@ -135,21 +137,21 @@ class Fitter:
 
         start_table = _start_table(objective, space, starts, screened, chosen, runs)
         r = objective.residuals(theta)[0]
-        cov_theta = _covariance(objective, theta, r)
+        J = objective.jacobian(theta)
+        cov_theta = _covariance(objective, J, r)
         jac = space.jacobian(theta)[0]
         covariance = jac @ cov_theta @ jac.T
         values = np.array([float(v[0, 0]) for v in space.natural(theta)])
-        at_bound = space.at_bound(theta)
-        notes = _diagnose(law, space, runs[best], values, at_bound, cov_theta, X, r, table["run"].to_numpy(object))
-        for message, category in notes:
+        diagnostics = _diagnostics(law, space, runs[best], values, space.at_bound(theta), cov_theta, J, X, r,
+                                   table["run"].to_numpy(object), start_table, self.polish == "adamw")
+        for message, category in diagnostics.messages():
             warn(message, category)
         return FitResult(
             law=law, values=values, stderr=np.sqrt(np.clip(np.diag(covariance), 0, None)), covariance=covariance,
-            at_bound=at_bound, converged=bool(runs[best].success), message=runs[best].message,
             objective=float(objective.values(theta[None, :])[0]), inputs=X,
             observed=table["loss"].to_numpy(float), runs=table["run"].to_numpy(object), residuals=r,
             start_table=start_table, loglik=_loglik(r, self.loss, self.delta), settings=self._settings(),
-            n_excluded=n_excluded, warnings=tuple(m for m, _ in notes),
+            n_excluded=n_excluded, diagnostics=diagnostics,
         )
 
     def start_points(self, law: Law, space: ParameterSpace, X: Mapping[str, np.ndarray], y: np.ndarray) -> np.ndarray:
@@ -246,9 +248,9 @@ class Fitter:
 
 
 def fit(law: str | Law, data, *, columns: Mapping[str, str] | None = None, **settings) -> FitResult:
-    """Fit a law to data with a :class:`Fitter` built from ``settings``. Example::
+    """Fit a law to a table with a :class:`Fitter` built from ``settings``. Example::
 
-        result = fit("chinchilla", "data/chinchilla_epoch.csv", loss="huber", delta=1e-3, top_k=8)
+        result = fit("chinchilla", sl.read_points("data/chinchilla_epoch.csv"), loss="huber", delta=1e-3)
         print(result.summary())
     """
     try:
@@ -261,16 +263,20 @@ def fit(law: str | Law, data, *, columns: Mapping[str, str] | None = None, **set
 def _prepare(law: Law, data, columns) -> tuple[pd.DataFrame, int]:
     """The rows to fit (exclusions removed) with the law's inputs and a positive finite loss.
 
-    Files are read, and DataFrames for laws whose inputs are all points-table columns (N, D, C, U, N_avg,
-    S_min) validated, as points tables; other DataFrames (e.g. of loss curves) are used as given, with
-    ``exclude`` read as true/false.
+    DataFrames (or mappings of columns) for laws whose inputs are all points-table columns (N, D, C, U, N_avg,
+    S_min) are validated as points tables; other tables (e.g. of loss curves) are used as given, with
+    ``exclude`` read as true/false. Files are read by :func:`~scalinglaws.io.read_points` or
+    :func:`~scalinglaws.io.read_input`, not here.
     """
     point_inputs = [k for k in law.inputs if k in POINT_INPUTS]
+    if isinstance(data, (str, Path)):
+        raise FitError(f"fit takes a table, not the path {str(data)!r}; read the file first: "
+                       "sl.fit(law, sl.read_points(path)) (or sl.read_input(path).table for logs)")
+    if isinstance(data, Mapping):
+        data = pd.DataFrame(dict(data))
     if not isinstance(data, pd.DataFrame):
-        from ..io.tables import read_points
-
-        table = read_points(data, columns=columns, require=point_inputs)
-    elif columns or set(law.inputs) <= set(POINT_INPUTS):
+        raise FitError(f"fit takes a pandas DataFrame (or a mapping of columns), not {type(data).__name__}")
+    if columns or set(law.inputs) <= set(POINT_INPUTS):
         table = points_table(data, columns=columns, require=point_inputs)
     else:
         table = data
@@ -338,9 +344,9 @@ def _free_values(space: ParameterSpace, theta: np.ndarray) -> list[np.ndarray]:
     return [values[i] for i in space.free]
 
 
-def _covariance(objective: Objective, theta: np.ndarray, r: np.ndarray) -> np.ndarray:
-    """Robust sandwich covariance of theta (see the module docstring); NaN when it cannot be formed."""
-    J = objective.jacobian(theta)
+def _covariance(objective: Objective, J: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """Robust sandwich covariance of theta from the Jacobian ``J`` of log predictions and the residuals ``r`` at
+    the optimum (see the module docstring); NaN when it cannot be formed."""
     n, p = J.shape
     score = psi(r, objective.loss, objective.delta)
     if objective.loss == "l2":
@@ -406,53 +412,49 @@ def _message(res) -> str:
     return _PLAIN_MESSAGES.get(msg.strip(), msg.strip().lower() or "stopped")
 
 
-def _diagnose(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta, X, residuals,
-              runs) -> list[tuple[str, type]]:
-    """Warnings about the fit, each with its category."""
-    notes: list[tuple[str, type]] = []
-    n = residuals.size
-    if not best.success:
-        notes.append((f"the optimizer did not converge for the best start ({best.message}); the estimates may "
-                      "be off: raise the iteration limit (maxiter, or the AdamW steps) or check the data",
-                      ConvergenceWarning))
-    names = [n_ for n_, b in zip(law.param_names, at_bound) if b]
-    if names:
-        notes.append((f"parameter(s) {', '.join(names)} ended on a bound: the law may be mis-specified or "
-                      "not identifiable from these data; do not extrapolate from this fit", AtBoundWarning))
-    if not np.all(np.isfinite(cov_theta)):
-        notes.append(("the curvature of the objective is singular: some parameters are not identifiable "
-                      "(standard errors are NaN); fix or tie parameters, or add data", IdentifiabilityWarning))
-    else:
+def _diagnostics(law: Law, space: ParameterSpace, best, values, at_bound, cov_theta, jac, X, residuals, runs,
+                 start_table, adamw: bool) -> Diagnostics:
+    """The :class:`Diagnostics` of a fit."""
+    bound_side = {}
+    for j, (i, (lo, hi)) in enumerate(zip(space.free, space.bounds())):
+        name = space.names[i]
+        if at_bound[i]:
+            t = float(space.to_theta(values)[j])
+            bound_side[name] = "lower" if lo is not None and abs(t - lo) <= abs(t - (hi if hi is not None else np.inf)) \
+                else "upper"
+        elif space.params[i].log and space.params[i].bounds[0] == 0 and jac.size \
+                and np.nanmax(np.abs(jac[:, j])) < 1e-8:  # a scale that no longer matters: collapsed onto 0
+            bound_side[name] = "lower"
+    for i, _ in space._ties:
+        if at_bound[i]:
+            lo, hi = space.params[i].bounds
+            bound_side[space.names[i]] = "lower" if values[i] <= lo else "upper"
+    covariance_ok = bool(np.all(np.isfinite(cov_theta)))
+    undetermined, collinear = (), ()
+    if covariance_ok:
         s = np.sqrt(np.diag(cov_theta))
         with np.errstate(invalid="ignore", divide="ignore"):
             corr = cov_theta / np.outer(s, s)
         theta = space.to_theta(values)
-        loose = [name for j, name in enumerate(space.free_names)
-                 if s[j] > (1.0 if space.params[space.free[j]].log else abs(theta[j]))]
-        if loose:
-            notes.append((f"parameter(s) {', '.join(loose)} are not determined by these data (standard error "
-                          "larger than the value, or than a factor e for scale parameters); fix or tie "
-                          "parameters, or add data over a wider range", IdentifiabilityWarning))
-        pairs = [(space.free_names[i], space.free_names[j]) for i in range(len(s)) for j in range(i + 1, len(s))
-                 if abs(corr[i, j]) > 0.9999]
-        if pairs:
-            text = ", ".join(f"{a}~{b}" for a, b in pairs)
-            notes.append((f"parameters nearly collinear ({text}, |correlation| > 0.9999): only their combination "
-                          "is determined; trust predictions, not these parameters", IdentifiabilityWarning))
-    if n < 3 * space.n_free:
-        notes.append((f"only {n} points for {space.n_free} free parameters (fewer than 3 per parameter); the fit "
-                      "will follow noise", DataWarning))
-    narrow = [f"{k} ({np.max(v) / np.min(v):.3g}x)" for k, v in X.items()
-              if np.min(v) > 0 and np.max(v) / np.min(v) < 10]
-    if narrow:
-        notes.append((f"the data span less than a decade in {', '.join(narrow)}: extrapolating beyond it is "
-                      "unreliable", DataWarning))
+        undetermined = tuple(name for j, name in enumerate(space.free_names)
+                             if s[j] > (1.0 if space.params[space.free[j]].log else abs(theta[j])))
+        collinear = tuple((space.free_names[i], space.free_names[j]) for i in range(len(s))
+                          for j in range(i + 1, len(s)) if abs(corr[i, j]) > 0.9999)
+    narrow = {k: float(np.max(v) / np.min(v)) for k, v in X.items()
+              if k not in ("run_index",) and np.min(v) > 0 and np.max(v) / np.min(v) < 10}
     centred = residuals - np.median(residuals)
     scale = 1.4826 * np.median(np.abs(centred))
     outliers = np.flatnonzero(np.abs(centred) > max(5 * scale, 1e-12))
+    worst = None
     if outliers.size:
-        worst = outliers[np.argmax(np.abs(centred[outliers]))]
-        notes.append((f"{outliers.size} point(s) lie beyond 5 robust standard deviations of the residuals "
-                      f"(worst: run {runs[worst]}, observed {100 * np.expm1(residuals[worst]):+.2g}% from the fit); "
-                      "the Huber loss limits their pull, but check them", DataWarning))
-    return notes
+        k = outliers[np.argmax(np.abs(centred[outliers]))]
+        worst = (str(runs[k]), float(residuals[k]))
+    end = start_table["end_objective"]
+    polished = np.asarray(start_table["polished"], dtype=bool)
+    best_value = float(np.nanmin(end[polished])) if polished.any() else np.nan
+    agreeing = int(np.sum(polished & (end <= best_value * (1 + 1e-6) + 1e-300)))
+    return Diagnostics(converged=bool(best.success), message=str(best.message), at_bound=bound_side,
+                       covariance_ok=covariance_ok, undetermined=undetermined, collinear=collinear,
+                       n_points=int(residuals.size), n_free=space.n_free, narrow=narrow, outliers=tuple(outliers),
+                       worst_outlier=worst, agreeing_starts=agreeing, polished_starts=int(polished.sum()),
+                       adamw=adamw)

@@ -5,21 +5,23 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import cached_property
 from types import MappingProxyType
 from typing import Mapping
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import InputError, InputFileNotFoundError, LawError
+from ..exceptions import InputError, LawError
 from ..laws.base import Law
 from ..laws.registry import law_from_dict
+from .bands import asymptotic_draws, band_table, interval_of
+from .diagnostics import Diagnostics
 
 __all__ = ["FitResult"]
 
 _FORMAT = "scalinglaws.FitResult"
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
 
 
 def _frozen(a, dtype=float) -> np.ndarray:
@@ -46,10 +48,6 @@ class FitResult:
         Fitted value and standard error of every parameter, in law order (stderr 0 for fixed ones).
     covariance : ndarray
         Asymptotic covariance of the parameters (robust sandwich estimate, see :mod:`.optimize`).
-    at_bound : ndarray of bool
-        Parameters that ended on a bound (the fit should not be extrapolated then).
-    converged : bool
-        L-BFGS-B reported convergence for the best start; ``message`` says how it stopped.
     objective : float
         Σ ρ(log residuals) at the optimum (a sum, in the units of Hoffmann et al. and Epoch AI).
     residuals : ndarray
@@ -64,17 +62,15 @@ class FitResult:
         The :class:`~scalinglaws.fitting.optimize.Fitter` settings used.
     n_excluded : int
         Rows of the data left out by their ``exclude`` column.
-    warnings : tuple of str
-        Everything the fit found suspicious; also emitted as warnings when the fit ran.
+    diagnostics : Diagnostics
+        How the fit went, as data (convergence, parameters on a bound, identifiability, points, outliers); the
+        properties ``converged``, ``message``, ``at_bound`` and ``warnings`` read it.
     """
 
     law: Law
     values: np.ndarray
     stderr: np.ndarray
     covariance: np.ndarray
-    at_bound: np.ndarray
-    converged: bool
-    message: str
     objective: float
     inputs: Mapping[str, np.ndarray]
     observed: np.ndarray
@@ -84,23 +80,41 @@ class FitResult:
     loglik: float
     settings: Mapping = field(default_factory=dict)
     n_excluded: int = 0
-    warnings: tuple[str, ...] = ()
+    diagnostics: Diagnostics = field(default_factory=lambda: Diagnostics(converged=True, message=""))
 
     def __post_init__(self):
         put = object.__setattr__
         for name in ("values", "stderr", "observed", "residuals"):
             put(self, name, _frozen(getattr(self, name)))
         put(self, "covariance", _frozen(self.covariance))
-        put(self, "at_bound", _frozen(self.at_bound, dtype=bool))
         put(self, "runs", _frozen(self.runs, dtype=object))
         put(self, "inputs", _frozen_columns(self.inputs, float))
         put(self, "start_table", _frozen_columns(self.start_table))
         put(self, "settings", MappingProxyType(dict(self.settings)))
-        put(self, "warnings", tuple(self.warnings))
-        put(self, "converged", bool(self.converged))
         put(self, "objective", float(self.objective))
         put(self, "loglik", float(self.loglik))
         put(self, "n_excluded", int(self.n_excluded))
+
+    # -- diagnostics --------------------------------------------------------------------------------
+    @property
+    def converged(self) -> bool:
+        """Whether the optimizer's stopping rule was met for the best start (see :attr:`message`)."""
+        return self.diagnostics.converged
+
+    @property
+    def message(self) -> str:
+        """How the optimizer stopped, in words."""
+        return self.diagnostics.message
+
+    @property
+    def at_bound(self) -> np.ndarray:
+        """For each parameter (law order): did it end on a bound? (see :class:`Diagnostics`)"""
+        return np.array([n in self.diagnostics.at_bound for n in self.law.param_names], dtype=bool)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """Everything the fit found suspicious, in words (derived from :attr:`diagnostics`)."""
+        return tuple(m for m, _ in self.diagnostics.messages())
 
     # -- parameters ---------------------------------------------------------------------------------
     @property
@@ -160,9 +174,7 @@ class FitResult:
     @property
     def n_agreeing_starts(self) -> int:
         """How many polished starts reached the best objective (to 1e-6 relative)."""
-        end = self.start_table["end_objective"]
-        done = np.asarray(self.start_table["polished"], dtype=bool)
-        return int(np.sum(done & (end <= self.objective * (1 + 1e-6) + 1e-300)))
+        return self.diagnostics.agreeing_starts
 
     # -- prediction ---------------------------------------------------------------------------------
     def predict(self, data=None, **inputs):
@@ -179,6 +191,40 @@ class FitResult:
         X = {k: np.broadcast_to(v, shape) for k, v in X.items()}
         out = np.asarray(self.law.evaluate(X, *self.values), dtype=float).reshape(shape)
         return float(out) if out.ndim == 0 else out
+
+    #: Seed of the asymptotic parameter draws and resampled residuals of :meth:`band` (fixed: same numbers always).
+    seed = 0
+
+    #: Where the spread of :meth:`band` comes from.
+    band_source = "asymptotic"
+    #: The same, in words.
+    band_description = "the fit's asymptotic covariance"
+
+    @cached_property
+    def _draws(self) -> np.ndarray:
+        draws = asymptotic_draws(self)
+        draws.flags.writeable = False
+        return draws
+
+    def parameter_draws(self) -> tuple[np.ndarray, str]:
+        """Parameter vectors (rows, law order) for bands, and where they come from: draws from the asymptotic
+        covariance of the fit (``"asymptotic"``; see :mod:`scalinglaws.fitting.bands`)."""
+        return self._draws, self.band_source
+
+    def band(self, data=None, *, level: float = 0.9, kind: str = "mean", **inputs) -> pd.DataFrame:
+        """The predicted loss with a ``level`` band from the parameter uncertainty (asymptotic draws):
+        columns: the inputs, ``loss``, ``lower``, ``upper``. ``kind="observation"`` bands a new run's measured
+        loss (resampled residuals added). Same signature as :meth:`BootstrapResult.band`::
+
+            fit.band(N=7e10, D=1.4e12)                 # one row: N, D, loss, lower, upper
+        """
+        return band_table(self, data, inputs, level, kind)
+
+    def interval(self, function, level: float = 0.9) -> dict[str, float]:
+        """Percentile interval of a derived quantity ``function(params)`` (params: name → value) over the
+        parameter draws (see :meth:`band`); e.g. the N_opt exponent ``lambda p: p["beta"] / (p["alpha"] + p["beta"])``."""
+        draws, _ = self.parameter_draws()
+        return interval_of(draws, self.names, function, function(self.params), level)
 
     @property
     def data(self) -> pd.DataFrame:
@@ -208,9 +254,10 @@ class FitResult:
         """A readable report: parameters with uncertainties, fit quality, convergence, warnings."""
         law = self.law
         excluded = f", {self.n_excluded} excluded" if self.n_excluded else ""
-        lines = [f"Law: {law.name}   {law.formula}",
-                 f"Data: {self.n_points} points{excluded}; loss {self.settings.get('loss', 'huber')}"
-                 f" (delta={self.settings.get('delta', 1e-3):g}) on log residuals"]
+        loss = self.settings.get("loss", "huber")
+        how = (f"Huber loss (delta={self.settings.get('delta', 1e-3):g})" if loss == "huber"
+               else "least squares")
+        lines = [f"Law: {law.name}   {law.formula}", f"Data: {self.n_points} points{excluded}; {how} on log residuals"]
         table = self.parameter_table()
         width = max(len(n) for n in table["param"])
         lines.append(f"  {'param':<{width}}  {'value':>12}  {'std err':>10}  {'rel':>7}  note")
@@ -221,13 +268,13 @@ class FitResult:
             if row.status == "tied":
                 note = f"tied: {law.param(row.param).tie}"
             lines.append(f"  {row.param:<{width}}  {row.value:>12.6g}  {row.stderr:>10.3g}  {rel:>7}  {note}".rstrip())
-        state = "converged" if self.converged else "NOT converged"
-        if self.settings.get("polish") == "adamw":
-            state = ("stopped by its rule (an early-stopped fit, not the minimum of the objective)" if self.converged
+        d = self.diagnostics
+        state = "converged" if d.converged else "NOT converged"
+        if d.adamw:
+            state = ("stopped by its rule (an early-stopped fit, not the minimum of the objective)" if d.converged
                      else "NOT stopped by its rule")
-        n_polished = int(np.sum(self.start_table["polished"]))
-        lines.append(f"Fit: {state} ({self.message}); objective {self.objective:.6g}; "
-                     f"{self.n_agreeing_starts} of {n_polished} polished starts "
+        lines.append(f"Fit: {state} ({d.message}); objective {self.objective:.6g}; "
+                     f"{d.agreeing_starts} of {d.polished_starts} polished starts "
                      f"(from {len(self.start_table['polished'])} screened) reach it")
         abs_r = np.abs(self.residuals)
         lines.append(f"Residuals: RMS {100 * self.rmse:.3g}%, median |r| {100 * np.median(abs_r):.3g}%, "
@@ -235,9 +282,58 @@ class FitResult:
                      f"AIC {self.aic:.1f}, BIC {self.bic:.1f}")
         lines.append("Std errors: asymptotic (robust sandwich); a bootstrap over runs also sees correlated errors "
                      "and can be wider.")
+        if self.law.capabilities.curve:
+            lines.extend(self._curve_lines())
         if self.warnings:
             lines.extend(f"Warning: {w}" for w in self.warnings)
         return "\n".join(lines)
+
+    def _curve_lines(self) -> list[str]:
+        """How each run's schedule was obtained, and the fit's quality per run (curve laws)."""
+        lines = [f"  schedule of {run}: {how}" for run, how in self.settings.get("schedules", {}).items()]
+        if self.settings.get("metric"):
+            lines.append(f"Fitted: the {'evaluation' if self.settings['metric'] == 'eval_loss' else 'training'} "
+                         f"loss of each logged step; {self.n_excluded} steps left out (warmup or no loss)")
+        lines.append(f"  {'run':<32} {'points':>6} {'R^2':>8} {'MAE':>8} {'final error':>12}")
+        for row in self.run_quality().itertuples():
+            lines.append(f"  {str(row.run):<32} {row.points:>6} {row.r2:>8.5f} {row.mae:>8.4f} "
+                         f"{row.final_error:>+12.4f}")
+        return lines
+
+    def quality(self) -> pd.DataFrame:
+        """One row: how the fit went (convergence, objective, agreeing starts, residuals, AIC/BIC, diagnostics)."""
+        d = self.diagnostics
+        return pd.DataFrame([{"law": self.law.name, "points": self.n_points, "excluded": self.n_excluded,
+                              "converged": d.converged, "message": d.message, "objective": self.objective,
+                              "agreeing_starts": d.agreeing_starts, "polished_starts": d.polished_starts,
+                              "identifiable": d.identifiable, "at_bound": ", ".join(d.at_bound),
+                              "enough_points": d.enough_points, "rmse_log": self.rmse, "r2": self.r2,
+                              "aic": self.aic, "bic": self.bic, "warnings": "; ".join(self.warnings)}])
+
+    def run_quality(self) -> pd.DataFrame:
+        """Per run: points, R² of the loss, mean absolute error (nats/token) and the error at its last point
+        (predicted − observed; for a curve law, the last step)."""
+        data = self.data
+        order = "step" if "step" in data else None
+        rows = []
+        for run, group in data.groupby("run", sort=False):
+            if order:
+                group = group.sort_values(order, kind="stable")
+            observed, predicted = group["loss"].to_numpy(), group["predicted"].to_numpy()
+            ss_tot = float(np.sum((observed - observed.mean()) ** 2))
+            rows.append({"run": run, "points": len(group),
+                         "r2": 1 - float(np.sum((observed - predicted) ** 2)) / ss_tot if ss_tot > 0 else np.nan,
+                         "mae": float(np.mean(np.abs(observed - predicted))),
+                         "final_error": float(predicted[-1] - observed[-1])})
+        return pd.DataFrame(rows)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The result as named tables: ``parameters``, ``quality`` and, for a curve law, ``runs``
+        (:meth:`run_quality`)."""
+        out = {"parameters": self.parameter_table(), "quality": self.quality()}
+        if self.law.capabilities.curve:
+            out["runs"] = self.run_quality()
+        return out
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v:.4g}" for k, v in self.params.items())
@@ -249,75 +345,80 @@ class FitResult:
         return {
             "format": _FORMAT, "version": _FORMAT_VERSION, "law": self.law.to_dict(),
             "values": _enc(self.values), "stderr": _enc(self.stderr), "covariance": _enc(self.covariance),
-            "at_bound": [bool(b) for b in self.at_bound], "converged": self.converged, "message": self.message,
             "objective": _enc(self.objective), "inputs": {k: _enc(v) for k, v in self.inputs.items()},
             "observed": _enc(self.observed), "runs": [str(r) for r in self.runs],
             "residuals": _enc(self.residuals),
             "start_table": {k: _enc(v) for k, v in self.start_table.items()},
             "loglik": _enc(self.loglik), "settings": _enc(dict(self.settings)), "n_excluded": self.n_excluded,
-            "warnings": list(self.warnings),
+            "diagnostics": _enc(self.diagnostics.to_dict()),
         }
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "FitResult":
-        """Inverse of :meth:`to_dict`."""
-        if d.get("format") != _FORMAT:
+        """Inverse of :meth:`to_dict`; raises :class:`InputError` for anything that is not a whole, valid fit
+        result (a damaged or hand-edited file: missing fields, wrong shapes, values outside the law's bounds)."""
+        try:
+            result = cls._from_dict(d)
+        except (InputError, LawError):
+            raise
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+            raise InputError(f"fit result is incomplete or damaged ({type(err).__name__}: {err})",
+                             hint="write it again with 'scalinglaws fit --out'") from None
+        result._check()
+        return result
+
+    def _check(self) -> None:
+        """Refuse values no fit can have produced: wrong lengths, non-finite or out-of-bounds parameters."""
+        n = len(self.law.params)
+        if self.values.shape != (n,) or self.stderr.shape != (n,) or self.covariance.shape != (n, n):
+            raise InputError(f"fit result has {self.values.size} values for the {n} parameters of law "
+                             f"'{self.law.name}'", hint="write it again with 'scalinglaws fit --out'")
+        sizes = {v.size for v in self.inputs.values()} | {self.observed.size, self.residuals.size, self.runs.size}
+        if len(sizes) != 1:
+            raise InputError("fit result's data columns have different lengths",
+                             hint="write it again with 'scalinglaws fit --out'")
+        for p, v in zip(self.law.params, self.values):
+            lo, hi = p.bounds
+            if p.tie is not None:  # a tie may leave the bounds in a real fit (diagnostics flag it)
+                lo, hi = -np.inf, np.inf
+            if not np.isfinite(v) or not lo <= v <= hi or (p.log and v <= 0):
+                raise InputError(f"parameter {p.name} = {v:g} is outside its bounds [{lo:g}, {hi:g}] (an edited "
+                                 "file?)", hint="refit, or restore the file written by 'scalinglaws fit --out'")
+
+    @classmethod
+    def _from_dict(cls, d: Mapping) -> "FitResult":
+        if not isinstance(d, Mapping) or d.get("format") != _FORMAT:
             raise InputError("not a scalinglaws fit result", hint="give a file written by 'scalinglaws fit --out'")
-        if d.get("version", 0) > _FORMAT_VERSION:
-            raise InputError(f"fit result format version {d['version']} is newer than this scalinglaws "
+        version = d.get("version", 0)
+        if not isinstance(version, int) or version > _FORMAT_VERSION:
+            raise InputError(f"fit result format version {version} is newer than this scalinglaws "
                              f"understands ({_FORMAT_VERSION})", hint="upgrade scalinglaws")
         kinds = {"polished": bool, "success": bool, "iterations": np.int64}
         start_table = {k: _dec_array(v, kinds.get(k)) for k, v in d["start_table"].items()}
+        law = law_from_dict(d["law"])
+        if "diagnostics" in d:
+            diagnostics = Diagnostics.from_dict(_dec(d["diagnostics"]))
+        else:  # version 1: the flags only
+            bound = {n: "lower" for n, b in zip(law.param_names, d["at_bound"]) if b}
+            diagnostics = Diagnostics(converged=bool(d["converged"]), message=str(d["message"]), at_bound=bound,
+                                      n_points=len(d["observed"]), n_free=sum(p.vary for p in law.params))
         return cls(
-            law=law_from_dict(d["law"]), values=_dec_array(d["values"]), stderr=_dec_array(d["stderr"]),
-            covariance=_dec_array(d["covariance"]), at_bound=np.array(d["at_bound"], dtype=bool),
-            converged=d["converged"], message=d["message"], objective=_dec(d["objective"]),
+            law=law, values=_dec_array(d["values"]), stderr=_dec_array(d["stderr"]),
+            covariance=_dec_array(d["covariance"]), objective=_dec(d["objective"]),
             inputs={k: _dec_array(v) for k, v in d["inputs"].items()}, observed=_dec_array(d["observed"]),
             runs=np.array(d["runs"], dtype=object), residuals=_dec_array(d["residuals"]),
             start_table=start_table, loglik=_dec(d["loglik"]), settings=_dec(d["settings"]),
-            n_excluded=d["n_excluded"], warnings=tuple(d["warnings"]),
+            n_excluded=d["n_excluded"], diagnostics=diagnostics,
         )
 
-    def to_json(self, path=None) -> str:
-        """JSON text of :meth:`to_dict`, one top-level key per line; also written atomically to ``path``."""
-        items = (f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in self.to_dict().items())
-        text = "{\n" + ",\n".join(items) + "\n}\n"
-        if path is not None:
-            from ..io.atomic import atomic_write
-
-            with atomic_write(path) as handle:
-                handle.write(text)
-        return text
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict`, one top-level key per line (write it with :func:`scalinglaws.save`)."""
+        return dump_json(self.to_dict())
 
     @classmethod
-    def from_json(cls, source) -> "FitResult":
-        """Read a result from JSON text or from a path to a file written by :meth:`to_json`."""
-        text = str(source)
-        path = None
-        if not text.lstrip().startswith("{"):
-            path = Path(text)
-            if not path.exists():
-                raise InputFileNotFoundError("file not found", path=path, hint="check the path")
-            try:
-                text = path.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as err:
-                raise InputError(f"cannot read ({err})", path=path, hint="give a JSON file from 'scalinglaws fit --out'") from None
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise InputError(f"not valid JSON ({err.msg})", path=path, line=err.lineno,
-                             hint="the file may be truncated") from None
-        if not isinstance(data, dict):
-            raise InputError("not a scalinglaws fit result", path=path)
-        try:
-            return cls.from_dict(data)
-        except InputError as err:
-            raise InputError(err.problem, path=path, hint=err.hint) from None
-        except LawError:
-            raise
-        except (KeyError, TypeError, ValueError) as err:
-            raise InputError(f"fit result is incomplete or damaged ({type(err).__name__}: {err})", path=path,
-                             hint="write it again with 'scalinglaws fit --out'") from None
+    def from_json(cls, text: str) -> "FitResult":
+        """A result from JSON text written by :meth:`to_json` (read files with :func:`scalinglaws.load`)."""
+        return cls.from_dict(parse_json(text))
 
     def __reduce__(self):
         return (FitResult.from_dict, (self.to_dict(),))
@@ -347,6 +448,27 @@ class FitResult:
                 out[p.name].correl = {q.name: float(corr[i, j]) for j, q in enumerate(self.law.params)
                                       if q.vary and j != i}
         return out
+
+
+def dump_json(data: Mapping) -> str:
+    """A JSON object with one top-level key per line (diffs of saved results stay readable)."""
+    items = (f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in data.items())
+    return "{\n" + ",\n".join(items) + "\n}\n"
+
+
+def parse_json(text: str) -> dict:
+    """A JSON object from text, with :class:`InputError` (naming the line) for anything else."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"not valid JSON ({err.msg})", line=err.lineno, hint="the file may be truncated") from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to be a scalinglaws result",
+                         hint="give a file written by scalinglaws") from None
+    if not isinstance(data, dict):
+        raise InputError("not a scalinglaws fit result (the JSON is not an object)",
+                         hint="give a file written by scalinglaws")
+    return data
 
 
 def _enc(value):

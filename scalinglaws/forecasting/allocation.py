@@ -19,6 +19,8 @@ import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 
 from ..exceptions import LawError, ScalingLawsError, ScalingLawsWarning, warn
+from ..fitting.bands import check_level, percentile_band
+from ..fitting.resample import BootstrapResult
 from ..fitting.result import FitResult
 from ..laws.base import Law
 from ..laws.data_constrained import DataConstrained
@@ -34,33 +36,43 @@ _CHINCHILLA_NAMES = ("E", "A", "B", "alpha", "beta")
 
 
 def _law_and_values(fit, params) -> tuple[Law, tuple]:
-    if isinstance(fit, FitResult):
-        return fit.law, tuple(float(v) for v in fit.values)
+    """The law and its parameter values from a fit, a bootstrap (its full-data fit), or a law with ``params``."""
+    if isinstance(fit, (FitResult, BootstrapResult)):
+        central = fit.fit if isinstance(fit, BootstrapResult) else fit
+        return central.law, tuple(float(v) for v in central.values)
     law = get_law(fit)
     if params is None:
         raise ScalingLawsError(f"give params=... with the values of {', '.join(law.param_names)}")
     return law, tuple(float(v) for v in law.values_of(params))
 
 
-def _loss_function(law: Law, values: tuple, unique_tokens, repetition) -> Callable:
-    """L(N, D) as a function of arrays, with repetition of U unique tokens when a cap is given."""
+def _loss_function(law: Law, unique_tokens, repetition) -> Callable:
+    """L(N, D, values) for arrays N, D and parameter values (scalars, or (R, 1) arrays for R draws), with
+    repetition of U unique tokens when a cap is given."""
+    capabilities = law.capabilities
     if unique_tokens is None:
-        if set(law.inputs) != {"N", "D"}:
+        if capabilities.allocation is None:
             raise LawError(f"compute-optimal allocation needs a law of N and D; '{law.name}' takes "
                            f"{', '.join(law.inputs)} (a data-constrained law needs unique_tokens)")
-        return lambda N, D: np.asarray(law.evaluate({"N": N, "D": D}, *values), dtype=float)
+        return lambda N, D, values: np.asarray(law.evaluate({"N": N, "D": D}, *values), dtype=float)
     U = float(unique_tokens)
-    if not U > 0:
-        raise ScalingLawsError(f"unique_tokens must be positive, got {unique_tokens!r}")
-    if isinstance(law, DataConstrained):
-        return lambda N, D: np.asarray(law.evaluate({"N": N, "D": D, "U": np.full_like(N, U)}, *values), dtype=float)
-    named = dict(zip(law.param_names, values))
-    if set(law.inputs) != {"N", "D"} or not set(_CHINCHILLA_NAMES) <= set(named):
+    if not (U > 0 and np.isfinite(U)):
+        raise ScalingLawsError(f"unique_tokens must be a positive number of tokens, got {unique_tokens!r}")
+    if capabilities.unique_tokens:
+        return lambda N, D, values: np.asarray(law.evaluate({"N": N, "D": D, "U": np.full_like(N, U)}, *values),
+                                               dtype=float)
+    if not capabilities.chinchilla_terms:
         raise LawError(f"a cap on unique tokens needs a Chinchilla-type law (E, A, B, alpha, beta) or the "
                        f"data-constrained law; '{law.name}' is neither")
     dc = DataConstrained()
-    dc_values = dc.values_of({**{k: named[k] for k in _CHINCHILLA_NAMES}, **PUBLISHED_REPETITION, **(repetition or {})})
-    return lambda N, D: np.asarray(dc.evaluate({"N": N, "D": D, "U": np.full_like(N, U)}, *dc_values), dtype=float)
+    index = [law.param_names.index(k) for k in _CHINCHILLA_NAMES]
+    extra = {**PUBLISHED_REPETITION, **(repetition or {})}
+
+    def loss(N, D, values):
+        named = {k: values[i] for k, i in zip(_CHINCHILLA_NAMES, index)}
+        dc_values = dc.values_of({**named, **extra})
+        return np.asarray(dc.evaluate({"N": N, "D": D, "U": np.full_like(N, U)}, *dc_values), dtype=float)
+    return loss
 
 
 def _tokens_function(flops, flops_per_token: float, inference_tokens: float) -> Callable:
@@ -87,24 +99,30 @@ def _tokens_function(flops, flops_per_token: float, inference_tokens: float) -> 
     return tokens
 
 
-def _argmin_n(loss: Callable, tokens: Callable, C: float, k: float, inference_tokens: float) -> float:
-    """argmin over N of L(N, D(N)), searched in log N around √(C/k), then refined on the slope."""
+def _search_range(C: float, k: float, inference_tokens: float) -> tuple[float, float]:
+    """The log N interval searched for a budget: 14 e-folds either side of √(C/k), below the inference cap."""
     center = 0.5 * np.log(C / k)
     hi = center + 14.0
     if inference_tokens > 0:
         hi = min(hi, np.log(C / (2.0 * inference_tokens)) - 1e-9)
-    lo = center - 14.0
+    return center - 14.0, hi
+
+
+def _argmin_n(loss: Callable, values: tuple, tokens: Callable, C: float, k: float, inference_tokens: float) -> float:
+    """argmin over N of L(N, D(N)), searched in log N around √(C/k), then refined on the slope."""
+    lo, hi = _search_range(C, k, inference_tokens)
+    if not lo < hi:
+        return float("nan")
 
     def objective(log_n: float) -> float:
         n = np.exp(log_n)
         d = tokens(np.array([n]), C)
-        value = loss(np.array([n]), np.atleast_1d(d))[0] if np.all(np.isfinite(d)) else np.inf
+        with np.errstate(all="ignore"):
+            value = loss(np.array([n]), np.atleast_1d(d), values)[0] if np.all(np.isfinite(d)) else np.inf
         return float(value) if np.isfinite(value) else 1e300
 
     res = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500})
     if res.x - lo < 0.1 or hi - res.x < 0.1 or res.fun >= 1e300:
-        warn(f"no interior compute optimum at C = {C:g}: the law keeps improving toward an extreme model size "
-             "(N_opt is NaN); it cannot be trusted this far from its data", ScalingLawsWarning)
         return float("nan")
 
     def slope(log_n: float) -> float:
@@ -116,16 +134,52 @@ def _argmin_n(loss: Callable, tokens: Callable, C: float, k: float, inference_to
     return float(np.exp(res.x))
 
 
-def compute_optimal(fit: FitResult | Law | str, budgets, *, params: Mapping[str, float] | None = None,
+def _argmin_batch(loss: Callable, draws: np.ndarray, tokens: Callable, C: float, k: float,
+                  inference_tokens: float) -> np.ndarray:
+    """argmin over N of L(N, D(N)) for every parameter draw at once (rows of ``draws``): a golden-section search
+    in log N over the same interval as :func:`_argmin_n`, to ~1e-12 in log N; NaN without an interior optimum."""
+    lo, hi = _search_range(C, k, inference_tokens)
+    R = draws.shape[0]
+    if not lo < hi or R == 0:
+        return np.full(R, np.nan)
+    values = tuple(draws[:, [j]] for j in range(draws.shape[1]))
+
+    def f(log_n: np.ndarray) -> np.ndarray:
+        n = np.exp(log_n)[:, None]
+        d = np.asarray(tokens(n, C), dtype=float).reshape(n.shape)
+        with np.errstate(all="ignore"):
+            value = loss(n, d, values)[:, 0]
+        return np.where(np.isfinite(value) & np.isfinite(d[:, 0]), value, 1e300)
+
+    g = (np.sqrt(5.0) - 1) / 2
+    a, b = np.full(R, lo), np.full(R, hi)
+    x1, x2 = b - g * (b - a), a + g * (b - a)
+    f1, f2 = f(x1), f(x2)
+    for _ in range(80):  # the interval shrinks by 0.618 each time: 28 → 1e-15
+        left = f1 < f2
+        b = np.where(left, x2, b)
+        a = np.where(left, a, x1)
+        x2n = np.where(left, x1, a + g * (b - a))
+        x1n = np.where(left, b - g * (b - a), x2)
+        x1, x2 = x1n, x2n
+        new = f(np.where(left, x1, x2))
+        f2, f1 = np.where(left, f1, new), np.where(left, new, f2)
+    x = (a + b) / 2
+    interior = (x - lo >= 0.1) & (hi - x >= 0.1) & (np.minimum(f1, f2) < 1e300)
+    return np.where(interior, np.exp(x), np.nan)
+
+
+def compute_optimal(fit, budgets, *, params: Mapping[str, float] | None = None,
                     flops: Callable | str | None = None, flops_per_token: float = 6.0, inference_tokens: float = 0.0,
                     unique_tokens: float | None = None, repetition: Mapping[str, float] | None = None,
-                    method: str = "auto") -> pd.DataFrame:
-    """Compute-optimal N, D, tokens per parameter and loss for each budget C (FLOPs).
+                    method: str = "auto", level: float | None = 0.9) -> pd.DataFrame:
+    """Compute-optimal N, D, tokens per parameter and loss for each budget C (FLOPs), with ``level`` bands.
 
     Parameters
     ----------
-    fit : FitResult, Law or law name
-        A fit of a law of N (parameters) and D (tokens); or a law with ``params`` (e.g. published values).
+    fit : FitResult, BootstrapResult, Law or law name
+        A fit of a law of N (parameters) and D (tokens), or a bootstrap of one (bands from its replicates rather
+        than the fit's asymptotic covariance); or a law with ``params`` (e.g. published values; no bands).
     budgets : float or array
         Total compute budgets C in FLOPs (training, plus inference when ``inference_tokens`` > 0).
     flops : callable f(N, D) or expression in N and D, optional
@@ -137,12 +191,16 @@ def compute_optimal(fit: FitResult | Law | str, budgets, *, params: Mapping[str,
         the fit's E, A, B, alpha, beta and ``repetition`` (default: Muennighoff et al.'s R_D*, R_N*).
     method : {"auto", "closed", "numeric"}
         ``auto`` uses the law's closed form when the plain C = k·N·D constraint allows one.
+    level : float or None
+        Level of the bands (``None``: none). Every parameter draw of the fit gets its own optimum; the band is
+        the central interval of the draws' N_opt, D_opt, tokens per parameter and loss.
 
     Returns
     -------
     pandas.DataFrame
         C, N_opt, D_opt, tokens_per_param, loss (+ train_flops, inference_flops with inference; + epochs with a
-        unique-token cap). A budget without an interior optimum gives NaN and a warning.
+        unique-token cap), and with bands ``<column>_lower``/``<column>_upper`` for N_opt, D_opt,
+        tokens_per_param and loss. A budget without an interior optimum gives NaN and a warning.
 
     Examples
     --------
@@ -152,33 +210,88 @@ def compute_optimal(fit: FitResult | Law | str, budgets, *, params: Mapping[str,
     '7.236e+10 1.327e+12 18.34'
     """
     law, values = _law_and_values(fit, params)
-    C = np.atleast_1d(np.asarray(budgets, dtype=float))
+    try:
+        C = np.atleast_1d(np.asarray(budgets, dtype=float))
+    except (TypeError, ValueError):
+        raise ScalingLawsError(f"compute budgets must be numbers of FLOPs, got {budgets!r}") from None
     if not np.all(np.isfinite(C)) or np.any(C <= 0):
         raise ScalingLawsError(f"compute budgets must be positive numbers of FLOPs, got {budgets!r}")
-    if not flops_per_token > 0 or not inference_tokens >= 0:
-        raise ScalingLawsError("flops_per_token must be positive and inference_tokens >= 0")
+    if not (np.isfinite(flops_per_token) and flops_per_token > 0) or not (np.isfinite(inference_tokens)
+                                                                           and inference_tokens >= 0):
+        raise ScalingLawsError("flops_per_token must be positive and inference_tokens a finite number >= 0")
     if method not in ("auto", "closed", "numeric"):
         raise ScalingLawsError(f"method must be auto, closed or numeric, got {method!r}")
     plain = flops is None and inference_tokens == 0 and unique_tokens is None
-    closed = getattr(law, "compute_optimal", None) if plain else None
+    closed = law.compute_optimal if plain and law.capabilities.allocation == "closed" else None
     if method == "closed" and closed is None:
         raise LawError(f"no closed-form allocation for law '{law.name}' under this constraint; use method='numeric'")
-    loss = _loss_function(law, values, unique_tokens, repetition)
+    loss = _loss_function(law, unique_tokens, repetition)
     tokens = _tokens_function(flops, flops_per_token, inference_tokens)
-    if closed is not None and method != "numeric":
-        n_opt = np.asarray(closed(C, *values, flops_per_token=flops_per_token)[0], dtype=float)
+    use_closed = closed is not None and method != "numeric"
+    if use_closed:
+        n_opt = _closed_n(closed, C, values, flops_per_token)
     else:
-        n_opt = np.array([_argmin_n(loss, tokens, c, flops_per_token, inference_tokens) for c in C])
-    d_opt = np.array([tokens(np.array([n]), c)[0] if np.isfinite(n) else np.nan for n, c in zip(n_opt, C)])
+        n_opt = np.array([_argmin_n(loss, values, tokens, c, flops_per_token, inference_tokens) for c in C])
+    if not np.all(np.isfinite(n_opt)):
+        bad = C[~np.isfinite(n_opt)]
+        warn(f"no interior compute optimum at C = {', '.join(f'{c:g}' for c in bad)}: the law keeps improving "
+             "toward an extreme model size (N_opt is NaN); it cannot be trusted this far from its data",
+             ScalingLawsWarning)
+    d_opt = _tokens_at(tokens, n_opt, C)
     out = pd.DataFrame({"C": C, "N_opt": n_opt, "D_opt": d_opt, "tokens_per_param": d_opt / n_opt,
-                        "loss": np.where(np.isfinite(n_opt), loss(np.nan_to_num(n_opt, nan=1.0),
-                                                                  np.nan_to_num(d_opt, nan=1.0)), np.nan)})
+                        "loss": _loss_at(loss, values, n_opt, d_opt)})
     if inference_tokens > 0:
         out["inference_flops"] = 2.0 * inference_tokens * n_opt
         out["train_flops"] = C - out["inference_flops"]
     if unique_tokens is not None:
         out["epochs"] = d_opt / float(unique_tokens)
+    if level is not None and isinstance(fit, (FitResult, BootstrapResult)):
+        draws = fit.parameter_draws()[0]
+        if not use_closed and flops is not None:  # a FLOPs formula is solved per point: fewer draws
+            draws = draws[:: max(1, len(draws) // 200)]
+        if use_closed:
+            n_draw = _closed_n(closed, C[None, :], tuple(draws[:, [j]] for j in range(draws.shape[1])),
+                               flops_per_token)
+        else:
+            n_draw = np.column_stack([_argmin_batch(loss, draws, tokens, c, flops_per_token, inference_tokens)
+                                      for c in C]) if len(draws) else np.empty((0, C.size))
+        d_draw = np.column_stack([_tokens_at(tokens, n_draw[:, i], c) for i, c in enumerate(C)]) \
+            if len(draws) else n_draw
+        l_draw = np.column_stack([_loss_at(loss, tuple(draws[:, [j]] for j in range(draws.shape[1])),
+                                           n_draw[:, [i]], d_draw[:, [i]])[:, 0] for i in range(C.size)]) \
+            if len(draws) else n_draw
+        for column, values_ in (("N_opt", n_draw), ("D_opt", d_draw), ("tokens_per_param", d_draw / n_draw),
+                                ("loss", l_draw)):
+            out[f"{column}_lower"], out[f"{column}_upper"] = percentile_band(values_, check_level(level))
     return out
+
+
+def _closed_n(closed: Callable, C, values, k: float) -> np.ndarray:
+    """N_opt from a law's closed form, NaN (not an error) where it has no finite answer (e.g. alpha = beta = 0)."""
+    with np.errstate(all="ignore"):
+        try:
+            n = np.asarray(closed(C, *values, flops_per_token=k)[0], dtype=float)
+        except (ZeroDivisionError, OverflowError, FloatingPointError):
+            n = np.full(np.broadcast_shapes(np.shape(C), *(np.shape(v) for v in values)), np.nan)
+    return np.where(np.isfinite(n) & (n > 0), n, np.nan)
+
+
+def _tokens_at(tokens: Callable, n_opt: np.ndarray, C) -> np.ndarray:
+    """D at each N_opt (NaN where N_opt is)."""
+    n_opt = np.asarray(n_opt, dtype=float)
+    C = np.broadcast_to(np.asarray(C, dtype=float), n_opt.shape)
+    out = np.full(n_opt.shape, np.nan)
+    ok = np.isfinite(n_opt)
+    for index in zip(*np.nonzero(ok)):
+        out[index] = tokens(np.array([n_opt[index]]), float(C[index]))[0]
+    return out
+
+
+def _loss_at(loss: Callable, values, n_opt: np.ndarray, d_opt: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(n_opt) & np.isfinite(d_opt)
+    with np.errstate(all="ignore"):
+        value = loss(np.where(ok, n_opt, 1.0), np.where(ok, d_opt, 1.0), values)
+    return np.where(ok, value, np.nan)
 
 
 def frontier(fit: FitResult | Law | str, budgets, **options) -> tuple[pd.DataFrame, PowerFit, PowerFit]:
@@ -208,7 +321,8 @@ def inference_optimal(fit: FitResult | Law | str, loss, inference_tokens, *, par
     '6.4871e+09 3.8894e+12'
     """
     law, values = _law_and_values(fit, params)
-    L = _loss_function(law, values, None, None)
+    loss_of = _loss_function(law, None, None)
+    L = lambda N, D: loss_of(N, D, values)  # noqa: E731
     rows = []
     for target in np.atleast_1d(np.asarray(loss, dtype=float)):
         for tokens_inf in np.atleast_1d(np.asarray(inference_tokens, dtype=float)):

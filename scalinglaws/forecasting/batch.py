@@ -33,8 +33,9 @@ from scipy.optimize import least_squares
 from ..exceptions import InputError, ScalingLawsError
 from .powerfit import fit_power_law
 
-__all__ = ["BatchFit", "fit_batch_sweep", "critical_batch_kaplan", "min_steps", "min_compute_ratio",
-           "HyperparameterLaw", "STEP_LAW", "STEP_LAW_MEAN", "DEEPSEEK", "PRESETS", "fit_hyperparameter_law", "OPTIMA"]
+__all__ = ["BatchFit", "fit_batch_sweep", "BatchSweeps", "analyze_batch_sweeps", "critical_batch_kaplan", "min_steps",
+           "min_compute_ratio", "HyperparameterLaw", "STEP_LAW", "STEP_LAW_MEAN", "DEEPSEEK", "PRESETS",
+           "fit_hyperparameter_law", "OPTIMA"]
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,101 @@ def fit_batch_sweep(batch_size, steps, level: float = 0.9) -> BatchFit:
     return BatchFit(S_min=float(np.exp(log_s)), E_min=float(np.exp(log_e)), B_crit=float(np.exp(log_e - log_s)),
                     intervals=intervals, level=level, n=int(B.size), rmse=float(np.sqrt(rss / B.size)),
                     batch_sizes=B, steps=S)
+
+
+@dataclass(frozen=True, eq=False)
+class BatchSweeps:
+    """Batch-size sweeps analysed together (:func:`analyze_batch_sweeps`): ``fits`` (sweep name → :class:`BatchFit`),
+    :attr:`table` (one row per sweep), ``scaling`` (how B_crit scales with each sweep-level column that varies: a
+    :class:`~scalinglaws.forecasting.powerfit.PowerFit` per column), and the columns used."""
+
+    fits: Mapping[str, BatchFit]
+    table: pd.DataFrame
+    scaling: Mapping[str, object]
+    batch_column: str
+    steps_column: str
+    level: float
+    source: str = ""
+
+    def summary(self) -> str:
+        """One line per sweep, then the scaling of B_crit."""
+        from ..schema import format_number
+
+        lines = [f"Batch-size sweeps{f' in {self.source}' if self.source else ''}: S(B) = S_min + E_min/B, "
+                 f"B_crit = E_min/S_min ({100 * self.level:g}% intervals); batch sizes in '{self.batch_column}' units",
+                 f"  {'sweep':<10} {'runs':>4} {'S_min':>9} {'E_min':>9} {'B_crit':>9} {'interval':>21} "
+                 f"{'0.2·B_crit':>10} {'rms log':>8}"]
+        for row in self.table.itertuples():
+            lines.append(f"  {row.sweep:<10} {row.n:>4} {row.S_min:>9.4g} {format_number(row.E_min):>9} "
+                         f"{format_number(row.B_crit):>9} [{format_number(row.B_crit_lower):>8}, "
+                         f"{format_number(row.B_crit_upper):>8}] {format_number(row.B_zhang):>10} {row.rmse_log:>8.3f}")
+        for column, fit in self.scaling.items():
+            lines.append(f"B_crit against {_SCALING_WORDS.get(column, column)}: {fit.describe('B_crit')}")
+        return "\n".join(lines)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``sweeps``: the table."""
+        return {"sweeps": self.table}
+
+
+#: Sweep-level columns whose effect on B_crit is fitted when they vary, with their meaning.
+_SCALING_WORDS = {"N_nominal": "model size", "N": "model size", "target_loss": "target loss",
+                  "E_min": "tokens to the target (data)"}
+
+
+def analyze_batch_sweeps(table: pd.DataFrame, *, by: str | None = None, batch: str | None = None,
+                         steps: str | None = None, level: float = 0.9) -> BatchSweeps:
+    """Fit S(B) = S_min + E_min/B to each sweep in ``table`` (steps to a target loss at each batch size).
+
+    Columns are found through the vocabulary (:data:`~scalinglaws.schema.COLUMNS`: ``batch_size_tokens``,
+    ``batch_size``, ``bs`` ... for the batch size; ``steps_to_target``, ``steps`` ... for the steps) or named by
+    ``batch``/``steps``; sweeps are the groups of ``by`` (default: a ``model`` column when present, else one sweep).
+    With three or more sweeps, B_crit is regressed on each of ``N_nominal``, ``N``, ``target_loss`` and E_min that
+    the table has.
+    """
+    from ..schema import COLUMNS, normalize
+
+    if not 0 < level < 1:
+        raise ScalingLawsError(f"level must be between 0 and 1, got {level}")
+    by_norm = {normalize(c): c for c in table.columns}
+
+    def column(given, canonical, option):
+        if given is not None:
+            if given not in table.columns:
+                raise InputError(f"no column {given!r}", hint=f"columns: {', '.join(map(str, table.columns))}")
+            return given
+        for alias in COLUMNS[canonical].aliases:
+            if alias in by_norm:
+                return by_norm[alias]
+        raise InputError(f"no column with {COLUMNS[canonical].meaning} (looked for "
+                         f"{', '.join(COLUMNS[canonical].aliases)})", hint=f"name it with {option}")
+
+    b_col = column(batch, "batch_size", "--batch-col (batch=...)")
+    s_col = column(steps, "steps", "--steps-col (steps=...)")
+    if by is not None and by not in table.columns:
+        raise InputError(f"no column {by!r} to group sweeps by", hint=f"columns: {', '.join(map(str, table.columns))}")
+    by = by or ("model" if "model" in table.columns else None)
+    groups = table.groupby(by, sort=False) if by else [("all", table)]
+    fits, rows = {}, []
+    for name, sweep in groups:
+        b = pd.to_numeric(sweep[b_col], errors="coerce")
+        st = pd.to_numeric(sweep[s_col], errors="coerce")
+        if b.isna().any() or st.isna().any():
+            bad = sweep.index[(b.isna() | st.isna()).to_numpy()][0]
+            raise InputError(f"sweep {name!r} has a non-numeric batch size or step count", row=int(bad),
+                             column=b_col if b.isna().any() else s_col, hint="fix the value, or remove the row")
+        fit = fit_batch_sweep(b.to_numpy(float), st.to_numpy(float), level=level)
+        fits[str(name)] = fit
+        extra = {c: sweep[c].iloc[0] for c in ("N", "N_nominal", "target_loss") if c in sweep.columns}
+        rows.append({"sweep": str(name), **extra, **fit.as_row()})
+    frame = pd.DataFrame(rows)
+    scaling = {}
+    if len(frame) >= 3:
+        for x in ("N_nominal", "N", "target_loss", "E_min"):
+            if x in frame.columns and frame[x].astype(float).nunique() > 1:
+                scaling[x] = fit_power_law(frame["B_crit"], **{x: frame[x].astype(float)})
+    return BatchSweeps(fits=fits, table=frame, scaling=scaling, batch_column=str(b_col), steps_column=str(s_col),
+                       level=level)
 
 
 def critical_batch_kaplan(loss, b_star: float = 2e8, alpha_b: float = 0.21):

@@ -16,27 +16,29 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LawError, ScalingLawsError
-from ..fitting.bootstrap import BootstrapResult
+from ..fitting.bands import check_kind, check_level, evaluate_draws, observation_noise, percentile_band
+from ..fitting.resample import BootstrapResult
 from ..fitting.result import FitResult
-from ..laws.curves import CurveLaw
 from ..schedules import Schedule, constant, parse_schedule, wsd
 
 __all__ = ["predict_curve", "best_cooldown", "continue_run"]
 
 #: Replicates evaluated together when banding a curve (bounds memory for the Multi-Power law).
 _REPLICATE_CHUNK = 16
+#: Most parameter draws a curve band evaluates (a whole curve per draw).
+_CURVE_DRAWS = 200
 
 
 def _schedule(schedule: Schedule | str) -> Schedule:
     return parse_schedule(schedule) if isinstance(schedule, str) else schedule
 
 
-def _curve_fit(fit) -> tuple[FitResult, BootstrapResult | None]:
-    boot = fit if isinstance(fit, BootstrapResult) else None
-    base = boot.fit if boot else fit
-    if not isinstance(base.law, CurveLaw):
+def _curve_fit(fit) -> FitResult:
+    """The full-data fit of a fit or a bootstrap of a curve law."""
+    base = fit.fit if isinstance(fit, BootstrapResult) else fit
+    if not base.law.capabilities.curve:
         raise LawError(f"law '{base.law.name}' is not a loss-curve law; fit one with fit_curves")
-    return base, boot
+    return base
 
 
 def predict_curve(fit: FitResult | BootstrapResult, schedule: Schedule | str, *, steps: Sequence[int] | None = None,
@@ -45,10 +47,11 @@ def predict_curve(fit: FitResult | BootstrapResult, schedule: Schedule | str, *,
     final=3e-5,warmup=1000"``).
 
     ``steps`` defaults to ``points`` evenly spaced steps from the end of the warmup to the last step (which is
-    always included). ``N`` is needed by ``lr-annealing-N``. A bootstrap gives ``lower``/``upper`` columns
-    (``kind="observation"`` adds resampled residuals). Returns a DataFrame: step, lr, loss (+ lower, upper).
+    always included). ``N`` is needed by ``lr-annealing-N``. ``level`` gives ``lower``/``upper`` columns: from a
+    bootstrap's replicates, or from a fit's asymptotic covariance (``level=None``: no band; ``kind="observation"``
+    adds resampled residuals). Returns a DataFrame: step, lr, loss (+ lower, upper).
     """
-    base, boot = _curve_fit(fit)
+    base = _curve_fit(fit)
     schedule = _schedule(schedule)
     if steps is None:
         first = min(schedule.warmup + 1, schedule.steps - 1)
@@ -63,16 +66,14 @@ def predict_curve(fit: FitResult | BootstrapResult, schedule: Schedule | str, *,
             raise ScalingLawsError(f"law '{law.name}' needs the model size: predict_curve(..., N=...)")
         X["N"] = np.full(steps.size, float(N))
     out = pd.DataFrame({"step": steps, "lr": schedule.lr[steps], "loss": law.evaluate(X, *base.values)})
-    if boot is not None:
-        if kind not in ("mean", "observation"):
-            raise ScalingLawsError(f"kind must be 'mean' or 'observation', got {kind!r}")
-        good = boot.values[boot.converged]
-        draws = np.vstack([law.evaluate(X, *[good[i : i + _REPLICATE_CHUNK, [j]] for j in range(good.shape[1])])
-                           for i in range(0, len(good), _REPLICATE_CHUNK)])
+    if level is not None:
+        check_level(level), check_kind(kind)
+        good = fit.parameter_draws()[0]
+        good = good[:: max(1, len(good) // _CURVE_DRAWS)]
+        draws = evaluate_draws(law, good, X, chunk=_REPLICATE_CHUNK) if len(good) else np.empty((0, steps.size))
         if kind == "observation":
-            rng = np.random.default_rng([boot.seed, 2])
-            draws = draws * np.exp(rng.choice(base.residuals, size=draws.shape))
-        out["lower"], out["upper"] = np.percentile(draws, [50 * (1 - level), 50 * (1 + level)], axis=0)
+            draws = draws * observation_noise(base.residuals, draws.shape, [fit.seed, 2])
+        out["lower"], out["upper"] = percentile_band(draws, level)
     return out
 
 
@@ -82,7 +83,7 @@ def best_cooldown(fit: FitResult, steps: int, peak: float, *, warmup: int = 0,
                   N: float | None = None) -> pd.DataFrame:
     """Final loss of WSD schedules of ``steps`` steps at ``peak`` for every cooldown fraction, shape and final
     learning rate given; best first. A fraction of 1.0 is a decay over the whole run (after the warmup)."""
-    base, _ = _curve_fit(fit)
+    base = _curve_fit(fit)
     rows = []
     for fraction in fractions:
         length = min(int(np.floor(fraction * steps)), steps - warmup)
@@ -91,7 +92,7 @@ def best_cooldown(fit: FitResult, steps: int, peak: float, *, warmup: int = 0,
                 if shape == "exp" and final <= 0:
                     continue
                 schedule = wsd(steps, peak, cooldown=max(length, 1), shape=shape, final=final, warmup=warmup)
-                loss = predict_curve(base, schedule, steps=[steps - 1], N=N)["loss"].item()
+                loss = predict_curve(base, schedule, steps=[steps - 1], N=N, level=None)["loss"].item()
                 rows.append({"cooldown_fraction": fraction, "cooldown_steps": length, "shape": shape,
                              "final_lr": final, "final_loss": loss})
     return pd.DataFrame(rows).sort_values("final_loss", kind="stable").reset_index(drop=True)
@@ -108,7 +109,7 @@ def continue_run(fit: FitResult, schedule: Schedule | str, extra_steps: int, *, 
 
     Returns a DataFrame: option, step, lr, loss, over the continuation.
     """
-    base, _ = _curve_fit(fit)
+    base = _curve_fit(fit)
     schedule = _schedule(schedule)
     if extra_steps < 1 or not 0 <= rewarmup < extra_steps:
         raise ScalingLawsError("need extra_steps >= 1 and 0 <= rewarmup < extra_steps")
@@ -119,5 +120,5 @@ def continue_run(fit: FitResult, schedule: Schedule | str, extra_steps: int, *, 
     options = {"rewarmup": schedule.extend(continuation),
                "constant": schedule.extend(constant(extra_steps, max(last, 1e-12), name="constant"))}
     steps = np.unique(np.linspace(schedule.steps, schedule.steps + extra_steps - 1, points).round()).astype(int)
-    frames = [predict_curve(base, s, steps=steps, N=N).assign(option=name) for name, s in options.items()]
+    frames = [predict_curve(base, s, steps=steps, N=N, level=None).assign(option=name) for name, s in options.items()]
     return pd.concat(frames, ignore_index=True)[["option", "step", "lr", "loss"]]

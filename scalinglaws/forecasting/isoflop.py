@@ -59,6 +59,17 @@ class IsoflopResult:
         return "\n".join(lines)
 
 
+    def power_laws(self) -> pd.DataFrame:
+        """The two power laws N_opt = a·C^b and D_opt = a'·C^b' as a table."""
+        return pd.DataFrame([{"quantity": q, "coefficient": f.coefficient, "exponent": f.exponent,
+                              "exponent_stderr": f.stderr.get("C", np.nan), "budgets": f.n}
+                             for q, f in (("N_opt", self.n_fit), ("D_opt", self.d_fit))])
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``budgets`` (one row per budget) and ``power_laws``."""
+        return {"budgets": self.budgets, "power_laws": self.power_laws()}
+
+
 def _minimum(x: np.ndarray, loss: np.ndarray, method: str, window: int | None) -> tuple[float, float, float, str]:
     """(x*, loss at x*, curvature, reason-if-rejected) for one budget, x = log N or log D sorted."""
     if method == "interpolate":

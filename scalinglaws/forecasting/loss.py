@@ -1,47 +1,116 @@
-"""Loss forecasts at new model sizes, token counts or compute budgets, with bands and extrapolation warnings."""
+"""Loss forecasts at new model sizes, token counts or compute budgets, with bands and the distance beyond the data."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from ..exceptions import ExtrapolationWarning, LawError, ScalingLawsError, warn
-from ..fitting.bootstrap import BootstrapResult
-from ..fitting.result import FitResult
+from ..exceptions import LawError, ScalingLawsError
+from ..schema import format_number
 from .allocation import compute_optimal
+from .extrapolation import WARN_BEYOND, extrapolation, warn_extrapolation
 
-__all__ = ["forecast", "extrapolation_factor"]
-
-
-def extrapolation_factor(fit: FitResult, **inputs) -> np.ndarray:
-    """How far each target lies outside the fitted data: the largest, over the law's inputs, of
-    target/largest fitted value and smallest fitted value/target (1 inside the range)."""
-    factor = np.ones(np.broadcast_shapes(*(np.shape(v) for v in inputs.values())) if inputs else ())
-    for name, value in inputs.items():
-        data = np.asarray(fit.inputs[name], dtype=float)
-        value = np.asarray(value, dtype=float)
-        factor = np.maximum(factor, np.maximum(value / data.max(), data.min() / value))
-    return factor
+__all__ = ["forecast", "Forecast"]
 
 
-def forecast(fit: FitResult | BootstrapResult, *, level: float = 0.9, kind: str = "mean", warn_beyond: float = 10.0,
-             flops_per_token: float = 6.0, data=None, **inputs) -> pd.DataFrame:
-    """Predicted loss (nats/token) at the given inputs, with a band when ``fit`` is a bootstrap.
+@dataclass(frozen=True, eq=False)
+class Forecast:
+    """Forecast losses: :attr:`table` has one row per target with the law's inputs, ``C`` when the law has a
+    compute, ``loss`` (nats/token), ``lower``/``upper`` (the ``level`` band of ``kind``), and the extrapolation
+    distance ``beyond_C`` with the per-input ``beyond_<input>`` (see :mod:`.extrapolation`).
 
-    Give the law's inputs by name (``N=7e9, D=2e12``; arrays broadcast) or a DataFrame ``data``. For a law of
-    N and D, ``C`` (FLOPs) alone means the compute-optimal split of that budget, and ``C`` with ``N`` means
-    D = C/(k·N). ``kind`` is ``"mean"`` (band of the law) or ``"observation"`` (band of a new run's measured
-    loss). An :class:`ExtrapolationWarning` says how far beyond the fitted data a target is when that is more
-    than ``warn_beyond`` times; the ``beyond`` column holds the factor for every row.
-
-    Example: ``forecast(fit, N=7e10, D=1.4e12)`` or ``forecast(sl.bootstrap(fit), C=[1e23, 1e24])``.
+    ``band`` says where the band's spread comes from (``bootstrap`` replicates or the fit's ``asymptotic``
+    covariance; ``band_description`` in words); ``warning`` holds the extrapolation warning, when one was given.
     """
-    boot = fit if isinstance(fit, BootstrapResult) else None
-    base = boot.fit if boot else fit
-    law = base.law
+
+    table: pd.DataFrame
+    law: str
+    formula: str
+    level: float
+    kind: str
+    band: str
+    band_description: str = ""
+    source: str = ""
+    warning: str | None = None
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        """The forecasts as the command line prints them (a loss curve: 11 of its steps)."""
+        if "step" in self.table:
+            return self._curve_summary()
+        inputs = [c for c in self.table.columns if c not in ("loss", "lower", "upper", "C") and not c.startswith("beyond")]
+        lines = [f"Forecast{f' from {self.source}' if self.source else ''} ({self.law}: {self.formula}); "
+                 f"{100 * self.level:g}% {self.kind} band from {self.band_description or self.band}"]
+        header = "  ".join(f"{k:>10}" for k in inputs)
+        lines.append(f"  {header}  {'loss (nats/token)':>26}  {'beyond (C)':>10}")
+        for row in self.table.itertuples(index=False):
+            row = row._asdict()
+            cells = "  ".join(f"{format_number(row[k]):>10}" for k in inputs)
+            band = f"{row['loss']:.4f}"
+            if np.isfinite(row.get("lower", np.nan)):
+                band += f" [{row['lower']:.4f}, {row['upper']:.4f}]"
+            beyond = row.get("beyond_C", np.nan)
+            far = "-" if not np.isfinite(beyond) or beyond <= 1.0001 else f"x{beyond:.3g}"
+            lines.append(f"  {cells}  {band:>26}  {far:>10}")
+        lines.append("beyond (C): the target's compute over the largest fitted compute (per-input ratios in the "
+                     "table's beyond_<input> columns)")
+        lines.extend(f"Note: {n}" for n in self.notes)
+        if self.warning:
+            lines.append(f"Warning: {self.warning}")
+        return "\n".join(lines)
+
+    def _curve_summary(self) -> str:
+        t = self.table
+        lines = [f"Forecast{f' from {self.source}' if self.source else ''} ({self.law}) {self.formula}; "
+                 f"{100 * self.level:g}% {self.kind} band from {self.band_description or self.band}", f"  {'step':>8} {'lr':>10} "
+                 f"{'loss (nats/token)':>28}"]
+        for i in np.unique(np.linspace(0, len(t) - 1, 11).round().astype(int)):
+            row = t.iloc[i]
+            band = f"{row['loss']:.4f}" + (f" [{row['lower']:.4f}, {row['upper']:.4f}]" if "lower" in t else "")
+            lines.append(f"  {int(row['step']):>8} {row['lr']:>10.3g} {band:>28}")
+        lines.append(f"The last step is {t['beyond_step'].iloc[-1]:.3g}x the last fitted step.")
+        lines.extend(f"Note: {n}" for n in self.notes)
+        return "\n".join(lines)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``forecast``: the table."""
+        return {"forecast": self.table}
+
+
+def forecast(fit, *, level: float = 0.9, kind: str = "mean", warn_beyond: float = WARN_BEYOND,
+             flops_per_token: float = 6.0, data=None, schedule=None, **inputs) -> Forecast:
+    """Predicted loss (nats/token) at the given inputs, with a band, as a :class:`Forecast`.
+
+    ``fit`` is a :class:`~scalinglaws.FitResult` (band from its asymptotic covariance) or a
+    :class:`~scalinglaws.BootstrapResult` (band from its replicates). Give the law's inputs by name
+    (``N=7e9, D=2e12``; arrays broadcast) or a DataFrame ``data``. For a law of N and D, ``C`` (FLOPs) alone means
+    the compute-optimal split of that budget, and ``C`` with ``N`` means D = C/(k·N). ``kind`` is ``"mean"``
+    (band of the law) or ``"observation"`` (band of a new run's measured loss). An
+    :class:`~scalinglaws.exceptions.ExtrapolationWarning` fires when a target's compute is more than ``warn_beyond``
+    times the largest fitted compute.
+
+    A loss-curve law forecasts the curve along a ``schedule`` (a :class:`~scalinglaws.schedules.Schedule` or a spec
+    such as ``"wsd:steps=50000,peak=3e-4,cooldown=0.2"``; ``N=`` for laws across sizes) with
+    :func:`~scalinglaws.forecasting.curves.predict_curve`; its distance is ``beyond_step``, the last step over the
+    last fitted step.
+
+    Example: ``forecast(fit, N=7e10, D=1.4e12).table`` or ``forecast(sl.bootstrap(fit), C=[1e23, 1e24])``.
+    """
+    law = fit.law
+    if law.capabilities.curve:
+        return _curve_forecast(fit, schedule, level, kind, inputs)
+    if schedule is not None:
+        raise LawError(f"law '{law.name}' is not a loss-curve law: it forecasts inputs ({', '.join(law.inputs)}), "
+                       "not a schedule")
     values = {k: data[k] for k in data.columns} if data is not None else dict(inputs)
+    unknown = [k for k in values if k not in law.inputs and k != "C"]
+    if unknown:
+        raise LawError(f"law '{law.name}' has no input {', '.join(map(repr, unknown))}; it takes "
+                       f"{', '.join(law.inputs)}")
     if "C" in values and "C" not in law.inputs:
-        if set(law.inputs) != {"N", "D"}:
+        if law.capabilities.allocation is None:
             raise LawError(f"a compute budget C needs a law of N and D; '{law.name}' takes {', '.join(law.inputs)}")
         C = np.atleast_1d(np.asarray(values.pop("C"), dtype=float))
         if np.any(~np.isfinite(C)) or np.any(C <= 0):
@@ -50,32 +119,44 @@ def forecast(fit: FitResult | BootstrapResult, *, level: float = 0.9, kind: str 
             N = np.broadcast_to(np.asarray(values["N"], dtype=float), C.shape)
             values = {"N": N, "D": C / (flops_per_token * N)}
         else:
-            alloc = compute_optimal(base, C, flops_per_token=flops_per_token)
+            alloc = compute_optimal(fit, C, flops_per_token=flops_per_token, level=None)
             values = {"N": alloc["N_opt"].to_numpy(), "D": alloc["D_opt"].to_numpy()}
-    X = base.law.inputs_of(values)
+    X = law.inputs_of(values)
     for name, v in X.items():
         if np.any(~np.isfinite(v)) or np.any(v <= 0):
             raise ScalingLawsError(f"{name} must be positive and finite, got {np.atleast_1d(v).tolist()}")
+    lengths = {np.size(v) for v in X.values()} - {1}
+    if len(lengths) > 1:
+        raise ScalingLawsError(f"lists of targets must have the same length (or one value); got "
+                               f"{', '.join(f'{k}: {np.size(v)}' for k, v in X.items())}")
     shape = np.broadcast_shapes(*(np.shape(v) for v in X.values()))
     X = {k: np.broadcast_to(v, shape).ravel().astype(float) for k, v in X.items()}
-    if boot is not None:
-        out = boot.predict(level, kind=kind, **X)
-    else:
-        out = pd.DataFrame({**X, "loss": base.predict(X)})
-    beyond = extrapolation_factor(base, **X)
-    out["beyond"] = beyond
-    far = np.flatnonzero(beyond > warn_beyond)
-    if far.size:
-        i = far[np.argmax(beyond[far])]
-        parts = []
-        for name in law.inputs:
-            fitted = np.asarray(base.inputs[name], dtype=float)
-            value = X[name][i]
-            if value > fitted.max():
-                parts.append(f"{name} = {value:.3g} is {value / fitted.max():.3g}x the largest fitted ({fitted.max():.3g})")
-            elif value < fitted.min():
-                parts.append(f"{name} = {value:.3g} is {fitted.min() / value:.3g}x below the smallest fitted "
-                             f"({fitted.min():.3g})")
-        warn(f"forecast {beyond[i]:.3g}x beyond the fitted data: {'; '.join(parts)}" +
-             (f" ({far.size} targets beyond {warn_beyond:g}x)" if far.size > 1 else ""), ExtrapolationWarning)
-    return out
+    table = fit.band(level=level, kind=kind, **X)
+    far = extrapolation(fit, X)
+    if "C" not in table and np.isfinite(far["beyond_C"]).any():
+        table.insert(len(X), "C", flops_per_token * X["N"] * X["D"] if {"N", "D"} <= set(X) else np.nan)
+    table = pd.concat([table.reset_index(drop=True), far], axis=1)
+    message = warn_extrapolation(fit, far, warn_beyond)
+    return Forecast(table=table, law=law.name, formula=law.formula, level=level, kind=kind,
+                    band=fit.band_source, band_description=fit.band_description, warning=message)
+
+
+def _curve_forecast(fit, schedule, level, kind, inputs) -> Forecast:
+    from .curves import predict_curve
+
+    if schedule is None:
+        raise LawError(f"law '{fit.law.name}' forecasts a whole loss curve: give schedule='wsd:steps=...,peak=...'")
+    unknown = [k for k in inputs if k != "N"]
+    if unknown:
+        raise LawError(f"a loss-curve forecast takes a schedule (and N for laws across sizes), not "
+                       f"{', '.join(unknown)}")
+    table = predict_curve(fit, schedule, level=level, kind=kind, N=inputs.get("N"))
+    last = float(np.max(fit.inputs["step"]))
+    table["beyond_step"] = table["step"] / last
+    notes = []
+    if getattr(fit, "method", None) == "residuals":
+        notes.append("with fewer than 3 fitted runs the bootstrap resamples residuals as if independent; steps of "
+                     "one curve are correlated, so the band is too narrow: fit more runs for a run bootstrap")
+    spec = schedule if isinstance(schedule, str) else getattr(schedule, "spec", "") or "the schedule"
+    return Forecast(table=table, law=fit.law.name, formula=f"along {spec}", level=level, kind=kind,
+                    band=fit.band_source, band_description=fit.band_description, notes=tuple(notes))

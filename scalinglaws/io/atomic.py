@@ -1,6 +1,12 @@
-"""Write output files atomically: to a temporary file beside the target, then rename over it.
+"""Write outputs atomically, and never over anything a command read.
 
-A reader never sees a half-written file, and an interrupted write leaves the old file in place.
+* :func:`atomic_write`: write to a temporary file beside the target, then rename over it: a reader never sees
+  a half-written file, an interrupted write leaves the old file in place. A symbolic link is written through
+  (its target is replaced, atomically, and the link kept); named pipes, devices, sockets and folders are refused.
+* :class:`Outputs`: every output of one command, checked together before anything is written (no output may be
+  a file the command read, lie inside a folder it read, or be another output of the same command), then
+  written to temporary files and renamed into place only when all of them were written: a failed command leaves
+  no new output behind, and a killed one at most its temporary files.
 """
 
 from __future__ import annotations
@@ -9,33 +15,68 @@ import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Callable, Iterable, Iterator
 
 from ..exceptions import OutputError
 
-__all__ = ["atomic_write", "check_output_path"]
+__all__ = ["atomic_write", "check_output_path", "Outputs"]
 
 
-def check_output_path(path, *, inputs=()) -> Path:
-    """Return ``path`` as a Path after checking it can be written and is not one of ``inputs``.
+def _special(path: Path) -> str | None:
+    import stat
 
-    Raises :class:`OutputError` when the folder does not exist, the path is a folder, or the path is
-    one of the input files (inputs are never modified).
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    for test, what in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a device"), (stat.S_ISBLK, "a device"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a folder")):
+        if test(mode):
+            return what
+    return None
+
+
+def _real(path) -> Path:
+    """The file a path writes to: symbolic links followed (the link itself is kept)."""
+    return Path(os.path.realpath(path))
+
+
+def _inside(child: Path, folder: Path) -> bool:
+    try:
+        child.relative_to(folder)
+        return True
+    except ValueError:
+        return False
+
+
+def check_output_path(path, *, inputs: Iterable = ()) -> Path:
+    """The real path an output will be written to, after checking it can be and that it spares the inputs.
+
+    Raises :class:`OutputError` (one line: the path, what is wrong, what to do) when the folder does not exist, the
+    path is a folder, a named pipe, a device or a socket, or when it is (or is inside) one of ``inputs`` (files
+    and folders the command reads; inputs are never modified).
     """
     path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"{path}: is a folder; give a file name for the output")
-    if not path.parent.exists():
-        raise OutputError(f"{path}: folder {path.parent} does not exist; create it first")
+    special = _special(path)
+    if special:
+        raise OutputError(f"{path}: is {special}; give the name of a regular file for the output")
+    real = _real(path)
+    if not real.parent.is_dir():
+        raise OutputError(f"{path}: folder {real.parent} does not exist; create it first")
     for src in inputs:
-        if Path(src).exists() and path.exists() and os.path.samefile(src, path):
-            raise OutputError(f"{path}: is an input file; inputs are never overwritten, choose another name")
-    return path
+        src_real = _real(src)
+        if real == src_real or (real.exists() and Path(src).exists() and os.path.samefile(real, src)):
+            raise OutputError(f"{path}: is an input of this command ({src}); inputs are never overwritten, "
+                              "choose another name")
+        if src_real.is_dir() and _inside(real, src_real):
+            raise OutputError(f"{path}: is inside the folder {src} that this command reads; write it elsewhere "
+                              "(it would be read as a log next time)")
+    return real
 
 
 @contextmanager
-def atomic_write(path, mode: str = "w", *, encoding: str | None = "utf-8") -> Iterator[IO]:
-    """Open a temporary file for writing next to ``path``; on success rename it to ``path``.
+def atomic_write(path, mode: str = "w", *, encoding: str | None = "utf-8", inputs: Iterable = ()) -> Iterator[IO]:
+    """Open a temporary file for writing next to ``path`` (its real target, for a link); on success rename it.
 
     >>> import tempfile, pathlib
     >>> out = pathlib.Path(tempfile.mkdtemp()) / "result.json"
@@ -44,18 +85,84 @@ def atomic_write(path, mode: str = "w", *, encoding: str | None = "utf-8") -> It
     >>> out.read_text()
     '{}'
     """
-    path = check_output_path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions open() would
+    real = check_output_path(path, inputs=inputs)
+    tmp = _temporary(real)
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else encoding) as handle:
+        with open(tmp, mode, encoding=None if "b" in mode else encoding) as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _remove(tmp)
         raise
+
+
+def _temporary(real: Path) -> str:
+    """An empty temporary file beside ``real`` with the permissions ``open`` would give a new file."""
+    fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
+    os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)
+    return tmp
+
+
+def _remove(tmp: str) -> None:
+    try:
+        os.unlink(tmp)
+    except FileNotFoundError:
+        pass
+
+
+class Outputs:
+    """The outputs of one command, written together (see the module docstring).
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> outputs = Outputs(inputs=[])
+    >>> outputs.add(folder / "a.txt", lambda handle: handle.write("a"))
+    >>> outputs.add(folder / "b.txt", lambda handle: handle.write("b"))
+    >>> [p.name for p in outputs.commit()]
+    ['a.txt', 'b.txt']
+    """
+
+    def __init__(self, inputs: Iterable = ()):
+        self.inputs = [Path(p) for p in inputs]
+        self._planned: list[tuple[Path, Path, Callable, str]] = []  # (given, real, write, mode)
+
+    def protect(self, *paths) -> None:
+        """Add files or folders the command reads (after it has found them, e.g. a sidecar next to a log)."""
+        self.inputs.extend(Path(p) for p in paths if p is not None)
+
+    def add(self, path, write: Callable[[IO], object], *, binary: bool = False) -> None:
+        """Plan an output: ``write(handle)`` fills it (text, or bytes with ``binary``)."""
+        real = check_output_path(path, inputs=self.inputs)
+        for given, other, _, _ in self._planned:
+            if other == real:
+                raise OutputError(f"{path}: is also the path of another output of this command ({given}); give "
+                                  "each output its own file")
+        self._planned.append((Path(path), real, write, "wb" if binary else "w"))
+
+    def __bool__(self) -> bool:
+        return bool(self._planned)
+
+    def commit(self) -> list[Path]:
+        """Write every planned output to a temporary file, then rename them all; on any error remove them all."""
+        written: list[tuple[str, Path]] = []
+        try:
+            for given, real, write, mode in self._planned:
+                check_output_path(given, inputs=self.inputs)  # inputs found since add() are spared too
+                tmp = _temporary(real)
+                written.append((tmp, real))
+                with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as handle:
+                    write(handle)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+            for tmp, real in written:
+                os.replace(tmp, real)
+        except BaseException:
+            for tmp, _ in written:
+                _remove(tmp)
+            raise
+        return [given for given, _, _, _ in self._planned]

@@ -18,6 +18,7 @@ import re
 from pathlib import Path
 
 from ..exceptions import InputError
+from .formats import LogFormat, register_format
 from .logs import LogTable, ParseContext, read_text, wide_from_records
 
 FORMAT = "huggingface"
@@ -25,8 +26,9 @@ KEYS = {"loss": "loss", "eval_loss": "eval_loss", "lr": "learning_rate", "tokens
 _CHECKPOINT = re.compile(r"checkpoint-\d+$")
 
 
-def sniff(path: Path, head: bytes) -> bool:
-    return path.name == "trainer_state.json" or (path.suffix.lower() == ".json" and b'"log_history"' in head)
+def sniff(probe) -> bool:
+    path = probe.path
+    return path.name == "trainer_state.json" or (path.suffix.lower() == ".json" and b'"log_history"' in probe.head)
 
 
 def run_folder(path: Path) -> Path:
@@ -64,3 +66,6 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
         meta["per_device_batch_size"] = state["train_batch_size"]
     return [LogTable(frame=frame, path=str(path), format=FORMAT, keys=dict(KEYS), meta={run: meta},
                      folder=str(folder))]
+
+
+register_format(LogFormat(FORMAT, "Hugging Face trainer_state.json", parse=parse, sniff=sniff, priority=20))

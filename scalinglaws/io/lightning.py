@@ -19,16 +19,18 @@ from pathlib import Path
 import pandas as pd
 
 from ..exceptions import InputError
+from .formats import LogFormat, register_format
 from .logs import LogTable, ParseContext, numeric_cells, read_small_csv, step_cells
 
 FORMAT = "lightning"
 _VERSION = re.compile(r"version_\d+$")
 
 
-def sniff(path: Path, head: bytes) -> bool:
+def sniff(probe) -> bool:
+    path = probe.path
     if path.name != "metrics.csv":
         return False
-    header = head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
+    header = probe.head.split(b"\n", 1)[0].decode("utf-8", "replace").strip().split(",")
     return "step" in header and ("epoch" in header or (path.parent / "hparams.yaml").exists())
 
 
@@ -53,3 +55,5 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     frame = pd.concat([pd.DataFrame({"run": run, "step": steps}), pd.DataFrame(metrics)], axis=1)
     return [LogTable(frame=frame, path=str(path), format=FORMAT, lines=lines, folder=str(path.parent))]
 
+
+register_format(LogFormat(FORMAT, "Lightning metrics.csv", parse=parse, sniff=sniff, priority=30))

@@ -17,12 +17,14 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
+from .formats import LogFormat, register_format
 from .logs import NONFINITE, LogTable, ParseContext, latest_segment, read_text
 
 FORMAT = "mlflow"
 
 
-def is_run(folder: Path) -> bool:
+def is_run(folder: Path, names=None) -> bool:
+    """An MLflow file-store run folder: ``meta.yaml`` and a ``metrics/`` folder."""
     return (folder / "meta.yaml").is_file() and (folder / "metrics").is_dir()
 
 
@@ -96,3 +98,6 @@ def parse(folder: Path, ctx: ParseContext) -> list[LogTable]:
     params = {p.relative_to(params_dir).as_posix(): read_text(p).strip()
               for p in sorted(params_dir.rglob("*")) if p.is_file()} if params_dir.is_dir() else {}
     return [LogTable(frame=frame, path=str(folder), format=FORMAT, meta={name: params}, folder=str(folder))]
+
+
+register_format(LogFormat(FORMAT, "MLflow run folders (file store)", parse=parse, sniff_folder=is_run, priority=5))

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
+from .formats import LogFormat, register_format
 from .logs import LogTable, ParseContext, tail_bytes, text_floats, writeable
 from ..schema import normalize
 from .names import step_key
@@ -28,12 +29,15 @@ _SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".parquet", "
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 
-def sniff(path: Path, head: bytes) -> bool:
-    name = path.name.lower()
+def sniff(probe) -> bool:
+    name = probe.path.name.lower()
     for ext in _COMPRESSED:
         if name.endswith(ext):
             name = name[: -len(ext)]
-    return name.endswith(_SUFFIXES)
+    if not name.endswith(_SUFFIXES):
+        return False
+    # in a folder, a JSON object that is not a trainer state is a config or a result, not a log
+    return probe.named or not name.endswith(".json") or probe.head.lstrip().startswith(b"[")
 
 
 def _cut_last_row(path: Path, frame: pd.DataFrame, source, ctx: ParseContext) -> pd.DataFrame:
@@ -148,3 +152,7 @@ def _steps(column: pd.Series, where: LogTable, name: str) -> np.ndarray:
         raise InputError(f"{shown} is not a step number", column=name,
                          hint="steps are whole numbers >= 0; fix the value, or remove the row", **where.line_of(i))
     return values.astype(np.int64, copy=False)
+
+
+register_format(LogFormat(FORMAT, "tables of steps (CSV, TSV, JSON Lines, JSON, Parquet)", parse=parse, sniff=sniff,
+                          priority=60))

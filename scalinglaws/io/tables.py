@@ -261,15 +261,9 @@ def _read(data, columns, build) -> pd.DataFrame:
 WRITABLE = (".csv", ".tsv", ".jsonl", ".parquet")
 
 
-def write_table(frame: pd.DataFrame, path) -> Path:
-    """Write a table atomically, in the format its extension names (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet``).
-
-    Parquet needs pyarrow (``pip install 'scalinglaws[parquet]'``).
-    """
+def _writable(path: Path) -> str:
     from ..exceptions import OutputError
-    from .atomic import atomic_write
 
-    path = Path(path)
     ext = path.suffix.lower()
     if ext not in WRITABLE:
         raise OutputError(f"{path}: write tables as {', '.join(WRITABLE)}")
@@ -279,14 +273,31 @@ def write_table(frame: pd.DataFrame, path) -> Path:
         except ImportError:
             raise MissingDependencyError("writing Parquet needs pyarrow; install it with: "
                                          "pip install 'scalinglaws[parquet]'") from None
-        with atomic_write(path, "wb") as handle:
-            frame.to_parquet(handle, index=False)
+    return ext
+
+
+def write_table_to(frame: pd.DataFrame, handle, path: Path) -> None:
+    """Write ``frame`` to an open handle (binary for Parquet, text otherwise) in the format ``path`` names."""
+    ext = _writable(Path(path))
+    if ext == ".parquet":
+        frame.to_parquet(handle, index=False)
+    elif ext == ".jsonl":
+        frame.to_json(handle, orient="records", lines=True)
     else:
-        with atomic_write(path) as handle:
-            if ext == ".jsonl":
-                frame.to_json(handle, orient="records", lines=True)
-            else:
-                frame.to_csv(handle, index=False, sep="\t" if ext == ".tsv" else ",")
+        frame.to_csv(handle, index=False, sep="\t" if ext == ".tsv" else ",")
+
+
+def write_table(frame: pd.DataFrame, path) -> Path:
+    """Write a table atomically, in the format its extension names (``.csv``, ``.tsv``, ``.jsonl``, ``.parquet``).
+
+    Parquet needs pyarrow (``pip install 'scalinglaws[parquet]'``).
+    """
+    from .atomic import atomic_write
+
+    path = Path(path)
+    binary = _writable(path) == ".parquet"
+    with atomic_write(path, "wb" if binary else "w") as handle:
+        write_table_to(frame, handle, path)
     return path
 
 

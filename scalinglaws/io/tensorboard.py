@@ -21,14 +21,19 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError, MissingDependencyError
+from .formats import LogFormat, register_format
 from .logs import NONFINITE, LogTable, ParseContext
 
 FORMAT = "tensorboard"
 PREFIX = "events.out.tfevents"
 
 
-def sniff(path: Path, head: bytes) -> bool:
-    return path.name.startswith(PREFIX)
+def sniff(probe) -> bool:
+    return probe.path.name.startswith(PREFIX)
+
+
+def sniff_folder(folder: Path, names: list[str]) -> bool:
+    return any(name.startswith(PREFIX) for name in names)
 
 
 def _records_complete(path: Path) -> tuple[int, bool]:
@@ -110,3 +115,7 @@ def parse(folder: Path, ctx: ParseContext) -> list[LogTable]:
     frame = pd.concat([pd.DataFrame({"run": run, "step": wide.index.to_numpy()}),
                        wide.reset_index(drop=True)], axis=1)
     return [LogTable(frame=frame, path=str(folder), format=FORMAT, folder=str(folder))]
+
+
+register_format(LogFormat(FORMAT, "TensorBoard event folders", parse=parse, sniff=sniff, sniff_folder=sniff_folder,
+                          priority=10))

@@ -35,6 +35,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..schema import METRIC_ROLES as ROLES
+from .formats import LogFormat, register_format
 from .logs import NONFINITE, LogTable, ParseContext, check_last_line, read_text
 
 FORMAT = "text"
@@ -181,8 +182,14 @@ def dialect_of(head: str, regex: re.Pattern | None = None) -> Dialect | None:
     return None
 
 
-def sniff(path: Path, head: bytes, regex: re.Pattern | None = None) -> bool:
-    return dialect_of(head.decode("utf-8", "replace"), regex) is not None
+_TEXT_SUFFIXES = ("", ".log", ".txt", ".out", ".err", ".stdout", ".stderr")
+
+
+def sniff(probe) -> bool:
+    """A text file (no NUL byte) whose lines match a dialect; in folders only files with a text-like suffix."""
+    if not (probe.path.suffix.lower() in _TEXT_SUFFIXES or probe.regex is not None or probe.named):
+        return False
+    return b"\x00" not in probe.head[:4096] and dialect_of(probe.head.decode("utf-8", "replace"), probe.regex) is not None
 
 
 def _metric(dialect: Dialect, line: str) -> bool:
@@ -233,3 +240,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     keys = {role: role for role in ROLES if role in frame.columns}
     return [LogTable(frame=frame, path=str(path), format=f"{FORMAT}:{dialect.name}", keys=keys, meta={run: meta},
                      lines=np.asarray(lines), notes=notes, folder=str(path.parent))]
+
+
+register_format(LogFormat(FORMAT, "console logs of nanoGPT, Megatron-LM, GPT-NeoX and torchtitan (others with --regex)",
+                          parse=parse, sniff=sniff, priority=90))

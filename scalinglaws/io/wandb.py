@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
+from .formats import LogFormat, register_format
 from .logs import (LogTable, ParseContext, check_last_line, numeric_cells, read_small_csv, read_text,
                    step_cells, wide_from_records)
 from ..schema import normalize
@@ -35,16 +36,17 @@ _COLUMN = re.compile(r"^(?P<run>.+) - (?P<metric>.+?)(?P<envelope>__MIN|__MAX)?$
 _W_AND_B_KEYS = ("_step", "_runtime", "_timestamp")
 
 
-def sniff_csv(path: Path, head: bytes) -> bool:
-    if path.suffix.lower() != ".csv":
+def sniff_csv(probe) -> bool:
+    if probe.path.suffix.lower() != ".csv":
         return False
-    header = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    header = probe.head.split(b"\n", 1)[0].decode("utf-8", "replace")
     names = [c.strip().strip('"') for c in header.split('","')] if header.startswith('"') else header.split(",")
     grouped = [n for n in names[1:] if " - " in n]
     return bool(grouped) and len(grouped) == len(names) - 1 and any(n.endswith(("__MIN", "__MAX")) for n in grouped)
 
 
-def sniff_history(path: Path, head: bytes) -> bool:
+def sniff_history(probe) -> bool:
+    path, head = probe.path, probe.head
     if path.suffix.lower() not in (".jsonl", ".ndjson", ".json") and "wandb-history" not in path.name:
         return False
     first = head.split(b"\n", 1)[0]
@@ -150,3 +152,8 @@ def _is_json(line: str) -> bool:
         return True
     except json.JSONDecodeError:
         return False
+
+
+register_format(LogFormat(CSV_FORMAT, "W&B panel exports (CSV)", parse=parse_csv, sniff=sniff_csv, priority=40))
+register_format(LogFormat(HISTORY_FORMAT, "W&B run histories (JSON Lines)", parse=parse_history, sniff=sniff_history,
+                          priority=41))

@@ -20,7 +20,7 @@ registry name             formula                                               
 Users add laws with :class:`FunctionLaw`, :class:`ExpressionLaw`, or a :class:`Law` subclass.
 """
 
-from .base import Law, Param
+from .base import Capabilities, Law, Param
 from .bnsl import BNSL
 from .chinchilla import Chinchilla, ChinchillaTied
 from .curves import CurveLaw, LRAnnealing, LRAnnealingN, MultiPower, ScheduleSet
@@ -30,11 +30,11 @@ from .expression import Expression
 from .farseer import Farseer, farseer_stagewise
 from .kaplan import Kaplan, KaplanSteps
 from .power import PowerLaw
-from .registry import available_laws, get_law, law_from_dict, register
+from .registry import Catalog, available_laws, catalog, get_law, law_from_dict, make_law, register
 from .sparse import SparseAverage, average_density, average_density_discrete, average_density_from_curve
 
 __all__ = [
-    "Param", "Law", "Expression", "register", "get_law", "available_laws", "law_from_dict",
+    "Param", "Law", "Capabilities", "Expression", "register", "get_law", "available_laws", "law_from_dict", "make_law", "catalog", "Catalog",
     "Chinchilla", "ChinchillaTied", "Kaplan", "KaplanSteps", "PowerLaw", "Farseer", "farseer_stagewise",
     "DataConstrained", "SparseAverage", "average_density", "average_density_discrete",
     "average_density_from_curve", "BNSL", "FunctionLaw", "ExpressionLaw", "CurveLaw", "LRAnnealing",

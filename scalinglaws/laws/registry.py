@@ -6,13 +6,14 @@ A registered name stands for a class and its configuration, so one class can ser
 
 from __future__ import annotations
 
+import math
 import sys
-from typing import Mapping
+from typing import Mapping, Sequence
 
 from ..exceptions import LawError
 from .base import Law, Param
 
-__all__ = ["register", "get_law", "available_laws", "law_from_dict"]
+__all__ = ["register", "get_law", "available_laws", "law_from_dict", "make_law", "catalog", "Catalog"]
 
 _NAMES: dict[str, tuple[type[Law], dict]] = {}
 _CLASSES: dict[str, type[Law]] = {}
@@ -92,3 +93,61 @@ def law_from_dict(d: Mapping) -> Law:
         raise LawError(f"law '{law.name}' has parameters {law.param_names}, the record has "
                        f"{tuple(p.name for p in params)}")
     return law.with_params(**{p.name: p for p in params})
+
+
+def make_law(spec: str | Law, *, fix: Mapping[str, float] | None = None, tie: Mapping[str, str] | None = None,
+             bounds: Mapping[str, tuple[float, float]] | None = None, grid: Mapping[str, Sequence[float]] | None = None,
+             log: Sequence[str] = ()) -> Law:
+    """A law by registry name, or from an expression (``"E + A/N**alpha"``) when ``spec`` is no registered name,
+    with parameters fixed, tied, bounded, given start grids, or put on a log scale (in that order of application:
+    log scale, bounds, grids, fixed values, ties).
+
+    >>> make_law("chinchilla", fix={"alpha": 0.34}, tie={"beta": "alpha"}).param("beta").tie
+    'alpha'
+    """
+    import re
+
+    from .custom import ExpressionLaw
+
+    try:
+        law = get_law(spec)
+    except LawError:
+        if not re.search(r"[-+*/()]", str(spec)):
+            raise
+        law = ExpressionLaw(str(spec))
+    if log:
+        law = law.with_params(**{n: {"log": True, "bounds": (0.0, math.inf)} for n in log})
+    for name, (lo, hi) in (bounds or {}).items():
+        law = law.bound(**{name: (lo, hi)})
+    for name, values in (grid or {}).items():
+        law = law.with_grid(**{name: values})
+    law = law.fix(**dict(fix or {}))
+    return law.tie(**dict(tie or {}))
+
+
+class Catalog:
+    """The registered laws, presenting themselves: ``summary()`` describes each, ``tables()`` lists them."""
+
+    def __init__(self, laws: Sequence[Law]):
+        self.laws = tuple(laws)
+
+    def summary(self) -> str:
+        """Each law's :meth:`~scalinglaws.laws.base.Law.describe`, one after the other."""
+        return "\n\n".join(law.describe() for law in self.laws)
+
+    def tables(self) -> dict:
+        """``laws``: name, formula, inputs, parameters, capabilities and reference of each law."""
+        import pandas as pd
+
+        rows = []
+        for law in self.laws:
+            c = law.capabilities
+            rows.append({"name": law.name, "formula": law.formula, "inputs": ", ".join(law.inputs),
+                         "parameters": ", ".join(law.param_names), "curve": c.curve,
+                         "allocation": c.allocation or "", "reference": law.reference})
+        return {"laws": pd.DataFrame(rows)}
+
+
+def catalog() -> Catalog:
+    """Every registered law, sorted by name, as a :class:`Catalog`."""
+    return Catalog([get_law(name) for name in available_laws()])

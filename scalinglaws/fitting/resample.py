@@ -15,7 +15,8 @@ matrix product: every start's per-point loss is computed once, and a replicate's
 that matrix times its counts of each point.
 
 Intervals are percentile intervals over the converged replicates; any derived quantity (a forecast loss,
-N_opt, tokens per parameter) gets one from :meth:`BootstrapResult.interval`.
+N_opt, tokens per parameter) gets one from :meth:`BootstrapResult.interval`, and the forecasting functions take a
+bootstrap wherever they take a fit.
 """
 
 from __future__ import annotations
@@ -29,15 +30,19 @@ import numpy as np
 import pandas as pd
 
 from .._parallel import run_tasks
-from ..exceptions import FitError, ScalingLawsError
+from ..exceptions import FitError, InputError, ScalingLawsError
+from .bands import band_table, check_level, interval_of, percentile_band
 from .objective import Objective, rho
 from .optimize import Fitter
-from .result import FitResult
+from .result import FitResult, _dec, _dec_array, _enc, dump_json, parse_json
 from .space import ParameterSpace
 
 __all__ = ["bootstrap", "BootstrapResult", "METHODS", "resample_runs"]
 
+#: Resampling schemes: whole runs with replacement, or residuals added to the fitted values.
 METHODS = ("runs", "residuals")
+_FORMAT = "scalinglaws.BootstrapResult"
+_FORMAT_VERSION = 1
 #: Most (start × point) losses held at once while screening replicates.
 _BLOCK = 4_000_000
 
@@ -51,6 +56,10 @@ def _frozen(a, dtype=float) -> np.ndarray:
 @dataclass(frozen=True, eq=False)
 class BootstrapResult:
     """Replicate fits of a bootstrap. Immutable.
+
+    It answers the same questions as a :class:`~scalinglaws.fitting.result.FitResult`, with the same signatures:
+    :meth:`predict` (the full-data fit's loss), :meth:`band` and :meth:`interval` (from the replicates instead
+    of the asymptotic covariance), ``summary()``, ``tables()``; functions that take a fit take either.
 
     Attributes
     ----------
@@ -84,27 +93,51 @@ class BootstrapResult:
     def law(self):
         return self.fit.law
 
+    @property
+    def residuals(self) -> np.ndarray:
+        """The full-data fit's log residuals."""
+        return self.fit.residuals
+
+    @property
+    def inputs(self) -> Mapping[str, np.ndarray]:
+        """The full-data fit's inputs (the fitted points)."""
+        return self.fit.inputs
+
     def samples(self, converged_only: bool = True) -> pd.DataFrame:
         """The replicate parameter values, one row per replicate."""
         values = self.values[self.converged] if converged_only else self.values
         return pd.DataFrame(values, columns=self.law.param_names)
 
-    @staticmethod
-    def _bounds(level: float) -> tuple[float, float]:
-        if not 0 < level < 1:
-            raise ScalingLawsError(f"level must be between 0 and 1, got {level}")
-        return 50 * (1 - level), 50 * (1 + level)
+    #: Where the spread of :meth:`band` comes from.
+    band_source = "bootstrap"
+
+    @property
+    def band_description(self) -> str:
+        """Where the spread of :meth:`band` comes from, in words."""
+        return f"{int(self.converged.sum())} bootstrap replicates ({self.method} resampled)"
+
+    def parameter_draws(self) -> tuple[np.ndarray, str]:
+        """The converged replicates' parameter vectors (rows, law order), and ``"bootstrap"``."""
+        return self.values[self.converged], self.band_source
 
     def ci(self, level: float = 0.9) -> pd.DataFrame:
         """Percentile interval of every parameter: param, estimate (full-data fit), lower, upper, bootstrap
         standard deviation."""
-        lo, hi = self._bounds(level)
         good = self.values[self.converged]
-        with np.errstate(invalid="ignore"):
-            lower, upper = np.percentile(good, [lo, hi], axis=0) if len(good) else (np.nan, np.nan)
+        lower, upper = percentile_band(good, check_level(level))
         return pd.DataFrame({"param": self.law.param_names, "estimate": self.fit.values,
                              "lower": lower, "upper": upper,
                              "std": np.std(good, axis=0, ddof=1) if len(good) > 1 else np.nan})
+
+    def predict(self, data=None, **inputs):
+        """The full-data fit's predicted loss, like :meth:`FitResult.predict`."""
+        return self.fit.predict(data, **inputs)
+
+    def band(self, data=None, *, level: float = 0.9, kind: str = "mean", **inputs) -> pd.DataFrame:
+        """The predicted loss with a percentile band over the replicates (like :meth:`FitResult.band`):
+        ``kind="mean"`` bands the law itself (parameter uncertainty); ``kind="observation"`` also adds a
+        resampled residual of the fit to every replicate, a band for a new run's measured loss."""
+        return band_table(self, data, inputs, level, kind)
 
     def interval(self, function: Callable[[dict], float], level: float = 0.9) -> dict[str, float]:
         """Percentile interval of any derived quantity ``function(params)`` (params: name → value)::
@@ -112,60 +145,8 @@ class BootstrapResult:
             boot.interval(lambda p: p["beta"] / (p["alpha"] + p["beta"]))   # the N_opt exponent
             # {'estimate': 0.514, 'lower': 0.497, 'upper': 0.532}
         """
-        lo, hi = self._bounds(level)
-        names = self.law.param_names
-        draws = np.array([function(dict(zip(names, row))) for row in self.values[self.converged]], dtype=float)
-        with np.errstate(invalid="ignore"):
-            lower, upper = np.nanpercentile(draws, [lo, hi], axis=0) if draws.size else (np.nan, np.nan)
-        return {"estimate": function(self.fit.params), "lower": lower, "upper": upper}
-
-    def _replicate_predictions(self, X: Mapping[str, np.ndarray]) -> np.ndarray:
-        good = self.values[self.converged]
-        return np.asarray(self.law.evaluate(X, *[good[:, [j]] for j in range(good.shape[1])]), dtype=float)
-
-    def predict(self, level: float = 0.9, *, kind: str = "mean", data=None, **inputs) -> pd.DataFrame:
-        """The fitted loss with a percentile band at the given inputs (like :meth:`FitResult.predict`).
-
-        ``kind="mean"`` bands the law itself (parameter uncertainty); ``kind="observation"`` also adds a
-        resampled residual of the fit to every replicate, a band for a new run's measured loss.
-        """
-        if kind not in ("mean", "observation"):
-            raise ScalingLawsError(f"kind must be 'mean' or 'observation', got {kind!r}")
-        source = dict(inputs) if data is None else {k: data[k] for k in self.law.inputs if k in data}
-        X = {k: np.atleast_1d(v).astype(float) for k, v in self.law.inputs_of(source).items()}
-        shape = np.broadcast_shapes(*(v.shape for v in X.values()))
-        X = {k: np.broadcast_to(v, shape).ravel() for k, v in X.items()}
-        draws = self._replicate_predictions(X)
-        if kind == "observation":
-            rng = np.random.default_rng([self.seed, 1])
-            draws = draws * np.exp(rng.choice(self.fit.residuals, size=draws.shape))
-        lo, hi = self._bounds(level)
-        lower, upper = np.percentile(draws, [lo, hi], axis=0)
-        return pd.DataFrame({**X, "loss": self.fit.predict(X), "lower": lower, "upper": upper})
-
-    def compute_optimal(self, budgets, level: float = 0.9, **options) -> pd.DataFrame:
-        """Compute-optimal allocation with percentile intervals: for each budget C, N_opt, D_opt,
-        tokens_per_param and loss, each with ``_lower`` and ``_upper`` columns. ``options`` are those of
-        :func:`~scalinglaws.forecasting.allocation.compute_optimal` (FLOPs model, inference, unique tokens)."""
-        import warnings
-
-        from ..exceptions import ScalingLawsWarning
-        from ..forecasting.allocation import compute_optimal
-
-        central = compute_optimal(self.fit, budgets, **options)
-        names = self.law.param_names
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ScalingLawsWarning)  # a replicate without an optimum is a NaN draw
-            rows = [compute_optimal(self.law, budgets, params=dict(zip(names, v)), **options)
-                    for v in self.values[self.converged]]
-        lo, hi = self._bounds(level)
-        out = central.copy()
-        for column in ("N_opt", "D_opt", "tokens_per_param", "loss"):
-            draws = np.array([r[column].to_numpy() for r in rows])
-            with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns stay NaN
-                out[f"{column}_lower"], out[f"{column}_upper"] = np.nanpercentile(draws, [lo, hi], axis=0)
-        return out
+        draws, _ = self.parameter_draws()
+        return interval_of(draws, self.law.param_names, function, function(self.fit.params), level)
 
     def summary(self, level: float = 0.9) -> str:
         """Parameters with their bootstrap intervals, and how many replicates converged."""
@@ -177,6 +158,42 @@ class BootstrapResult:
             lines.append(f"  {row.param:<12} {row.estimate:>12.6g} {row.lower:>12.6g} {row.upper:>12.6g} "
                          f"{row.std:>10.3g}")
         return "\n".join(lines)
+
+    def tables(self, level: float = 0.9) -> dict[str, pd.DataFrame]:
+        """The fit's tables and the bootstrap ``intervals``."""
+        return {**self.fit.tables(), "intervals": self.ci(level)}
+
+    def to_dict(self) -> dict:
+        """Plain data: the fit's :meth:`~FitResult.to_dict` and the replicates."""
+        return {"format": _FORMAT, "version": _FORMAT_VERSION, "fit": self.fit.to_dict(),
+                "values": _enc(self.values), "converged": [bool(c) for c in self.converged], "method": self.method,
+                "seed": int(self.seed), "settings": _enc(dict(self.settings))}
+
+    @classmethod
+    def from_dict(cls, d: Mapping) -> "BootstrapResult":
+        """Inverse of :meth:`to_dict`; :class:`InputError` for a damaged record."""
+        if not isinstance(d, Mapping) or d.get("format") != _FORMAT:
+            raise InputError("not a scalinglaws bootstrap result", hint="give a file written by scalinglaws")
+        fit = FitResult.from_dict(d["fit"])
+        try:
+            values = _dec_array(d["values"]).reshape(-1, len(fit.law.params))
+            converged = np.array(d["converged"], dtype=bool)
+            if converged.shape != (values.shape[0],) or d["method"] not in METHODS:
+                raise ValueError("replicates and their flags do not match")
+            return cls(fit=fit, values=values, converged=converged, method=d["method"], seed=int(d["seed"]),
+                       settings=_dec(d.get("settings", {})))
+        except (KeyError, TypeError, ValueError) as err:
+            raise InputError(f"bootstrap replicates are incomplete or damaged ({err})",
+                             hint="run the bootstrap again (scalinglaws fit --bootstrap N --out ...)") from None
+
+    def to_json(self) -> str:
+        """JSON text of :meth:`to_dict` (write it with :func:`scalinglaws.save`)."""
+        return dump_json(self.to_dict())
+
+    @classmethod
+    def from_json(cls, text: str) -> "BootstrapResult":
+        """A bootstrap from JSON text written by :meth:`to_json`."""
+        return cls.from_dict(parse_json(text))
 
     def __repr__(self) -> str:
         return (f"<BootstrapResult {self.law.name}: {self.n_resamples} replicates ({self.method}), "
@@ -221,7 +238,7 @@ def _refit_many(fitter, law, X, y, plans) -> list:
     return [_refit(fitter, law, X, y if plan[3] is None else plan[3], plan[0], plan[1], plan[2]) for plan in plans]
 
 
-def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "runs", seed: int = 0,
+def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "auto", seed: int = 0,
               top_k: int = 3, n_jobs: int = 1, scheduler=None, progress: bool | None = None) -> BootstrapResult:
     """Bootstrap a fit: ``n_resamples`` full refits on resampled data (see the module docstring).
 
@@ -229,8 +246,9 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "runs", 
     ----------
     fit : FitResult
         The fit to bootstrap; its law, data and fitter settings are reused.
-    method : {"runs", "residuals"}
-        Resample whole runs, or residuals added to the fitted values.
+    method : {"auto", "runs", "residuals"}
+        Resample whole runs, or residuals added to the fitted values; ``auto``: runs when there are at least 3,
+        else residuals (the result's ``method`` says which).
     seed : int
         Replicate r draws from ``numpy.random.SeedSequence(seed).spawn(...)[r]``: results do not depend
         on ``n_jobs`` or the backend.
@@ -243,9 +261,11 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "runs", 
     progress : bool, optional
         Show a progress bar (default: on an interactive terminal only).
     """
+    if method == "auto":
+        method = "runs" if np.unique(np.asarray(fit.runs, dtype=str)).size >= 3 else "residuals"
     if method not in METHODS:
-        raise ScalingLawsError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
-    if n_resamples < 2:
+        raise ScalingLawsError(f"method must be auto or one of {', '.join(METHODS)}, got {method!r}")
+    if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) or n_resamples < 2:
         raise ScalingLawsError(f"n_resamples must be at least 2, got {n_resamples}")
     law = fit.law
     fitter = Fitter.from_settings(fit.settings, top_k=top_k)

@@ -34,7 +34,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..schema import CURVES_COLUMNS, FLOPS_PER_PARAM_TOKEN, format_number
-from .detect import PARSERS, Found, discover
+from .detect import Found, discover
 from .logs import NONFINITE, LogTable, ParseContext, writeable
 from .names import ROLES, choose_keys, is_bits
 from .runs import gather, read_sidecar, sidecar_entry
@@ -84,7 +84,7 @@ class Ingested:
         return out
 
     def points(self, how: str = "final", *, metric: str = "auto", ema: int = 10, at_tokens=None,
-               at_flops=None, include_diverged: bool = False) -> pd.DataFrame:
+               at_flops=None, include_diverged: bool = False, require=("N", "D")) -> pd.DataFrame:
         """One point per run (or per run and token count), ready for :func:`~scalinglaws.fit`.
 
         See :func:`~scalinglaws.io.points.points_from_curves` for ``how``, ``metric``, ``ema``, ``at_tokens`` and
@@ -94,7 +94,11 @@ class Ingested:
         from .points import points_from_curves
 
         return points_from_curves(self.curves, self.runs, how=how, metric=metric, ema=ema, at_tokens=at_tokens,
-                                  at_flops=at_flops, include_diverged=include_diverged)
+                                  at_flops=at_flops, include_diverged=include_diverged, require=require)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """The runs, the files read and what was skipped (the curves are :attr:`curves`)."""
+        return {"runs": self.runs, "files": self.files, "skipped": self.skipped}
 
     def summary(self) -> str:
         """Files, runs (format, steps, tokens, N, final loss, flags) and everything skipped, as text."""
@@ -157,9 +161,9 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
     if not diverge_factor > 1:
         raise InputError(f"diverge_factor must be > 1, got {diverge_factor}")
     ctx = ParseContext(regex=compile_regex(regex) if regex else None, skip_bad_lines=skip_bad_lines)
-    found, ignored, sidecars = discover(paths, ctx.regex)
-    for path in ignored:
-        ctx.skipped[(path, "files that are not logs")] += 1
+    found, passed, sidecars = discover(paths, ctx.regex)
+    for path, reason in passed:
+        ctx.skipped[(path, reason)] += 1
     if runs is not None:
         sidecars = [Path(runs), *sidecars]
     sidecar = _sidecars(sidecars)
@@ -167,7 +171,7 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
     blocks: list[tuple[np.ndarray, list[str]]] = []  # each settled frame's run blocks: starts and names
     for item in found:
         ctx.root = item.root
-        for table in PARSERS[item.format](item.path, ctx):
+        for table in item.parser(item.path, ctx):
             frame, chosen = _canonical(table, keys or {})
             if frame.empty:
                 ctx.skipped[(table.path, "logs with no logged steps")] += 1

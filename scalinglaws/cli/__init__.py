@@ -1,0 +1,70 @@
+"""The ``scalinglaws`` command line: a thin layer over the Python API. Each command is a module of this package
+that reads its input, calls the library and presents the result; this module assembles them.
+
+Every error a user can cause prints one line, ``scalinglaws: error: <file, line, column: what; what to do>``,
+on standard error and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import __version__
+from ..exceptions import ScalingLawsError
+from . import batch, compare, fit, forecast, ingest, isoflop, laws, plan
+
+__all__ = ["cli", "main", "COMMANDS"]
+
+#: The commands, one module each (adding a command: a module with a click ``command``, and its line here).
+COMMANDS = (
+    fit.command,
+    forecast.command,
+    plan.command,
+    compare.command,
+    batch.command,
+    ingest.command,
+    isoflop.command,
+    laws.command,
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", "-V", prog_name="scalinglaws", message="%(prog)s %(version)s")
+def cli():
+    """Fit scaling laws to training runs and forecast bigger runs."""
+
+
+for _command in COMMANDS:
+    cli.add_command(_command)
+
+
+def main(argv=None) -> int:
+    """Entry point of the console script; returns the exit code."""
+    try:
+        result = cli.main(args=argv, prog_name="scalinglaws", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("scalinglaws: interrupted", err=True)
+        return 130
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help() if err.ctx else str(err), err=True)
+        return 2
+    except click.ClickException as err:
+        hint = ""
+        if isinstance(err, click.UsageError) and err.ctx is not None:
+            hint = f"; see '{err.ctx.command_path} --help'"
+        click.echo(f"scalinglaws: error: {err.format_message().rstrip('.')}{hint}", err=True)
+        return 2
+    except ScalingLawsError as err:
+        click.echo(f"scalinglaws: error: {err}", err=True)
+        return 2
+    except OSError as err:  # e.g. a full disk while writing an output
+        where = f"{err.filename}: " if err.filename else ""
+        click.echo(f"scalinglaws: error: {where}{err.strerror or err}", err=True)
+        return 2
+    return result if isinstance(result, int) else 0
+
+
+def _entry() -> None:
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""``scalinglaws batch``: the critical batch size of batch-size sweeps."""
+
+from __future__ import annotations
+
+import click
+
+from ..exceptions import InputError
+from ..forecasting import analyze_batch_sweeps
+from ..io import read_table
+from . import options as opt
+from .output import Session
+
+
+@click.command("batch")
+@opt.format_option
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--by", "group", help="Column naming each sweep (default: 'model' when present, else one sweep).")
+@click.option("--batch-col", help="Batch-size column (default: batch_size_tokens, batch_size, bs, B).")
+@click.option("--steps-col", help="Steps-to-target column (default: steps_to_target, steps, S).")
+@click.option("--level", type=opt.Level(), default=0.9, show_default=True, help="Level of the intervals.")
+@opt.plot_option
+@click.option("--out", type=click.Path(path_type=str), help="Write the table here (.csv, .tsv, .jsonl, .parquet).")
+def command(file, group, batch_col, steps_col, level, plot_path, out):
+    """Fit the critical batch size to batch-size sweeps in FILE: S = S_min + E_min/B per sweep
+    (McCandlish et al. 2018), B_crit = E_min/S_min with an interval, and how B_crit scales."""
+    session = Session(inputs=[file])
+    frame, _ = read_table(file)
+    try:
+        result = analyze_batch_sweeps(frame, by=group, batch=batch_col, steps=steps_col, level=level)
+    except InputError as err:
+        raise err.in_file(file) from None
+    session.show(result)
+    session.add_table(out, result.table)
+    if plot_path:
+        from ..plot import plot_batch
+
+        session.add_figure(plot_path, lambda: plot_batch(result.fits))
+    session.emit(result)
+    session.finish()
+    return 0

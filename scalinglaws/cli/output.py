@@ -1,0 +1,94 @@
+"""How a command presents: the readable report on standard output (standard error with ``--format
+json|csv|markdown``, whose tables then go to standard output), and its files written together at the end.
+
+Every command makes one :class:`Session`: ``say()`` prints a line of the report, ``show(result)`` prints a
+result's summary, ``emit(result)`` its tables in the format asked, and the ``outputs`` (JSON, CSV, figures) are
+planned as the command goes and written together by ``finish()``: checked against everything the command read,
+then renamed into place only when all were written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from ..io.atomic import Outputs
+
+__all__ = ["Session"]
+
+
+class Session:
+    """The presentation and the outputs of one command run (see the module docstring)."""
+
+    def __init__(self, inputs=()):
+        ctx = click.get_current_context(silent=True)
+        self.format = "table" if ctx is None else ctx.find_root().meta.get("format", "table")
+        self.outputs = Outputs(inputs=[p for p in inputs if p is not None])
+        self._tables: dict = {}
+
+    # -- the report -----------------------------------------------------------------------------------
+    def say(self, text: str = "") -> None:
+        """A line of the readable report."""
+        click.echo(text, err=self.format != "table")
+
+    def show(self, result) -> None:
+        """A result's ``summary()``, then an empty line."""
+        self.say(result.summary())
+        self.say()
+
+    def emit(self, *results, **tables) -> None:
+        """Collect results' ``tables()`` (and named tables) for ``--format json|csv|markdown``; printed by
+        :meth:`finish`."""
+        for result in results:
+            if result is not None:
+                self._tables.update(result.tables())
+        self._tables.update({k: v for k, v in tables.items() if v is not None})
+
+    # -- files ------------------------------------------------------------------------------------------
+    def protect(self, *paths) -> None:
+        """Files or folders the command read, found along the way (never to be overwritten)."""
+        self.outputs.protect(*paths)
+
+    def add_text(self, path, text: str | Callable[[], str]) -> None:
+        """Plan a text output (``text`` or a function giving it)."""
+        if path:
+            self.outputs.add(path, lambda handle: handle.write(text() if callable(text) else text))
+
+    def add_table(self, path, frame) -> None:
+        """Plan a table output in the format its extension names (see :func:`~scalinglaws.io.write_table`)."""
+        if path:
+            from ..io.tables import write_table_to
+
+            self.outputs.add(path, lambda handle: write_table_to(frame, handle, Path(path)),
+                             binary=Path(path).suffix.lower() == ".parquet")
+
+    def add_figure(self, path, make: Callable) -> None:
+        """Plan a figure output (``make()`` draws it; PNG, SVG or PDF from the extension)."""
+        if path:
+            def write(handle):
+                import matplotlib
+
+                matplotlib.use("Agg")
+                import matplotlib.pyplot as plt
+
+                from ..plot import figure_to
+
+                fig = make()
+                try:
+                    figure_to(fig, handle, Path(path))
+                finally:
+                    plt.close(fig)
+
+            self.outputs.add(path, write, binary=True)
+
+    def finish(self) -> None:
+        """Write every planned output (all or none), say so, and print the tables asked for with --format."""
+        if self.outputs:
+            for path in self.outputs.commit():
+                self.say(f"Wrote {path}")
+        if self.format != "table":
+            from ..present import render_tables
+
+            click.echo(render_tables(self._tables, self.format), nl=False)
