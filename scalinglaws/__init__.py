@@ -62,7 +62,14 @@ __all__ = [
 ]
 
 
+#: Subpackages and modules reachable as attributes (``sl.plot``, ``sl.fitting``), imported on first use.
+_SUBMODULES = ("cli", "exceptions", "fitting", "forecasting", "io", "laws", "plot", "present", "schedules", "schema",
+               "store")
+
+
 def __getattr__(name: str):
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'scalinglaws' has no attribute {name!r}")
@@ -72,4 +79,4 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+    return sorted(set(globals()) | set(_LAZY) | set(_SUBMODULES))

@@ -7,37 +7,55 @@ on standard error and exits with code 2.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from .. import __version__
 from ..exceptions import ScalingLawsError
-from . import batch, compare, fit, forecast, ingest, isoflop, laws, plan
 
 __all__ = ["cli", "main", "COMMANDS"]
 
-#: The commands, one module each (adding a command: a module with a click ``command``, and its line here).
+#: The commands: modules of this package, each with a click ``command`` (adding a command is a new module and
+#: its name here).
 COMMANDS = (
-    fit.command,
-    forecast.command,
-    plan.command,
-    compare.command,
-    batch.command,
-    ingest.command,
-    isoflop.command,
-    laws.command,
+    "fit",
+    "forecast",
+    "plan",
+    "compare",
+    "batch",
+    "ingest",
+    "isoflop",
+    "laws",
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The group of :data:`COMMANDS`, each module imported only when its command runs (or help lists it), so
+    ``scalinglaws --version`` and every command start without loading the others."""
+
+    def list_commands(self, ctx) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        return importlib.import_module(f".{name}", __name__).command
+
+    @property
+    def commands(self) -> dict:  # click's own attribute, for tools that read it (the docs' CLI reference)
+        return {name: self.get_command(None, name) for name in COMMANDS}
+
+    @commands.setter
+    def commands(self, value) -> None:
+        pass
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", "-V", prog_name="scalinglaws", message="%(prog)s %(version)s")
 def cli():
     """Fit scaling laws to training runs and forecast bigger runs."""
-
-
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main(argv=None) -> int:

@@ -1,5 +1,6 @@
 """``python -m scalinglaws.cli``: the command line."""
 
-from . import _entry
+if __name__ == "__main__":
+    from . import _entry
 
-_entry()
+    _entry()

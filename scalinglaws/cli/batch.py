@@ -29,12 +29,7 @@ def command(file, group, batch_col, steps_col, level, plot_path, out):
         result = analyze_batch_sweeps(frame, by=group, batch=batch_col, steps=steps_col, level=level)
     except InputError as err:
         raise err.in_file(file) from None
-    session.show(result)
-    session.add_table(out, result.table)
-    if plot_path:
-        from ..plot import plot_batch
+    from ..plot import plot_batch
 
-        session.add_figure(plot_path, lambda: plot_batch(result.fits))
-    session.emit(result)
-    session.finish()
-    return 0
+    return session.present(result, out=out, table=result.table, plot_path=plot_path,
+                           figure=lambda: plot_batch(result.fits))

@@ -47,12 +47,7 @@ def command(file, law_names, by, holdout, cutoff, level, cols, plot_path, out, n
     result = fitting.compare_laws(laws, data.table, by=by, cutoff=cutoff, holdout=holdout, bootstrap=n_boot,
                                   level=level, seed=seed, n_jobs=n_jobs, scheduler=scheduler,
                                   progress=False if quiet else None)
-    session.show(result)
-    session.add_table(out, result.table)
-    if plot_path:
-        from ..plot import plot_backtest
+    from ..plot import plot_backtest
 
-        session.add_figure(plot_path, lambda: plot_backtest(result))
-    session.emit(result)
-    session.finish()
-    return 0
+    return session.present(result, out=out, table=result.table, plot_path=plot_path,
+                           figure=lambda: plot_backtest(result))

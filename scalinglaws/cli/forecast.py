@@ -75,19 +75,10 @@ def command(fit_file, params_, tokens, compute, inputs, schedule_spec, observed,
                                         **({"N": size[0]} if size else {}))
         else:
             made = forecasting.forecast(uncertain, level=level, kind=kind, **values)
-    session.show(made)
-    session.add_table(out, made.table)
-    if plot_path:
-        from .. import plot
+    from .. import plot
+    from ..io import read_curves
 
-        if curve:
-            from ..io import read_curves
-
-            observed_curves = read_curves(observed) if observed else None
-            session.add_figure(plot_path, lambda: plot.plot_curve_forecast(made.table, observed=observed_curves,
-                                                                           title=schedule_spec))
-        else:
-            session.add_figure(plot_path, lambda: plot.plot_fit(uncertain, level=level, forecast=made.table))
-    session.emit(made)
-    session.finish()
-    return 0
+    observed_curves = read_curves(observed) if observed else None
+    figure = ((lambda: plot.plot_curve_forecast(made.table, observed=observed_curves, title=schedule_spec)) if curve
+              else (lambda: plot.plot_fit(uncertain, level=level, forecast=made.table)))
+    return session.present(made, out=out, table=made.table, plot_path=plot_path, figure=figure)

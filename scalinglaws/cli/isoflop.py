@@ -26,11 +26,6 @@ def command(file, method, window, cols, plot_path):
         raise click.BadParameter("use 0 (every run) or at least 3 runs", param_hint="--window")
     table = read_points(file, columns=dict(cols) or None, require=("N", "D", "C"))
     result = isoflop.isoflop_analysis(table, method=method, window=window or None)
-    session.show(result)
-    if plot_path:
-        from ..plot import plot_isoflop
+    from ..plot import plot_isoflop
 
-        session.add_figure(plot_path, lambda: plot_isoflop(result))
-    session.emit(result)
-    session.finish()
-    return 0
+    return session.present(result, plot_path=plot_path, figure=lambda: plot_isoflop(result))

@@ -15,7 +15,4 @@ def command():
     """List the registered laws with their formulas and parameters."""
     session = Session()
     result = catalog()
-    session.show(result)
-    session.emit(result)
-    session.finish()
-    return 0
+    return session.present(result)

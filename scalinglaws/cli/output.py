@@ -83,6 +83,17 @@ class Session:
 
             self.outputs.add(path, write, binary=True)
 
+    def present(self, result, *, out=None, table=None, plot_path=None, figure: Callable | None = None) -> int:
+        """The usual ending of a command: ``result``'s summary, its ``table`` written to ``out`` and the figure
+        ``figure()`` to ``plot_path`` (each if asked), its tables for --format, everything written; returns 0."""
+        self.show(result)
+        self.add_table(out, table)
+        if plot_path and figure is not None:
+            self.add_figure(plot_path, figure)
+        self.emit(result)
+        self.finish()
+        return 0
+
     def finish(self) -> None:
         """Write every planned output (all or none), say so, and print the tables asked for with --format."""
         if self.outputs:

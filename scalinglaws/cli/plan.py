@@ -47,12 +47,7 @@ def command(fit_file, budgets, inference_tokens, unique_tokens, flops, hparams, 
         made = forecasting.plan(uncertain, budgets, inference_tokens=inference_tokens or 0.0,
                                 unique_tokens=unique_tokens, flops=flops, hparams=hparams, seq_len=seq_len,
                                 level=level)
-    session.show(made)
-    session.add_table(out, made.table)
-    if plot_path:
-        from ..plot import plot_frontier
+    from ..plot import plot_frontier
 
-        session.add_figure(plot_path, lambda: plot_frontier(made.table))
-    session.emit(made)
-    session.finish()
-    return 0
+    return session.present(made, out=out, table=made.table, plot_path=plot_path,
+                           figure=lambda: plot_frontier(made.table))

@@ -31,6 +31,7 @@ import pandas as pd
 from scipy.optimize import OptimizeResult, least_squares, minimize, minimize_scalar
 from scipy.special import ndtr
 
+from .._threads import one_thread
 from ..exceptions import FitError, InputError, LawError, warn
 from ..laws.base import Law
 from ..laws.registry import get_law
@@ -118,8 +119,13 @@ class Fitter:
         """Fit ``law`` (a registry name or a :class:`Law`) to ``data`` (a points table, another DataFrame, or a
         mapping of columns; read files first with :func:`~scalinglaws.io.read_points`).
 
-        Rows whose ``exclude`` column is true are left out and counted in ``FitResult.n_excluded``.
+        Rows whose ``exclude`` column is true are left out and counted in ``FitResult.n_excluded``. BLAS and
+        OpenMP pools are bounded to one thread while it runs (see :mod:`scalinglaws._threads`).
         """
+        with one_thread():
+            return self._fit(law, data, columns)
+
+    def _fit(self, law, data, columns) -> FitResult:
         law = get_law(law)
         table, n_excluded = _prepare(law, data, columns)
         space = ParameterSpace(law)

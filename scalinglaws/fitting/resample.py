@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from .._parallel import run_tasks
+from .._threads import one_thread
 from ..exceptions import FitError, InputError, ScalingLawsError
 from .bands import band_table, check_level, interval_of, percentile_band
 from .objective import Objective, rho
@@ -235,7 +236,9 @@ def _refit(fitter: Fitter, law, X, y, rows: np.ndarray, starts: np.ndarray, scre
 
 
 def _refit_many(fitter, law, X, y, plans) -> list:
-    return [_refit(fitter, law, X, y if plan[3] is None else plan[3], plan[0], plan[1], plan[2]) for plan in plans]
+    with one_thread():  # in this process or a worker: small dense problems, one thread each
+        return [_refit(fitter, law, X, y if plan[3] is None else plan[3], plan[0], plan[1], plan[2])
+                for plan in plans]
 
 
 def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "auto", seed: int = 0,
@@ -282,7 +285,8 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "auto", 
             raise ScalingLawsError(f"only {labels.size} runs: resampling runs needs more; use method='residuals'")
         rows = [resample_runs(run_of_row, g) for g in generators]
         counts = np.stack([np.bincount(r, minlength=n) for r in rows], axis=1).astype(float)  # (n, R)
-        screened = _screen_counts(law, space, X, y, starts, counts, fitter)
+        with one_thread():
+            screened = _screen_counts(law, space, X, y, starts, counts, fitter)
         order = np.argsort(screened, axis=0, kind="stable")[: max(top_k, 1)]
         plans = [(rows[r], starts[order[:, r]], screened[order[:, r], r], None) for r in range(n_resamples)]
     else:

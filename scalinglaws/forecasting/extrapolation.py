@@ -22,7 +22,7 @@ import pandas as pd
 from ..exceptions import ExtrapolationWarning, warn
 from ..schema import FLOPS_PER_PARAM_TOKEN
 
-__all__ = ["fitted_compute", "target_compute", "extrapolation", "distance", "warn_extrapolation", "WARN_BEYOND"]
+__all__ = ["fitted_compute", "target_compute", "beyond_data", "distance", "warn_extrapolation", "WARN_BEYOND"]
 
 #: Extrapolation distance (C over the largest fitted C) above which forecasts warn.
 WARN_BEYOND = 10.0
@@ -46,7 +46,7 @@ def target_compute(X: Mapping[str, np.ndarray]) -> np.ndarray | None:
     return _compute_of(X)
 
 
-def extrapolation(fit, X: Mapping[str, np.ndarray], C=None) -> pd.DataFrame:
+def beyond_data(fit, X: Mapping[str, np.ndarray], C=None) -> pd.DataFrame:
     """``beyond_C`` and ``beyond_<input>`` for every target (see the module docstring).
 
     ``X`` holds the targets' inputs (arrays of one length); ``C`` their compute when it is not 6·N·D (e.g. a
@@ -76,22 +76,22 @@ def distance(table: pd.DataFrame) -> np.ndarray:
     return table[per_input].max(axis=1).to_numpy(dtype=float) if per_input else np.ones(len(table))
 
 
-def warn_extrapolation(fit, table: pd.DataFrame, warn_beyond: float = WARN_BEYOND) -> str | None:
-    """Emit (and return) an :class:`ExtrapolationWarning` when a target lies more than ``warn_beyond`` beyond
-    the fitted data; ``table`` has the columns of :func:`extrapolation`."""
+def warn_extrapolation(fit, table: pd.DataFrame, warn_beyond: float = WARN_BEYOND, what: str = "forecast") -> str | None:
+    """Emit (and return) an :class:`ExtrapolationWarning` when a target (a ``what``: forecast, budget) lies more
+    than ``warn_beyond`` beyond the fitted data; ``table`` has the columns of :func:`beyond_data`."""
     d = distance(table)
     far = np.flatnonzero(d > warn_beyond)
     if not far.size:
         return None
     i = far[np.argmax(d[far])]
     if "beyond_C" in table and np.isfinite(table["beyond_C"].iloc[i]):
-        text = (f"forecast at {d[i]:.3g}x the largest fitted compute ({float(np.max(fitted_compute(fit))):.3g} "
+        text = (f"{what} at {d[i]:.3g}x the largest fitted compute ({float(np.max(fitted_compute(fit))):.3g} "
                 "FLOPs)")
     else:
-        text = f"forecast {d[i]:.3g}x outside the fitted range of its inputs"
+        text = f"{what} {d[i]:.3g}x outside the fitted range of its inputs"
     parts = [f"{c[7:]} {table[c].iloc[i]:.3g}x" for c in table.columns
              if c.startswith("beyond_") and c != "beyond_C" and table[c].iloc[i] > 1.0001]
     message = text + (f" ({', '.join(parts)} outside its fitted range)" if parts else "") + (
-        f"; {far.size} targets beyond {warn_beyond:g}x" if far.size > 1 else "")
+        f"; {far.size} {what}s beyond {warn_beyond:g}x" if far.size > 1 else "")
     warn(message, ExtrapolationWarning)
     return message

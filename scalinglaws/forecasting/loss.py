@@ -10,7 +10,7 @@ import pandas as pd
 from ..exceptions import LawError, ScalingLawsError
 from ..schema import format_number
 from .allocation import compute_optimal
-from .extrapolation import WARN_BEYOND, extrapolation, warn_extrapolation
+from .extrapolation import WARN_BEYOND, beyond_data, warn_extrapolation
 
 __all__ = ["forecast", "Forecast"]
 
@@ -132,7 +132,7 @@ def forecast(fit, *, level: float = 0.9, kind: str = "mean", warn_beyond: float 
     shape = np.broadcast_shapes(*(np.shape(v) for v in X.values()))
     X = {k: np.broadcast_to(v, shape).ravel().astype(float) for k, v in X.items()}
     table = fit.band(level=level, kind=kind, **X)
-    far = extrapolation(fit, X)
+    far = beyond_data(fit, X)
     if "C" not in table and np.isfinite(far["beyond_C"]).any():
         table.insert(len(X), "C", flops_per_token * X["N"] * X["D"] if {"N", "D"} <= set(X) else np.nan)
     table = pd.concat([table.reset_index(drop=True), far], axis=1)

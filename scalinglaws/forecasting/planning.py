@@ -18,7 +18,7 @@ from ..exceptions import ScalingLawsError
 from ..schema import format_number
 from .allocation import compute_optimal
 from .batch import PRESETS, HyperparameterLaw
-from .extrapolation import WARN_BEYOND, extrapolation, fitted_compute, warn_extrapolation
+from .extrapolation import WARN_BEYOND, beyond_data, fitted_compute, warn_extrapolation
 
 __all__ = ["plan", "Plan", "HPARAM_CHOICES", "default_budgets"]
 
@@ -148,14 +148,14 @@ def plan(fit, budgets=None, *, inference_tokens: float = 0.0, unique_tokens: flo
         budgets = default_budgets(fit)
     table = compute_optimal(fit, budgets, level=level, **options)
     train = table["train_flops"] if "train_flops" in table else table["C"]
-    far = extrapolation(fit, {"N": table["N_opt"].to_numpy(), "D": table["D_opt"].to_numpy()}, C=train.to_numpy())
+    far = beyond_data(fit, {"N": table["N_opt"].to_numpy(), "D": table["D_opt"].to_numpy()}, C=train.to_numpy())
     table = pd.concat([table, far], axis=1)
     if preset is not None:
         variables = {"N": table["N_opt"], "D": table["D_opt"], "C": train}
         table["batch_tokens"] = preset.batch_size(**{k: variables[k] for k in preset.batch[1]})
         table["batch_seqs"] = table["batch_tokens"] / seq_len
         table["lr"] = preset.learning_rate(**{k: variables[k] for k in preset.lr[1]})
-    message = warn_extrapolation(fit, far, warn_beyond)
+    message = warn_extrapolation(fit, far, warn_beyond, what="budget")
     fitted = fitted_compute(fit)
     options["fitted_compute"] = float(np.max(fitted)) if fitted is not None else np.nan
     return Plan(table=table, law=fit.law.name, level=level, band=fit.band_source,

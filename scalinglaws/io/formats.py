@@ -26,7 +26,15 @@ from ..exceptions import InputError
 __all__ = ["LogFormat", "Probe", "register_format", "formats", "get_format", "BUILTIN_FORMATS"]
 
 #: Modules of ``scalinglaws.io`` that register the built-in formats (one line per format module).
-BUILTIN_FORMATS = ("tensorboard", "mlflow", "huggingface", "lightning", "wandb", "plain", "textlog")
+BUILTIN_FORMATS = (
+    "tensorboard",
+    "mlflow",
+    "huggingface",
+    "lightning",
+    "wandb",
+    "plain",
+    "textlog",
+)
 
 
 @dataclass(frozen=True)
