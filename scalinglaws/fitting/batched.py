@@ -56,7 +56,7 @@ from .objective import LOSSES, Objective
 __all__ = ["BatchResult", "polish", "MESSAGES"]
 
 #: Most (problem × point × parameter) numbers held at once while evaluating a batch.
-_CHUNK = 2_000_000
+_CHUNK = 100_000
 
 #: Plain-words stopping reasons by status code (the codes of scipy's ``least_squares``; −1: not finite).
 MESSAGES = {
@@ -105,38 +105,43 @@ class BatchResult:
 class _Batch:
     """The objective's law, data and loss with per-problem weights and observations."""
 
-    def __init__(self, objective: Objective, weights, log_y, loss, delta, S: int):
+    def __init__(self, objective: Objective, weights, log_y, loss, delta, groups, S: int):
         self.law, self.space, self.X = objective.law, objective.space, objective.X
         self.loss = objective.loss if loss is None else loss
         self.delta = objective.delta if delta is None else float(delta)
         self.n = n = objective.n
-        self.weights = None if weights is None else _rows(weights, S, n, "weights")
-        self.log_y = objective.log_y[None, :] if log_y is None else _rows(log_y, S, n, "log_y")
+        if groups is None:
+            self.groups, G = None, S
+        else:
+            self.groups = np.asarray(groups, dtype=np.int64).reshape(-1)
+            if self.groups.shape != (S,) or (S and self.groups.min() < 0):
+                raise ValueError(f"groups must give a non-negative row of weights/log_y for each of the {S} problems")
+            G = int(self.groups.max()) + 1 if S else 0
+        self.weights = None if weights is None else _table(weights, G, n, "weights")
+        self.log_y = objective.log_y[None, :] if log_y is None else _table(log_y, G, n, "log_y")
         P = len(self.space.params)
         cost = getattr(self.law, "cost_per_point", 1)
         self.chunk = max(1, _CHUNK // max(n * max(P, self.space.n_free) * cost, 1))
         self._log = np.flatnonzero(self.space._log) if self.space.simple else None
 
     def evaluate(self, theta: np.ndarray, idx: np.ndarray):
-        """Objective and its scaled derivatives at ``theta`` (k, F) of the problems ``idx``.
+        """Objective and its scaled derivatives at ``theta`` (k, F) of the problems ``idx`` (k,).
 
         Returns f (k,), the scale d (k, F) = sqrt(diag(A + B)), the scaled gradient g/d (k, F), the scaled
         curvatures A/(d dᵀ) and B/(d dᵀ) stacked (k, 2, F, F), and a flag (k,) of finite results.
         """
-        k, F = theta.shape
+        k = theta.shape[0]
         if k <= self.chunk:
-            out = self._evaluate(theta, self._rows(self.weights, idx), self._rows(self.log_y, idx))
-        else:
-            parts = [self._evaluate(theta[i : i + self.chunk], self._rows(self.weights, idx[i : i + self.chunk]),
-                                    self._rows(self.log_y, idx[i : i + self.chunk])) for i in range(0, k, self.chunk)]
-            out = tuple(np.concatenate(p) for p in zip(*parts))
-        return out
+            return self._evaluate(theta, self._of(self.weights, idx), self._of(self.log_y, idx))
+        parts = [self._evaluate(theta[i : i + self.chunk], self._of(self.weights, idx[i : i + self.chunk]),
+                                self._of(self.log_y, idx[i : i + self.chunk])) for i in range(0, k, self.chunk)]
+        return tuple(np.concatenate(p) for p in zip(*parts))
 
-    @staticmethod
-    def _rows(array, idx):
-        if array is None:
-            return None
-        return array if array.shape[0] == 1 else array[idx]
+    def _of(self, table, idx):
+        """The rows of a weights/log_y table that the problems ``idx`` use."""
+        if table is None or table.shape[0] == 1:
+            return table
+        return table[idx if self.groups is None else self.groups[idx]]
 
     def _evaluate(self, theta, w, log_y):
         space, delta = self.space, self.delta
@@ -186,12 +191,13 @@ class _Batch:
         return f, d, g, AB, finite
 
 
-def _rows(values, S: int, n: int, name: str) -> np.ndarray:
+def _table(values, rows: int, n: int, name: str) -> np.ndarray:
+    """``values`` as a C-contiguous (rows, n) or (1, n) float array."""
     arr = np.asarray(values, dtype=float)
     if arr.ndim == 1:
         arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] not in (1, S):
-        raise ValueError(f"{name} must have shape ({S}, {n}) or ({n},), got {np.shape(values)}")
+    if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] not in (1, rows):
+        raise ValueError(f"{name} must have shape ({rows}, {n}) or ({n},), got {np.shape(values)}")
     return np.ascontiguousarray(arr)
 
 
@@ -206,9 +212,9 @@ def _bounds(space, F: int, bounds) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def polish(objective: Objective, theta0: np.ndarray, *, weights=None, log_y=None, loss: str | None = None,
-           delta: float | None = None, bounds=None, max_iter: int = 500, ftol: float = 1e-12,
-           xtol: float = 1e-12, gtol: float = 1e-10, lam0: float = 1e-2) -> BatchResult:
+def polish(objective: Objective, theta0: np.ndarray, *, weights=None, log_y=None, groups=None,
+           loss: str | None = None, delta: float | None = None, bounds=None, max_iter: int = 500,
+           ftol: float = 1e-12, xtol: float = 1e-12, gtol: float = 1e-10, lam0: float = 1e-2) -> BatchResult:
     """Minimize the objective from every row of ``theta0`` (S, F) at once (see the module docstring).
 
     Parameters
@@ -221,6 +227,9 @@ def polish(objective: Objective, theta0: np.ndarray, *, weights=None, log_y=None
         Weight of every point in every problem (bootstrap counts); all ones by default.
     log_y : ndarray (S, n) or (n,), optional
         Log observed loss per problem (a residual bootstrap); the objective's by default.
+    groups : ndarray of int (S,), optional
+        Problem s uses row ``groups[s]`` of ``weights`` and ``log_y`` (which then have one row per group),
+        e.g. the replicate of each (replicate, start) problem of a bootstrap, so the tables are not repeated.
     loss, delta : optional
         Override the objective's loss (``"huber"`` or ``"l2"``) and Huber threshold.
     bounds : sequence of (lo, hi), optional
@@ -242,7 +251,7 @@ def polish(objective: Objective, theta0: np.ndarray, *, weights=None, log_y=None
         raise ValueError(f"theta0 has {F} columns, the law has {objective.space.n_free} free parameters")
     if loss is not None and loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(LOSSES)}")
-    batch = _Batch(objective, weights, log_y, loss, delta, S)
+    batch = _Batch(objective, weights, log_y, loss, delta, groups, S)
     lo, hi = _bounds(objective.space, F, bounds)
     theta = np.clip(theta0, lo, hi)
     status = np.full(S, _RUNNING)
@@ -347,3 +356,57 @@ def polish_runs(objective: Objective, theta0: np.ndarray, *, max_iter: int = 500
                            success=bool(result.converged[i]), nit=int(result.iterations[i]),
                            message=MESSAGES[int(result.status[i])], status=int(result.status[i]))
             for i in range(len(theta0))]
+
+
+def refit_replicates(fitter, law, X, y, plans) -> list[tuple[np.ndarray, bool]]:
+    """Bootstrap replicates refitted together: the chosen starts of every replicate polished in one call of
+    :func:`polish`.
+
+    ``plans`` holds one ``(rows, starts, screened, y)`` per replicate, as the bootstrap builds them: the
+    resampled rows (a replicate is then the full data with each point weighted by how often it was drawn,
+    the same objective as a fit on the rows), its starts with their screened objectives (or every start and
+    None, to be screened here on the replicate's own observations ``y``, for a residual bootstrap).
+    ``fitter.top_k`` best finite starts are polished per replicate and the best end point kept as the fitter
+    keeps it. Returns (parameter values in law order, converged) per replicate; NaN values and False for a
+    replicate without a finite start.
+    """
+    from .optimize import _best  # the fitter's choice among polished starts
+    from .space import ParameterSpace
+
+    space = ParameterSpace(law)
+    objective = Objective(law, space, X, y, loss=fitter.loss, delta=fitter.delta)
+    n = objective.n
+    own_y = any(plan[3] is not None for plan in plans)
+    theta0, groups, weights, log_y = [], [], [], []
+    for r, (rows, starts, screened, y_r) in enumerate(plans):
+        observed = y if y_r is None else np.asarray(y_r, dtype=float)
+        if screened is None:
+            screened = Objective(law, space, X, observed, loss=fitter.loss, delta=fitter.delta).values(starts)
+        order = np.argsort(screened, kind="stable")[: fitter.top_k]
+        chosen = order[np.isfinite(screened[order])]
+        theta0.append(starts[chosen])
+        groups.append(np.full(chosen.size, r))
+        weights.append(np.bincount(np.asarray(rows, dtype=np.int64), minlength=n).astype(float))
+        if own_y:
+            log_y.append(np.log(observed))
+    result = polish(objective, np.concatenate(theta0).reshape(-1, space.n_free), weights=np.array(weights),
+                    log_y=np.array(log_y) if own_y else None, groups=np.concatenate(groups),
+                    max_iter=fitter.maxiter)
+    out, at = [], 0
+    for starts in theta0:
+        k = starts.shape[0]
+        if not k:
+            out.append((np.full(len(law.params), np.nan), False))
+            continue
+        runs = [_Run(result.objective[i] * objective.scale, bool(result.converged[i])) for i in range(at, at + k)]
+        best = at + _best(runs)
+        out.append((np.array([float(v[0, 0]) for v in space.natural(result.theta[best])]),
+                    bool(result.converged[best])))
+        at += k
+    return out
+
+
+@dataclass(frozen=True)
+class _Run:
+    fun: float
+    success: bool

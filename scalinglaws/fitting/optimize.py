@@ -67,7 +67,7 @@ class Fitter:
     seed : int
         Seed for the random starts; results are identical for identical seeds.
     maxiter : int
-        Iteration limit of each L-BFGS-B run.
+        Iteration limit of each polish run (L-BFGS-B iterations, batched Levenberg-Marquardt steps).
     polish : {"batched", "lbfgsb", "trf", "adamw"}
         ``batched``: all chosen starts polished together by one vectorized Levenberg-Marquardt solver on the
         same objective and bounds (:mod:`.batched`; default); ``lbfgsb``: L-BFGS-B from each chosen start, then
@@ -189,7 +189,7 @@ class Fitter:
                            "check the units of the data or give a start grid")
         order = np.argsort(screened, kind="stable")
         chosen = [int(i) for i in order[: top_k or self.top_k] if np.isfinite(screened[i])]
-        if self.polish == "batched":  # all chosen starts in one vectorized solver
+        if self.polish == "batched" and objective.law.batched_polish:  # all chosen starts in one vectorized solver
             runs = polish_runs(objective, starts[chosen], max_iter=self.maxiter)
         elif self.polish == "adamw":
             runs = [self.adamw.run(objective, space, starts[i]) for i in chosen]
@@ -199,7 +199,7 @@ class Fitter:
                 start = OptimizeResult(x=starts[i].copy(), fun=objective.value_and_grad(starts[i])[0], success=False,
                                        nit=0, message="not moved")
                 runs.append(self._refine(objective, space, start))
-        else:
+        else:  # lbfgsb, and batched for a law that opts out of it (Law.batched_polish)
             runs = [self._lbfgsb(objective, space, starts[i]) for i in chosen]
             for j in sorted(range(len(runs)), key=lambda j: (runs[j].fun, j))[:_REFINED]:
                 self._refine(objective, space, runs[j])

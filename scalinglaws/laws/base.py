@@ -121,6 +121,9 @@ class Law:
     #: Meaning and unit of each input.
     input_docs: ClassVar[Mapping[str, str]] = {}
     default_params: ClassVar[tuple[Param, ...]] = ()
+    #: Whether the fitter's default polish, the batched solver of :mod:`scalinglaws.fitting.batched`, suits
+    #: the law; a law that opts out is polished start by start with L-BFGS-B instead.
+    batched_polish: ClassVar[bool] = True
 
     def __init__(self, params: Sequence[Param] | None = None):
         self._params = tuple(self.default_params if params is None else params)
