@@ -68,8 +68,6 @@ MESSAGES = {
     4: "the objective and the parameters stopped changing",
 }
 _RUNNING = -2
-_VARIANT = 1
-_TRACE = False
 
 
 @dataclass(frozen=True, eq=False)
@@ -117,8 +115,8 @@ class _Batch:
             if self.groups.shape != (S,) or (S and self.groups.min() < 0):
                 raise ValueError(f"groups must give a non-negative row of weights/log_y for each of the {S} problems")
             G = int(self.groups.max()) + 1 if S else 0
-        self.weights = None if weights is None else _table(weights, G, n, "weights")
-        self.log_y = objective.log_y[None, :] if log_y is None else _table(log_y, G, n, "log_y")
+        self.weights = None if weights is None else _table(weights, G, n, "weights", groups is not None)
+        self.log_y = objective.log_y[None, :] if log_y is None else _table(log_y, G, n, "log_y", groups is not None)
         P = len(self.space.params)
         cost = getattr(self.law, "cost_per_point", 1)
         self.chunk = max(1, _CHUNK // max(n * max(P, self.space.n_free) * cost, 1))
@@ -191,12 +189,12 @@ class _Batch:
         return f, d, g, AB, finite
 
 
-def _table(values, rows: int, n: int, name: str) -> np.ndarray:
-    """``values`` as a C-contiguous (rows, n) or (1, n) float array."""
+def _table(values, rows: int, n: int, name: str, grouped: bool = False) -> np.ndarray:
+    """``values`` as a C-contiguous (rows, n) or (1, n) float array (at least ``rows`` rows when grouped)."""
     arr = np.asarray(values, dtype=float)
     if arr.ndim == 1:
         arr = arr[None, :]
-    if arr.ndim != 2 or arr.shape[1] != n or arr.shape[0] not in (1, rows):
+    if arr.ndim != 2 or arr.shape[1] != n or not (arr.shape[0] in (1, rows) or grouped and arr.shape[0] > rows):
         raise ValueError(f"{name} must have shape ({rows}, {n}) or ({n},), got {np.shape(values)}")
     return np.ascontiguousarray(arr)
 
