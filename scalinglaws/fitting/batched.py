@@ -36,7 +36,19 @@ into the box, and the gain ratio is that of the projected step.
 objective): the gradient test ‖ĝ_projected‖∞ ≤ gtol·sqrt(2f) (a cosine between the weighted residuals and
 the scaled Jacobian columns, as MINPACK's); the objective test: an accepted step with gain ratio > 1/4 that
 lowered f by at most ftol·f; the step test ‖Δθ‖ ≤ xtol·(xtol + ‖θ‖). A problem that reaches none of them
-within ``max_iter`` steps is not converged.
+within ``max_iter`` steps is not converged. The step test also applies to rejected steps, as in scipy: a
+problem whose damping has grown until its steps no longer move it is done.
+
+**Cost.** Each step evaluates the law and its gradient once for every unfinished problem, in chunks of at
+most 100,000 (problem × point × parameter) numbers (scaled down by a law's ``cost_per_point``), which keeps
+memory bounded for big laws and the arithmetic in cache; the problems of a batch are independent (the same
+numbers alone or in any batch), so a bootstrap gives the same replicates on any number of workers.
+
+**Limits.** As any Gauss-Newton method, a step can carry a parameter that has almost no influence at a poor
+start far away (a term that is negligible everywhere, whose coefficient then drifts to a bound or to
+infinity: "parameter evaporation"); the fitter polishes the best screened starts, where this is rare.
+Laws whose evaluation is dominated by arithmetic rather than call overhead gain nothing from batching and
+may opt out (``Law.batched_polish``; the Multi-Power law does).
 
 Example::
 
@@ -53,7 +65,7 @@ import numpy as np
 
 from .objective import LOSSES, Objective
 
-__all__ = ["BatchResult", "polish", "MESSAGES"]
+__all__ = ["BatchResult", "polish", "polish_runs", "refit_replicates", "MESSAGES"]
 
 #: Most (problem × point × parameter) numbers held at once while evaluating a batch.
 _CHUNK = 100_000
@@ -330,12 +342,12 @@ def polish(objective: Objective, theta0: np.ndarray, *, weights=None, log_y=None
 
 
 def _solve(H: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve the stacked systems H z = rhs; a singular system gives a zero step (the problem then stops on
-    the step test unless a larger damping makes it regular)."""
+    """Solve the stacked systems H z = rhs. A system singular in floating point gives a NaN step, which is
+    rejected like a non-finite one (so the damping grows until the system is regular)."""
     try:
         return np.linalg.solve(H, rhs[:, :, None])[:, :, 0]
     except np.linalg.LinAlgError:
-        out = np.zeros_like(rhs)
+        out = np.full_like(rhs, np.nan)
         for i in range(H.shape[0]):
             try:
                 out[i] = np.linalg.solve(H[i], rhs[i])

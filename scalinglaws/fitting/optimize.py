@@ -70,10 +70,12 @@ class Fitter:
         Iteration limit of each polish run (L-BFGS-B iterations, batched Levenberg-Marquardt steps).
     polish : {"batched", "lbfgsb", "trf", "adamw"}
         ``batched``: all chosen starts polished together by one vectorized Levenberg-Marquardt solver on the
-        same objective and bounds (:mod:`.batched`; default); ``lbfgsb``: L-BFGS-B from each chosen start, then
-        Gauss-Newton on the best 3 end points (the per-start scipy reference); ``trf``: Gauss-Newton (trust-region least squares) straight from each chosen start, faster for laws
-        with long, flat valleys such as the Multi-Power law on few curves; ``adamw``: early-stopped AdamW
-        from each chosen start (see :mod:`.adamw`): a published recipe's deliberately unconverged fit.
+        same objective and bounds (:mod:`.batched`; default; a law with ``batched_polish = False``, such as
+        Multi-Power, gets ``lbfgsb``); ``lbfgsb``: L-BFGS-B from each chosen start, then Gauss-Newton on the
+        best 3 end points (the per-start scipy reference); ``trf``: Gauss-Newton (trust-region least squares)
+        straight from each chosen start, faster for laws with long, flat valleys such as the Multi-Power law on
+        few curves; ``adamw``: early-stopped AdamW from each chosen start (see :mod:`.adamw`): a published
+        recipe's deliberately unconverged fit.
     adamw : AdamW or mapping, optional
         Settings of the ``adamw`` polish (default :class:`~scalinglaws.fitting.adamw.AdamW()`).
     starts : {"search", "data"}
@@ -189,7 +191,7 @@ class Fitter:
                            "check the units of the data or give a start grid")
         order = np.argsort(screened, kind="stable")
         chosen = [int(i) for i in order[: top_k or self.top_k] if np.isfinite(screened[i])]
-        if self.polish == "batched" and objective.law.batched_polish:  # all chosen starts in one vectorized solver
+        if self.polish == "batched" and objective.law.batched_polish:  # the chosen starts in one solver
             runs = polish_runs(objective, starts[chosen], max_iter=self.maxiter)
         elif self.polish == "adamw":
             runs = [self.adamw.run(objective, space, starts[i]) for i in chosen]
