@@ -239,6 +239,15 @@ def test_refit_replicates_matches_the_per_replicate_reference():
     np.testing.assert_allclose(ci_fast[["lower", "upper"]], ci_slow[["lower", "upper"]], rtol=0.02)
 
 
+def test_residual_bootstrap_matches_the_reference():
+    law = sl.get_law("chinchilla")
+    fit = sl.fit(law, synthetic_points(EPOCH, 0.01, seed=3, grid=isoflop_grid(EPOCH, per_budget=7)))
+    fast = sl.bootstrap(fit, 8, method="residuals", seed=2)
+    slow = sl.bootstrap(sl.fit(law, fit.data, polish="lbfgsb"), 8, method="residuals", seed=2)
+    assert fast.converged.all()
+    assert np.all(np.isclose(fast.values, slow.values, rtol=1e-4), axis=1).sum() >= 7
+
+
 def test_a_replicate_without_a_finite_start_is_a_failed_replicate():
     law = sl.get_law("chinchilla")
     data = synthetic_points(EPOCH, 0.01, seed=3)

@@ -383,10 +383,13 @@ def refit_replicates(fitter, law, X, y, plans) -> list[tuple[np.ndarray, bool]]:
     from .optimize import _best  # the fitter's choice among polished starts
     from .space import ParameterSpace
 
+    if not plans:
+        return []
     space = ParameterSpace(law)
     objective = Objective(law, space, X, y, loss=fitter.loss, delta=fitter.delta)
     n = objective.n
     own_y = any(plan[3] is not None for plan in plans)
+    resampled = any(len(plan[0]) != n or np.any(np.asarray(plan[0]) != np.arange(n)) for plan in plans)
     theta0, groups, weights, log_y = [], [], [], []
     for r, (rows, starts, screened, y_r) in enumerate(plans):
         observed = y if y_r is None else np.asarray(y_r, dtype=float)
@@ -396,10 +399,12 @@ def refit_replicates(fitter, law, X, y, plans) -> list[tuple[np.ndarray, bool]]:
         chosen = order[np.isfinite(screened[order])]
         theta0.append(starts[chosen])
         groups.append(np.full(chosen.size, r))
-        weights.append(np.bincount(np.asarray(rows, dtype=np.int64), minlength=n).astype(float))
+        if resampled:
+            weights.append(np.bincount(np.asarray(rows, dtype=np.int64), minlength=n).astype(float))
         if own_y:
             log_y.append(np.log(observed))
-    result = polish(objective, np.concatenate(theta0).reshape(-1, space.n_free), weights=np.array(weights),
+    result = polish(objective, np.concatenate(theta0).reshape(-1, space.n_free),
+                    weights=np.array(weights) if resampled else None,
                     log_y=np.array(log_y) if own_y else None, groups=np.concatenate(groups),
                     max_iter=fitter.maxiter)
     out, at = [], 0
