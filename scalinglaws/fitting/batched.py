@@ -222,6 +222,25 @@ def _bounds(space, F: int, bounds) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
+_allocator_warm = False
+
+
+def _warm_allocator() -> None:
+    """Raise glibc's dynamic mmap threshold, once per process, so that chunk temporaries are reused.
+
+    glibc hands freed blocks above its mmap threshold back to the system and trims the heap once more than
+    twice that threshold is free; a fresh worker process (joblib/loky), which has never freed a large block,
+    then page-faults on every temporary of a chunk (measured: 400,000 page faults and 3x the CPU time for a
+    task of 125 bootstrap replicates). Freeing one block just under glibc's 32 MB cap raises both thresholds,
+    as any large numpy computation (the start screening) does in the parent process. Harmless elsewhere: the
+    block is never touched.
+    """
+    global _allocator_warm
+    if not _allocator_warm:
+        np.empty((31 << 20) // 8)
+        _allocator_warm = True
+
+
 def polish(objective: Objective, theta0: np.ndarray, *, weights=None, log_y=None, groups=None,
            loss: str | None = None, delta: float | None = None, bounds=None, max_iter: int = 500,
            ftol: float = 1e-12, xtol: float = 1e-12, gtol: float = 1e-10, lam0: float = 1e-2) -> BatchResult:
@@ -262,6 +281,7 @@ def polish(objective: Objective, theta0: np.ndarray, *, weights=None, log_y=None
     if loss is not None and loss not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; use one of {', '.join(LOSSES)}")
     batch = _Batch(objective, weights, log_y, loss, delta, groups, S)
+    _warm_allocator()
     lo, hi = _bounds(objective.space, F, bounds)
     theta = np.clip(theta0, lo, hi)
     status = np.full(S, _RUNNING)
