@@ -5,9 +5,10 @@
 1. **Screening**: the objective (Huber on log residuals, see :mod:`.objective`) is evaluated at every
    point of the law's start grid in one vectorized numpy pass (the Chinchilla grid is Epoch AI's 4,500
    starts), plus optional seeded random starts.
-2. **Polishing**: the ``top_k`` best starts are refined with L-BFGS-B using the law's analytic gradient,
-   within the parameter bounds; the 3 best end points then get a Gauss-Newton (trust-region least squares)
-   refinement on the same Huber objective, which finishes ill-conditioned fits. The best end point is the fit.
+2. **Polishing**: the ``top_k`` best starts are refined together by a vectorized Levenberg-Marquardt solver
+   (:mod:`.batched`) with the law's analytic gradient, within the parameter bounds. The per-start reference
+   (``polish="lbfgsb"``) runs L-BFGS-B from each start and gives the 3 best end points a Gauss-Newton
+   (trust-region least squares) refinement on the same Huber objective. The best end point is the fit.
 3. **Diagnostics**: convergence, parameters at bounds, agreement between polished starts, a robust
    covariance, the log-likelihood for AIC/BIC, and warnings for anything suspicious.
 
@@ -38,6 +39,7 @@ from ..laws.registry import get_law
 from ..schema import POINT_INPUTS, Source, boolean_column, points_table
 from .adamw import AdamW
 from .diagnostics import Diagnostics
+from .batched import polish_runs
 from .objective import LOSSES, Objective, psi, rho
 from .result import FitResult
 from .space import ParameterSpace
@@ -67,12 +69,15 @@ class Fitter:
     seed : int
         Seed for the random starts; results are identical for identical seeds.
     maxiter : int
-        Iteration limit of each L-BFGS-B run.
-    polish : {"lbfgsb", "trf", "adamw"}
-        ``lbfgsb``: L-BFGS-B from each chosen start, then Gauss-Newton on the best 3 end points (default);
-        ``trf``: Gauss-Newton (trust-region least squares) straight from each chosen start, faster for laws
-        with long, flat valleys such as the Multi-Power law on few curves; ``adamw``: early-stopped AdamW
-        from each chosen start (see :mod:`.adamw`): a published recipe's deliberately unconverged fit.
+        Iteration limit of each polish run (L-BFGS-B iterations, batched Levenberg-Marquardt steps).
+    polish : {"batched", "lbfgsb", "trf", "adamw"}
+        ``batched``: all chosen starts polished together by one vectorized Levenberg-Marquardt solver on the
+        same objective and bounds (:mod:`.batched`; default; a law with ``batched_polish = False``, such as
+        Multi-Power, gets ``lbfgsb``); ``lbfgsb``: L-BFGS-B from each chosen start, then Gauss-Newton on the
+        best 3 end points (the per-start scipy reference); ``trf``: Gauss-Newton (trust-region least squares)
+        straight from each chosen start, faster for laws with long, flat valleys such as the Multi-Power law on
+        few curves; ``adamw``: early-stopped AdamW from each chosen start (see :mod:`.adamw`): a published
+        recipe's deliberately unconverged fit.
     adamw : AdamW or mapping, optional
         Settings of the ``adamw`` polish (default :class:`~scalinglaws.fitting.adamw.AdamW()`).
     starts : {"search", "data"}
@@ -87,7 +92,7 @@ class Fitter:
     random_starts: int = 0
     seed: int = 0
     maxiter: int = 5000
-    polish: str = "lbfgsb"
+    polish: str = "batched"
     adamw: AdamW | Mapping | None = None
     starts: str = "search"
 
@@ -101,8 +106,8 @@ class Fitter:
                 raise FitError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.random_starts < 0:
             raise FitError(f"random_starts must be >= 0, got {self.random_starts}")
-        if self.polish not in ("lbfgsb", "trf", "adamw"):
-            raise FitError(f"polish must be 'lbfgsb', 'trf' or 'adamw', got {self.polish!r}")
+        if self.polish not in ("batched", "lbfgsb", "trf", "adamw"):
+            raise FitError(f"polish must be 'batched', 'lbfgsb', 'trf' or 'adamw', got {self.polish!r}")
         if self.starts not in ("search", "data"):
             raise FitError(f"starts must be 'search' or 'data', got {self.starts!r}")
         if self.adamw is not None and self.polish != "adamw":
@@ -184,7 +189,8 @@ class Fitter:
 
     def search(self, objective: Objective, space: ParameterSpace, starts: np.ndarray, screened: np.ndarray,
                top_k: int | None = None) -> tuple[list[int], list[OptimizeResult], int]:
-        """Polish the ``top_k`` best screened starts (L-BFGS-B, then Gauss-Newton on the best 3 ends).
+        """Polish the ``top_k`` best screened starts (with the ``polish`` method; for ``lbfgsb``, L-BFGS-B,
+        then Gauss-Newton on the best 3 ends).
 
         Returns the indices of the polished starts, their optimizer results and the index of the best.
         """
@@ -193,7 +199,9 @@ class Fitter:
                            "check the units of the data or give a start grid")
         order = np.argsort(screened, kind="stable")
         chosen = [int(i) for i in order[: top_k or self.top_k] if np.isfinite(screened[i])]
-        if self.polish == "adamw":
+        if self.polish == "batched" and objective.law.batched_polish:  # the chosen starts in one solver
+            runs = polish_runs(objective, starts[chosen], max_iter=self.maxiter)
+        elif self.polish == "adamw":
             runs = [self.adamw.run(objective, space, starts[i]) for i in chosen]
         elif self.polish == "trf":
             runs = []
@@ -201,7 +209,7 @@ class Fitter:
                 start = OptimizeResult(x=starts[i].copy(), fun=objective.value_and_grad(starts[i])[0], success=False,
                                        nit=0, message="not moved")
                 runs.append(self._refine(objective, space, start))
-        else:
+        else:  # lbfgsb, and batched for a law that opts out of it (Law.batched_polish)
             runs = [self._lbfgsb(objective, space, starts[i]) for i in chosen]
             for j in sorted(range(len(runs)), key=lambda j: (runs[j].fun, j))[:_REFINED]:
                 self._refine(objective, space, runs[j])

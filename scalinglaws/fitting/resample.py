@@ -12,7 +12,10 @@ starts polished, as in :func:`~scalinglaws.fitting.optimize.fit`. Starting each 
 full-data optimum (or from published values, as Epoch AI's replication notebook did) lets the optimizer stop
 near its start and collapses the intervals. For run resampling the screening of all replicates costs one
 matrix product: every start's per-point loss is computed once, and a replicate's screened objective is
-that matrix times its counts of each point.
+that matrix times its counts of each point. With the default polish (``batched``) the chosen starts of all
+replicates (of each worker's share) are then polished together in one vectorized solver
+(:func:`~scalinglaws.fitting.batched.refit_replicates`), a replicate being the full data with each point
+weighted by how often it was drawn.
 
 Intervals are percentile intervals over the converged replicates; any derived quantity (a forecast loss,
 N_opt, tokens per parameter) gets one from :meth:`BootstrapResult.interval`, and the forecasting functions take a
@@ -33,6 +36,7 @@ from .._parallel import run_tasks
 from .._threads import one_thread
 from ..exceptions import FitError, InputError, ScalingLawsError
 from .bands import band_table, check_level, interval_of, percentile_band
+from .batched import refit_replicates
 from .objective import Objective, rho
 from .optimize import Fitter
 from .result import FitResult, _dec, _dec_array, _enc, dump_json, parse_json
@@ -237,6 +241,8 @@ def _refit(fitter: Fitter, law, X, y, rows: np.ndarray, starts: np.ndarray, scre
 
 def _refit_many(fitter, law, X, y, plans) -> list:
     with one_thread():  # in this process or a worker: small dense problems, one thread each
+        if fitter.polish == "batched" and law.batched_polish:  # every replicate's starts in one batched solver
+            return refit_replicates(fitter, law, X, y, plans)
         return [_refit(fitter, law, X, y if plan[3] is None else plan[3], plan[0], plan[1], plan[2])
                 for plan in plans]
 

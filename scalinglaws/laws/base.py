@@ -160,6 +160,9 @@ class Law:
     chinchilla_terms: ClassVar[bool] = False
     #: Work per observation relative to a law of scalar inputs (sizes the fitter's evaluation chunks).
     cost_per_point: ClassVar[int] = 1
+    #: Whether the fitter's default polish, the batched solver of :mod:`scalinglaws.fitting.batched`, suits
+    #: the law; a law that opts out is polished start by start with L-BFGS-B instead.
+    batched_polish: ClassVar[bool] = True
 
     def __init__(self, params: Sequence[Param] | None = None):
         self._params = tuple(self.default_params if params is None else params)
