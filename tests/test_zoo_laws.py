@@ -150,6 +150,17 @@ def test_discrete_schedule_of_the_code():
     assert average_density(0.5, 0.3, 0.8, "geometric") == pytest.approx(0.760674, rel=1e-5)
 
 
+@pytest.mark.parametrize("sparsity, geometric", [(0.5, 0.735674), (0.75, 0.583005), (0.9, 0.470433)])
+def test_default_schedule_is_the_authors_geometric_one(sparsity, geometric):
+    """The default is the geometric schedule (LAWS.md §8 fixtures), the limit of the discrete schedule that
+    Jin et al.'s code runs (tjingrant/sparse-llm-code MaxText/train.py, global_gradual); cubic is an option."""
+    assert average_density(sparsity) == pytest.approx(geometric, rel=1e-5)
+    assert average_density(sparsity, 0.25, 0.75) == average_density(sparsity, 0.25, 0.75, "geometric")
+    # prune every step from 25 % to 75 % of 10,000 steps: the code's schedule is the closed form to 1e-4
+    assert average_density_discrete(sparsity, 2500, 7500, 1, 10000) == pytest.approx(geometric, rel=1e-4)
+    assert average_density(sparsity, schedule="cubic") < geometric  # 0.6875 at S = 0.5: 7 % lower
+
+
 def test_pruning_inputs_are_checked():
     with pytest.raises(sl.ScalingLawsError, match="sparsity"):
         average_density(1.0)
