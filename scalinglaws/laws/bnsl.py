@@ -38,6 +38,11 @@ def _softplus(z):
 class BNSL(Law):
     """A smoothly broken power law with 1 or 2 breaks in one input (see the module docstring).
 
+    Convention: the form of Caballero et al.'s ``bnsl_with_1_break`` (ethancaballero/broken_neural_scaling_laws),
+    extended to 2 breaks; fitted with the common Huber objective on log y (theirs: a brute-force grid, then
+    ``curve_fit`` on log(y + 1)); slope changes bounded by ±50. On their 4-digit-addition example the default
+    fit extrapolates with RMSLE 0.0113 against their 0.0109.
+
     >>> law = BNSL(breaks=1, x="C")
     >>> [round(law(C=x, a=0.1, b=2.0, c0=0.2, c1=0.5, d1=100.0, f1=0.5), 6) for x in (1, 100, 1e4)]
     [2.09995, 0.769534, 0.131697]

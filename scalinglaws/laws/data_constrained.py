@@ -35,6 +35,13 @@ __all__ = ["DataConstrained"]
 class DataConstrained(Law):
     """Muennighoff et al.'s data-constrained law (see the module docstring).
 
+    Convention: huggingface/datablations (README "Parametric Fit" and ``utils/parametric_fit.ipynb``): R_D
+    counts repeated epochs (epochs − 1); U_N = min(N, N_opt(U_D)) with U_D = min(U, D), the unique tokens the
+    run sees (their code requires U <= D); the published fit ties alpha = beta, fits E, A, B, alpha on
+    single-epoch runs and then R_D*, R_N* with those frozen. Their published R_D* = 15.39, R_N* = 5.31 are a
+    local minimum of their own objective (0.015826 on their 182 C4 runs); the same objective reaches
+    0.0158047 at R_D* = 95.4, R_N* = 1.71, and R_D* is barely determined (docs/guide/laws.md).
+
     >>> law = DataConstrained()
     >>> p = dict(E=1.86914, A=520.825, B=1487.72, alpha=0.3526596, beta=0.3526596, R_D_star=15.387756,
     ...          R_N_star=5.309743)

@@ -106,6 +106,10 @@ def average_density_from_curve(tokens, density) -> float:
 class SparseAverage(Chinchilla):
     """Chinchilla with the average parameter count: ``L = E + A/N_avg^alpha + B/D^beta`` (Jin et al. 2025).
 
+    Convention: N_avg is averaged over training tokens; :func:`average_density` defaults to the geometric
+    schedule, the limit of the discrete schedule of the authors' code (tjingrant/sparse-llm-code
+    ``MaxText/train.py``, ``global_gradual``), which :func:`average_density_discrete` reproduces exactly.
+
     >>> law = SparseAverage()
     >>> round(law(N_avg=7e10, D=1.4e12, E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28), 5)
     1.93665
