@@ -81,6 +81,27 @@ def test_grouped_evaluation_is_accurate_and_cheap():
     assert MultiPower(long)._structure(X_long)[2].size < 2500
 
 
+@pytest.mark.slow
+def test_grouped_evaluation_on_every_published_run():
+    """The documented accuracy of the default grouping (laws/curves.py): with the published coefficients at
+    every released observation of the 27 runs, at most 1.3e-5 relative (cosine_72000), 8.2e-6 on the
+    24,000-step runs; asserted with a margin."""
+    curves = pd.read_csv(shared("lr_schedule_curves.csv"))
+    per_step = pd.read_csv(shared("lr_schedule_lr_per_step.csv"))
+    worst = {}
+    for sid, g in per_step.groupby("schedule_id"):
+        schedule = from_array(g["lr"].to_numpy(), warmup=2160)
+        for size, p in PUBLISHED.items():
+            steps = curves.loc[curves["run"] == f"mpl_{size}_{sid}", "step"].to_numpy()
+            X = {"run_index": np.zeros(np.sum(steps < schedule.steps)), "step": steps[steps < schedule.steps]}
+            exact = MultiPower({sid: schedule}, bins=None)
+            grouped = MultiPower({sid: schedule})
+            e, g_ = exact.evaluate(X, *exact.values_of(p)), grouped.evaluate(X, *grouped.values_of(p))
+            worst[sid, size] = float(np.max(np.abs(g_ / e - 1)))
+    assert len(worst) == 27 and max(worst.values()) < 2e-5, max(worst.items(), key=lambda kv: kv[1])
+    assert max(v for (sid, _), v in worst.items() if not sid.endswith("72000")) < 1e-5
+
+
 def _toy_curves(law_name="multi-power", noise=0.0, seed=0):
     schedules = {"constant": constant(6000, 1e-3, warmup=300), "wsd": wsd(6000, 1e-3, cooldown=0.3, warmup=300)}
     truth = dict(L0=2.5, A=0.5, alpha=0.45, B=400.0, C=2.0, beta=0.6, gamma=0.6) if law_name == "multi-power" else \
@@ -235,29 +256,42 @@ def test_split_of_the_multi_power_paper():
 
     Acceptance: the LR-annealing law reaches test R² >= 0.99 and the Multi-Power law, fitted with its
     authors' recipe (``recipe="luo2025"``, early-stopped AdamW), >= 0.997 for every size, as do the published
-    coefficients. The Multi-Power law fitted to the optimum of the objective reaches only 0.995–0.997 (its drop
-    term over-predicts the gain of the long cosine_72000 decay); its assertion is a regression guard at the
-    measured level.
+    coefficients. The default fit (the minimum of the objective with the drop's shape held at the authors'
+    shared values) reaches 0.9982 / 0.9976 / 0.9961 at 25M / 100M / 400M: >= 0.997 but at 400M, where no
+    minimum of the objective we tried reaches it (free: 0.9952; other shapes, losses and windows: 0.9953–0.9964,
+    docs/benchmarks.md): there the training curves pull L0 0.03 below the early-stopped fit's and the long
+    runs come out too low. Its assertions are regression guards at the measured level, and it must not lose
+    against the free fit (the former default) at any size.
     """
     shared("lr_schedule_curves.csv")
     table = _benchmark().mpl_split()
     target = {("lr-annealing", "converged"): 0.99, ("multi-power", "luo2025"): 0.997,
-              ("multi-power", "published parameters"): 0.997, ("multi-power", "converged"): 0.994}
+              ("multi-power", "published parameters"): 0.997, ("multi-power", "converged"): 0.996,
+              ("multi-power", "free"): 0.995}
     assert len(table) == 3 * len(target)
     for row in table.itertuples():
         assert row.test_r2 >= target[row.law, row.recipe], (row.size, row.law, row.recipe, row.test_r2)
         assert row.test_mae < 0.01, (row.size, row.law, row.recipe, row.test_mae)
+    r2 = table.set_index(["size", "law", "recipe"])["test_r2"]
+    for size in ("25M", "100M", "400M"):
+        assert r2[size, "multi-power", "converged"] > r2[size, "multi-power", "free"], size
+    assert all(r2[size, "multi-power", "converged"] >= 0.997 for size in ("25M", "100M"))
 
 
 @pytest.mark.slow
 def test_final_loss_of_longer_wsd_runs():
-    """Acceptance: fitted on a constant run and the shortest WSD run, the LR-annealing law predicts the final
-    loss of the longer WSD runs with a mean absolute error <= 0.01 nats for every model size."""
+    """Acceptance: fitted on a constant run and the shortest WSD run, the LR-annealing law and the Multi-Power
+    law, each fitted the default way, predict the final loss of the longer WSD runs with a mean absolute error
+    <= 0.01 nats for every model size (Multi-Power: 0.0016–0.0098, the drop's shape held at the authors'
+    values). With every parameter free the Multi-Power law misses by 0.011–0.032 (docs/benchmarks.md)."""
     shared("lr_schedule_curves.csv")
-    table = _benchmark().wsd_final_losses(variants=(("lr-annealing", "converged"),))
-    errors = table[table["law"] == "lr-annealing (converged)"].assign(abs_error=lambda t: t["error"].abs())
-    per_size = errors.groupby("N")["abs_error"].mean()
-    assert len(per_size) == 8 and (per_size <= 0.01).all(), per_size.to_dict()
+    table = _benchmark().wsd_final_losses(variants=(("lr-annealing", "converged"), ("multi-power", "converged"),
+                                                    ("multi-power", "free")))
+    per_size = table.assign(abs_error=table["error"].abs()).groupby(["law", "N"])["abs_error"].mean().unstack(0)
+    assert len(per_size) == 8
+    for law in ("lr-annealing (converged)", "multi-power (converged)"):
+        assert (per_size[law] <= 0.01).all(), (law, per_size[law].to_dict())
+    assert per_size["multi-power (free)"].max() > 0.02  # the unidentified shape: why the default holds it
 
 
 @pytest.mark.slow

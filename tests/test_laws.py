@@ -11,6 +11,8 @@ from scalinglaws.laws.registry import law_from_dict
 
 from .helpers import EPOCH, HOFFMANN_ROUNDED, HOFFMANN_TEX
 
+#: The rounding of Epoch's fit commonly quoted (LAWS.md §1 "Epoch as commonly quoted"); their notebook's estimate
+#: is EPOCH (E = 1.81686), and 1.8172 is the value of the plain Huber grid fit.
 EPOCH_ROUNDED = dict(E=1.8172, A=482.01, B=2085.43, alpha=0.3478, beta=0.3658)
 
 

@@ -23,17 +23,32 @@ from .adamw import AdamW
 from .optimize import Fitter
 from .result import FitResult
 
-__all__ = ["fit_curves", "curve_schedules", "schedule_specs", "RECIPES"]
+__all__ = ["fit_curves", "curve_schedules", "schedule_specs", "RECIPES", "MULTI_POWER_SHAPE"]
 
-#: Fit recipes of :func:`fit_curves`: fitter settings by name. ``converged`` (default) finds the minimum of
-#: the Huber objective (Gauss-Newton from the 4 best of the law's starts). ``luo2025`` is the Multi-Power-law
-#: authors' recipe (their ``src/fitting.py``): from their reduced-law start, at most 200 AdamW steps
-#: (torch's default weight decay 0.01) with learning rates 5e-2 for L0, A, B, C and 5e-3 for alpha, beta,
-#: gamma, stopped after 20 steps without improvement, keeping the iterate after the best one as their code
-#: does. It reproduces the published coefficients and, being an early-stopped fit, is not the minimum of the
-#: objective (only for ``multi-power``).
+#: The shape of the Multi-Power law's loss drop, G(x) = 1 − (C·x + 1)^−beta with x = η^−gamma·S_k(t), that the
+#: authors' fits share across model sizes: the means of their published C, beta, gamma at 25M, 100M and 400M
+#: (thu-yao-01-luo/MultiPowerLaw ``src/config.py`` PARAMS: C 2.025–2.132, beta 0.583–0.598, gamma 0.635–0.655;
+#: absolute learning rates, peak 3e-4).
+MULTI_POWER_SHAPE = {"C": 2.07423, "beta": 0.591382, "gamma": 0.643795}
+
+#: Fit recipes of :func:`fit_curves`: fitter settings by name, and (``hold``) parameters held at given values
+#: per law. ``converged`` (default) finds the minimum of the Huber objective (Gauss-Newton from the 4 best
+#: of the law's starts); for ``multi-power`` it holds the drop's shape (C, beta, gamma) at
+#: :data:`MULTI_POWER_SHAPE` and fits L0, A, alpha, B. One or two cooldowns do not identify that shape: fitted
+#: free, beta runs to 1e-4–1e-2 with B to 1e5 (a drop that keeps growing with the log of the cooldown) and the
+#: forecasts of longer cooldowns miss by 0.011–0.032 nats per model size on Hägele et al.'s WSD runs; held,
+#: they miss by 0.002–0.010 (docs/benchmarks.md, "Multi-Power law beyond its paper's runs"). Parameters the
+#: law given to :func:`fit_curves` fixes, ties or re-bounds itself are not held. ``free`` is the same fit with
+#: every parameter free (the minimum over all 7: use it when the runs have several cooldowns of different
+#: lengths, which identify the shape). ``luo2025`` is the Multi-Power-law authors' recipe (their
+#: ``src/fitting.py``): from their reduced-law start, at most 200 AdamW steps (torch's default weight decay
+#: 0.01) with learning rates 5e-2 for L0, A, B, C and 5e-3 for alpha, beta, gamma, stopped after 20 steps
+#: without improvement, keeping the iterate after the best one as their code does. It reproduces the
+#: published coefficients and, being an early-stopped fit, is not the minimum of the objective (only for
+#: ``multi-power``).
 RECIPES = {
-    "converged": {"top_k": 4, "polish": "trf"},
+    "converged": {"top_k": 4, "polish": "trf", "hold": {"multi-power": MULTI_POWER_SHAPE}},
+    "free": {"top_k": 4, "polish": "trf"},
     "luo2025": {"top_k": 1, "polish": "adamw", "starts": "data", "loss": "huber", "delta": 1e-3,
                 "adamw": AdamW(lr={"L0": 5e-2, "A": 5e-2, "B": 5e-2, "C": 5e-2, "alpha": 5e-3, "beta": 5e-3,
                                    "gamma": 5e-3}, steps=200, patience=20, weight_decay=0.01, grad_tol=1e-5,
@@ -119,10 +134,12 @@ def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mappin
         Leave out the steps up to the end of each run's warmup (their loss is ruled by the warmup).
     min_step : int, optional
         Also leave out steps below this.
-    recipe : {"converged", "luo2025"}
-        How to fit (:data:`RECIPES`): the minimum of the objective (default), or, for the Multi-Power law, the
-        authors' early-stopped AdamW, which reproduces their published coefficients and forecasts held-out
-        schedules better on their runs (docs/benchmarks.md).
+    recipe : {"converged", "free", "luo2025"}
+        How to fit (:data:`RECIPES`): the minimum of the objective (default; for the Multi-Power law with the
+        drop's shape C, beta, gamma held at the authors' shared values, which one or two cooldowns cannot
+        identify), the minimum with every parameter free (``free``), or, for the Multi-Power law, the
+        authors' early-stopped AdamW, which reproduces their published coefficients and forecasts their
+        held-out schedules best (docs/benchmarks.md).
     metric : {"auto", "train", "eval"}
         Which loss column is fitted: ``loss`` (training), ``eval_loss``, or ``auto``: the training loss, or the
         evaluation loss when no training loss was logged. ``settings["metric"]`` of the result says which.
@@ -133,8 +150,9 @@ def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mappin
 
     Notes
     -----
-    The result's ``settings["schedules"]`` says how each run's schedule was obtained; rows left out (warmup,
-    missing loss) are counted in ``n_excluded``.
+    The result's ``settings["schedules"]`` says how each run's schedule was obtained, ``settings["held"]``
+    which parameters the recipe held and at what values; rows left out (warmup, missing loss) are counted in
+    ``n_excluded``.
     """
     law = get_law(law)
     if not law.capabilities.curve:
@@ -190,7 +208,16 @@ def fit_curves(curves, law: str | CurveLaw = "multi-power", *, schedules: Mappin
     if (~excluded).sum() == 0:
         raise InputError("no step is left to fit after the warmup and missing losses are left out",
                          hint="check the loss column, or pass exclude_warmup=False")
-    fitter = Fitter(**{**RECIPES[recipe], **settings})
+    law, held = _hold(law, RECIPES[recipe].get("hold", {}).get(law.name, {}))
+    fitter = Fitter(**{**{k: v for k, v in RECIPES[recipe].items() if k != "hold"}, **settings})
     result = fitter.fit(law.bind(schedule_set), frame)
-    return replace(result, settings={**dict(result.settings), "recipe": recipe, "schedules": how,
+    return replace(result, settings={**dict(result.settings), "recipe": recipe, "schedules": how, "held": held,
                                      "metric": "eval_loss" if use_eval else "loss"})
+
+
+def _hold(law: CurveLaw, values: Mapping[str, float]) -> tuple[CurveLaw, dict[str, float]]:
+    """The law with the recipe's parameters fixed at ``values``, except those the caller already changed
+    (fixed, tied or given other bounds or grids); and the values held."""
+    defaults = {p.name: p for p in type(law).default_params}
+    held = {k: float(v) for k, v in values.items() if law.param(k) == defaults.get(k)}
+    return (law.fix(**held) if held else law), held

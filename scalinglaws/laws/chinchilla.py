@@ -29,6 +29,13 @@ _SCALE_GRID = tuple(np.exp(np.arange(0.0, 30.0, 5.0)))
 class Chinchilla(Law):
     """Chinchilla ``L = E + A/N^alpha + B/D^beta`` (Hoffmann et al. 2022).
 
+    Convention: Hoffmann et al.'s fit as Epoch AI replicated it (epoch-research/analyzing-chinchilla,
+    ``data_analysis.ipynb``): N counts all parameters, the objective is the *sum* of Huber losses (delta = 1e-3)
+    of log residuals of the log-sum-exp form, started from Epoch's grid of 4,500 points. On Epoch's 240 points
+    this gives E = 1.8172 (A = 477.8, B = 2143.4); Epoch's own estimate, E = 1.81686 (A = 482.006,
+    B = 2085.43), is a maximum-likelihood fit with a fitted Huber scale, not replicated here (within 1 % for
+    E, alpha, beta and 3 % for A, B).
+
     >>> law = Chinchilla()
     >>> round(law(N=7e10, D=1.4e12, E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28), 5)
     1.93665
@@ -106,6 +113,9 @@ class ChinchillaTied(Chinchilla):
     """Chinchilla with one exponent for both terms (``beta = alpha``), as Muennighoff et al. fit it.
 
     Compute-optimal N then scales as C^0.5 exactly.
+
+    Convention: Muennighoff et al.'s tied fit (huggingface/datablations ``utils/parametric_fit.ipynb``,
+    ``tie=True``: alpha = beta = 0.3526596 on C4); otherwise as ``chinchilla``.
     """
 
     name = "chinchilla-tied"

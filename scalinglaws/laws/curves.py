@@ -18,9 +18,11 @@ the change points of each run are grouped into at most ``bins`` consecutive grou
 step nor across a change of sign, each group represented by its total change and its change-weighted η and
 S1; the (observations × groups) matrix of S_k(t) does not depend on the parameters and is built once. An
 evaluation costs O(observations × groups); with ``bins=None`` every change point is its own group (exact,
-O(observations × changes)). With the default 512 groups per run the loss differs from the exact sum by less
-than 1e-5 relative on the published runs (measured: 5e-6; tested), far below the noise of any loss curve. Groups are narrowest just before each observed step, where one
-point per group would cost most accuracy.
+O(observations × changes)). With the default 512 groups per run the loss differs from the exact sum by about
+1e-5 relative on the published runs (measured with the published coefficients at every released observation:
+at most 8.2e-6 on the 24,000-step runs and 1.3e-5 on cosine_72000, whose 70,000 change points share the same
+512 groups; constant and step schedules 2e-7; tested), far below the noise of any loss curve. Groups are
+narrowest just before each observed step, where one point per group would cost most accuracy.
 """
 
 from __future__ import annotations
@@ -173,7 +175,20 @@ class _AnnealingFeatures:
 
 @register
 class LRAnnealing(CurveLaw):
-    """The LR-annealing law ``L(t) = L0 + A·S1^−alpha − C·S2(lam)`` (Tissue, Wang & Wang 2024)."""
+    """The LR-annealing law ``L(t) = L0 + A·S1^−alpha − C·S2(lam)`` (Tissue, Wang & Wang 2024).
+
+    Convention: S1 = Σ η_i is the forward area, the warmup included; S2 = Σ m_i with
+    m_i = lam·m_{i−1} + (η_{i−1} − η_i) is the annealing area, counting only the learning-rate changes after
+    the warmup, and the fit starts after the warmup (:func:`~scalinglaws.fitting.curves.fit_curves`). Both are
+    choices, not checked against the authors' code (none was available): the warmup's rise would enter S2 as
+    negative drops that the momentum carries for about 1/(1 − lam) steps, predicting a loss *increase* right
+    after the warmup, and the loss during the warmup is ruled by the ramp, not by annealing.
+
+    Convention: lam is fitted (bounds [0, 0.99999], starts 0.9, 0.99, 0.999), not fixed at the 0.999 usually
+    quoted. It sets the memory of the annealing momentum (1/(1 − lam) steps): on Hägele et al.'s WSD runs the
+    fitted value is 0.955–0.995 and 0.999 under-predicts the gain of cooldowns of a few thousand steps; on the
+    Multi-Power-law paper's runs it is 0.998–0.999 (docs/benchmarks.md).
+    """
 
     name = "lr-annealing"
     formula = "L = L0 + A*S1^-alpha - C*S2(lam)"
@@ -207,7 +222,11 @@ class LRAnnealing(CurveLaw):
 
 @register
 class LRAnnealingN(CurveLaw):
-    """``L = L0 + A·S1^−alpha + B·N^−beta − C·S2(lam)·N^gamma``: the LR-annealing law across model sizes."""
+    """``L = L0 + A·S1^−alpha + B·N^−beta − C·S2(lam)·N^gamma``: the LR-annealing law across model sizes.
+
+    Convention: S1, S2 and lam as in ``lr-annealing``; the N-dependent form is from the authors' notes and
+    was not verified against the paper.
+    """
 
     name = "lr-annealing-N"
     inputs = ("run_index", "step", "N")
@@ -275,7 +294,15 @@ def _groups(changes: np.ndarray, signs: np.ndarray, cuts: np.ndarray, bins: int 
 
 @register
 class MultiPower(CurveLaw):
-    """The Multi-Power law of Luo et al. (2025) (see the module docstring for the form and its cost)."""
+    """The Multi-Power law of Luo et al. (2025) (see the module docstring for the form and its cost).
+
+    Convention: the authors' code (thu-yao-01-luo/MultiPowerLaw ``src/models.py``): S1 + S_W is the cumulative
+    sum of the whole schedule, warmup included (no separate S_W); the drop sum runs over every step where the
+    learning rate changes, warmup increases included; η is floored at 1e-10 in η^−gamma; the learning rate is
+    absolute (not η/η_peak), so C carries units of η^(gamma−1) and the authors' C ≈ 2 belongs to their peak
+    3e-4. How it is fitted by default (the drop shape held at the authors' values) and why is in
+    :data:`~scalinglaws.fitting.curves.RECIPES`; ``recipe="luo2025"`` is their own early-stopped fit.
+    """
 
     name = "multi-power"
     formula = "L = L0 + A*S1^-alpha + B*sum_k (eta_k - eta_{k-1})*(1 - (C*eta_k^-gamma*S_k(t) + 1)^-beta)"

@@ -5,12 +5,20 @@
 with U unique tokens repeated over D training tokens. Repeated data is worth less than fresh data:
 
     D' = U_D + U_D·R_D*·(1 − exp(−R_D/R_D*)),   U_D = min(U, D),  R_D = max(D/U_D − 1, 0)  (repeated epochs)
-    N' = U_N + U_N·R_N*·(1 − exp(−R_N/R_N*)),   U_N = min(N, N_opt(U)),  R_N = max(N/U_N − 1, 0)
+    N' = U_N + U_N·R_N*·(1 − exp(−R_N/R_N*)),   U_N = min(N, N_opt(U_D)),  R_N = max(N/U_N − 1, 0)
 
-where N_opt(U) = G·(U·G)^(beta/alpha), G = (alpha·A/(beta·B))^(1/(alpha+beta)), is the Chinchilla-optimal model
-size for U tokens: parameters beyond it are "repeated" too. N = parameters, D = training tokens,
-U = unique tokens, loss in nats/token. R_D counts *repeats* (epochs − 1). The published fit ties
-alpha = beta (``data-constrained`` frees them; ``law.tie(beta="alpha")`` gives the published form).
+where N_opt(U_D) = G·(U_D·G)^(beta/alpha), G = (alpha·A/(beta·B))^(1/(alpha+beta)), is the Chinchilla-optimal
+model size for the U_D unique tokens the run sees: parameters beyond it are "repeated" too. N = parameters,
+D = training tokens, U = unique tokens available, loss in nats/token. R_D counts *repeats* (epochs − 1). The
+published fit ties alpha = beta (``data-constrained`` frees them; ``law.tie(beta="alpha")`` gives the published
+form).
+
+**Convention when D < U** (a pool larger than the run): the authors' formula takes U as the unique tokens the
+run *sees* and requires U <= D (``assert U <= D`` in the README's "Parametric Fit" code of
+huggingface/datablations; their fitting notebook ``utils/parametric_fit.ipynb`` raises on ut > t). We follow
+it by using U_D = min(U, D) in both D' and N_opt, so a single-epoch run's loss does not depend on how many
+unused tokens the pool holds (N = 3e10, D = 1e11 gives 2.18411 for every U >= D; computing N_opt from the
+pool U gave 2.1708 at U = 10·D).
 """
 
 from __future__ import annotations
@@ -26,6 +34,13 @@ __all__ = ["DataConstrained"]
 @register
 class DataConstrained(Law):
     """Muennighoff et al.'s data-constrained law (see the module docstring).
+
+    Convention: huggingface/datablations (README "Parametric Fit" and ``utils/parametric_fit.ipynb``): R_D
+    counts repeated epochs (epochs − 1); U_N = min(N, N_opt(U_D)) with U_D = min(U, D), the unique tokens the
+    run sees (their code requires U <= D); the published fit ties alpha = beta, fits E, A, B, alpha on
+    single-epoch runs and then R_D*, R_N* with those frozen. Their published R_D* = 15.39, R_N* = 5.31 are a
+    local minimum of their own objective (0.015826 on their 182 C4 runs); the same objective reaches
+    0.0158047 at R_D* = 95.4, R_N* = 1.71, and R_D* is barely determined (docs/guide/laws.md).
 
     >>> law = DataConstrained()
     >>> p = dict(E=1.86914, A=520.825, B=1487.72, alpha=0.3526596, beta=0.3526596, R_D_star=15.387756,
@@ -67,12 +82,12 @@ class DataConstrained(Law):
         return value, d_star, repeats, decay
 
     def effective(self, X, E, A, B, alpha, beta, R_D_star, R_N_star) -> dict[str, np.ndarray]:
-        """The intermediate quantities: N', D', U_N, U_D, R_N, R_D and N_opt(U)."""
-        N, D, U = X["N"], X["D"], X["U"]
+        """The intermediate quantities: N', D', U_N, U_D, R_N, R_D and N_opt(U_D) (key ``N_opt_U``)."""
+        N, D = X["N"], X["D"]
+        u_d = np.minimum(X["U"], D)  # the unique tokens the run sees (see the module docstring)
         G = (alpha * A / (beta * B)) ** (1.0 / (alpha + beta))
-        n_opt = G * (U * G) ** (beta / alpha)
+        n_opt = G * (u_d * G) ** (beta / alpha)
         u_n = np.minimum(N, n_opt)
-        u_d = np.minimum(U, D)
         n_eff, _, r_n, _ = self._effective(N, u_n, R_N_star)
         d_eff, _, r_d, _ = self._effective(D, u_d, R_D_star)
         return {"N_eff": n_eff, "D_eff": d_eff, "U_N": u_n, "U_D": u_d, "R_N": r_n, "R_D": r_d, "N_opt_U": n_opt}
@@ -82,14 +97,15 @@ class DataConstrained(Law):
         return E + A * e["N_eff"] ** -alpha + B * e["D_eff"] ** -beta
 
     def gradient(self, X, E, A, B, alpha, beta, R_D_star, R_N_star):
-        N, D, U = X["N"], X["D"], X["U"]
+        N, D = X["N"], X["D"]
+        U = np.minimum(X["U"], D)  # U_D: the unique tokens the run sees
         g = (np.log(alpha) + np.log(A) - np.log(beta) - np.log(B)) / (alpha + beta)  # log G
         ratio = beta / alpha
         n_opt = np.exp((1.0 + ratio) * g + ratio * np.log(U))
         active = N > n_opt  # parameters beyond N_opt(U) are discounted: N' depends on A, B, alpha, beta
         u_n = np.where(active, n_opt, N)
         n_eff, dn_star, r_n, decay_n = self._effective(N, u_n, R_N_star)
-        d_eff, dd_star, _, _ = self._effective(D, np.minimum(U, D), R_D_star)
+        d_eff, dd_star, _, _ = self._effective(D, U, R_D_star)
         n_term, d_term = A * n_eff**-alpha, B * d_eff**-beta
         dL_dn = -alpha * n_term / n_eff
         # d N'/d U_N on the active branch, times d U_N / d(log U_N) = U_N

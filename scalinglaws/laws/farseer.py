@@ -130,6 +130,11 @@ class Farseer(Law):
     """Farseer ``L = M(N) + B(N)·D^(−alpha(N))``, each of log M, log B, log alpha of the form a·N^gamma + b
     (see the module docstring for the centred parametrization and the published one).
 
+    Convention: the published form (Li et al. 2025, their ``ExpExpExpFit``), N non-embedding parameters; the
+    paper's loss is in bits per character. Fitted globally (Huber on log loss) in a centred Box-Cox
+    parametrization, started from a stage-wise estimate in the spirit of their differential piecewise fit
+    (:func:`farseer_stagewise`); their coefficients and runs were not available to compare with.
+
     >>> law = Farseer()
     >>> flat = dict(alpha_ref=0.3, alpha_slope=0.0, alpha_curv=0.0, B_ref=400.0, B_slope=0.0, B_curv=0.0,
     ...             M_ref=1.8, M_slope=0.0, M_curv=0.0)

@@ -28,6 +28,9 @@ _SCALE_GRID = tuple(np.exp(np.arange(20.0, 45.0, 5.0)))
 class Kaplan(LogLaw):
     """Kaplan's joint law ``L = [(Nc/N)^(alpha_N/alpha_D) + Dc/D]^alpha_D``.
 
+    Convention: Kaplan et al. 2020, the joint fit of their Table 2: N counts non-embedding parameters, no irreducible
+    loss; the joint fit's alpha_D = 0.103 (not the 0.095 of the single-variable L(D), often quoted for it).
+
     >>> law = Kaplan()
     >>> round(law(N=1e9, D=1e10, Nc=6.4e13, Dc=1.8e13, alpha_N=0.076, alpha_D=0.103), 5)
     2.41965
@@ -61,6 +64,9 @@ class Kaplan(LogLaw):
 @register
 class KaplanSteps(LogLaw):
     """Kaplan's ``L(N, S_min) = (Nc/N)^alpha_N + (Sc/S_min)^alpha_S``.
+
+    Convention: Kaplan et al. 2020, the fit of their Table 3: S_min = S/(1 + B_crit/B), the steps at a very small
+    batch; N non-embedding; the L(N, S) fit's own alpha_N = 0.077, N_c = 6.5e13.
 
     >>> law = KaplanSteps()
     >>> round(law(N=1e9, S_min=1e5, Nc=6.5e13, alpha_N=0.077, Sc=2.1e3, alpha_S=0.76), 5)

@@ -23,6 +23,9 @@ _UNITS = {"N": "parameters", "D": "tokens", "C": "FLOPs"}
 class PowerLaw(LogLaw):
     """``L = L_inf + (x0/x)^alpha`` in one input ``x`` (N, D or C).
 
+    Convention: Henighan et al. 2020's power law plus constant, one variable at a time; L_inf (the entropy
+    of the data) stays below the smallest observed loss. Fitted with the common Huber objective on log loss.
+
     >>> law = PowerLaw("D")
     >>> [round(law(D=x, L_inf=2.0, x0=1e5, alpha=0.3), 5) for x in (1e4, 1e6, 1e8)]
     [3.99526, 2.50119, 2.12589]

@@ -13,10 +13,19 @@ stays there:  N_avg/N0 = u_s + (u_e − u_s)·m(S) + (1 − u_e)·(1 − S), wit
 =========================  ================================  ===============
 schedule                   density d(x), x ∈ [0, 1]          m(S)
 =========================  ================================  ===============
-``geometric``              (1 − S)^x                          S / (−ln(1 − S))
+``geometric`` (default)    (1 − S)^x                          S / (−ln(1 − S))
 ``cubic`` (Zhu & Gupta)    1 − S·(1 − (1 − x)³)               1 − 3S/4
 ``linear``                 1 − S·x                            1 − S/2
 =========================  ================================  ===============
+
+**Which schedule is the authors'.** Jin et al.'s released code (repository tjingrant/sparse-llm-code,
+``MaxText/train.py``: ``calculate_per_step_sparsity`` and the ``global_gradual`` branch of the training loop;
+defaults in ``MaxText/configs/base.yml``) implements only a *discrete geometric* schedule: every
+``gmp_pruning_frequency`` steps from ``gmp_start_step`` to ``gmp_end_step`` it keeps the fraction
+(1 − S)^(1/n) of the remaining weights (n events), which :func:`average_density_discrete` reproduces exactly.
+Its continuous limit is ``geometric``, so that is the default of :func:`average_density`; ``cubic`` (the
+Zhu & Gupta 2017 schedule common in the pruning literature, 7 % lower N_avg at S = 0.5) and ``linear`` stay
+options.
 """
 
 from __future__ import annotations
@@ -32,11 +41,16 @@ __all__ = ["SparseAverage", "average_density", "average_density_discrete", "aver
 _SCHEDULES = ("geometric", "cubic", "linear")
 
 
-def average_density(sparsity, start: float = 0.25, end: float = 0.75, schedule: str = "cubic"):
+def average_density(sparsity, start: float = 0.25, end: float = 0.75, schedule: str = "geometric"):
     """N_avg/N0 for final sparsity S pruned between training fractions ``start`` and ``end`` (closed form).
+
+    The default, ``geometric``, is the continuous limit of the discrete schedule of the authors' code
+    (:func:`average_density_discrete`); ``cubic`` and ``linear`` are other common schedules.
 
     >>> [round(float(average_density(0.5, 0.25, 0.75, s)), 6) for s in ("geometric", "cubic", "linear")]
     [0.735674, 0.6875, 0.75]
+    >>> round(float(average_density(0.5)), 6)
+    0.735674
     """
     S = np.asarray(sparsity, dtype=float)
     if schedule not in _SCHEDULES:
@@ -91,6 +105,10 @@ def average_density_from_curve(tokens, density) -> float:
 @register
 class SparseAverage(Chinchilla):
     """Chinchilla with the average parameter count: ``L = E + A/N_avg^alpha + B/D^beta`` (Jin et al. 2025).
+
+    Convention: N_avg is averaged over training tokens; :func:`average_density` defaults to the geometric
+    schedule, the limit of the discrete schedule of the authors' code (tjingrant/sparse-llm-code
+    ``MaxText/train.py``, ``global_gradual``), which :func:`average_density_discrete` reproduces exactly.
 
     >>> law = SparseAverage()
     >>> round(law(N_avg=7e10, D=1.4e12, E=1.69, A=406.4, B=410.7, alpha=0.34, beta=0.28), 5)
