@@ -5,8 +5,8 @@
 1. IsoFLOP approach 2 on Porian et al.'s sweeps (../shared/data/isoflop_porian.csv): N_opt ∝ C^a per
    configuration, with a local parabola (5 runs around each minimum) and with interpolation, against the
    authors' exponents (isoflop_porian_published_fits.csv). Target: within 0.05 for every configuration.
-2. McCandlish fit of Zhang et al.'s batch sweeps (critical_batch_size_steps.csv): B_crit per model size with a
-   90 % interval, and how B_crit scales with model size.
+2. Zhang et al.'s batch sweeps (critical_batch_size_steps.csv): their critical batch size (CBS, 20 % over linear
+   scaling from the batch-256 run) and McCandlish's noise scale B_noise per model size, and how both scale.
 3. Optimal learning rate and batch size from the Step Law sweep (steplaw_dense_runs.csv, smooth loss) with
    three ways of locating each cell's optimum, against η ∝ N^-0.713·D^0.307 and B ∝ D^0.571.
    Target: within 0.1 (default method).
@@ -46,14 +46,16 @@ def batch(shared: Path) -> tuple[pd.DataFrame, str]:
     sweeps = pd.read_csv(shared / "critical_batch_size_steps.csv")
     rows = []
     for model, sweep in sweeps.groupby("model", sort=False):
-        fit = fit_batch_sweep(sweep["batch_size_tokens"], sweep["steps_to_target"], level=0.9)
-        lo, hi = fit.intervals["B_crit"]
+        fit = fit_batch_sweep(sweep["batch_size_seqs"], sweep["steps_to_target"], level=0.9, reference_batch=256)
+        lo, hi = fit.intervals["B_noise"]
         rows.append({"model": model, "N": sweep["N_nominal"].iloc[0], "target loss": sweep["target_loss"].iloc[0],
-                     "S_min": fit.S_min, "E_min (tokens)": fit.E_min, "B_crit (tokens)": fit.B_crit,
-                     "90% interval": f"[{lo:.3g}, {hi:.3g}]", "rms log residual": fit.rmse})
+                     "S_min": fit.S_min, "E_min (sequences)": fit.E_min, "CBS (Zhang, sequences)": fit.cbs,
+                     "B_noise (McCandlish, sequences)": fit.B_noise, "90% interval of B_noise": f"[{lo:.4g}, {hi:.4g}]",
+                     "rms log residual": fit.rmse})
     table = pd.DataFrame(rows)
-    scaling = fit_power_law(table["B_crit (tokens)"], N=table["N"].astype(float))
-    return table, scaling.describe("B_crit")
+    cbs = fit_power_law(table["CBS (Zhang, sequences)"], N=table["N"].astype(float) / 1e6)
+    noise = fit_power_law(table["B_noise (McCandlish, sequences)"], N=table["N"].astype(float) / 1e6)
+    return table, f"{cbs.describe('CBS')}; {noise.describe('B_noise')} (N in millions)"
 
 
 def hyperparameters(shared: Path) -> pd.DataFrame:
@@ -80,7 +82,7 @@ def main() -> None:
           f"; all within 0.05: {bool((iso['diff'].abs() <= 0.05).all())}")
     print()
     table, scaling = batch(args.shared)
-    print("Critical batch size (McCandlish fit, batch in tokens):")
+    print("Critical batch size (Zhang et al.'s sweeps, batch in sequences):")
     print(markdown_table(table))
     print(scaling)
     print()

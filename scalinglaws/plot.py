@@ -427,14 +427,18 @@ def plot_batch(fits: dict, ax=None):
             colour = f"C{k % 10}"
             B = np.geomspace(f.batch_sizes.min() / 1.5, f.batch_sizes.max() * 1.5, 200)
             ax.plot(f.batch_sizes, f.steps, "o", color=colour, ms=4)
-            ax.plot(B, f.steps_at(B), color=colour, label=f"{name}: B_crit = {format_number(f.B_crit)}")
-            ax.plot(f.B_crit, f.steps_at(f.B_crit), "D", color=colour, markeredgecolor="black", ms=6)
+            cbs = f"CBS {format_number(f.cbs)}, " if np.isfinite(f.cbs) else ""
+            ax.plot(B, f.steps_at(B), color=colour, label=f"{name}: {cbs}B_noise {format_number(f.B_noise)}")
+            ax.plot(f.B_noise, f.steps_at(f.B_noise), "D", color=colour, markeredgecolor="black", ms=6)
+            if np.isfinite(f.cbs):
+                ax.plot(f.cbs, f.steps_at(f.cbs), "o", color=colour, markeredgecolor="black", ms=6)
         ax.set_xscale("log")
         ax.set_yscale("log")
         _count_axis(ax.xaxis)
         ax.set_xlabel("Batch size")
         ax.set_ylabel("Steps to the target loss")
-        ax.set_title("Batch-size sweeps: S = S_min + E_min/B (diamonds: B_crit)")
+        ax.set_title("Batch-size sweeps: S = S_min + E_min/B (circles: Zhang's CBS; diamonds: McCandlish's "
+                     "B_noise)")
         ax.legend(loc="upper right", fontsize=7)
     return fig
 

@@ -64,7 +64,7 @@ def test_batch_command(capsys, tmp_path):
     code, out, err = run(capsys, "batch", path, "--out", tmp_path / "b.csv", "--plot", tmp_path / "b.png")
     assert code == 0, err
     table = pd.read_csv(tmp_path / "b.csv").set_index("sweep")
-    assert table.loc["small", "B_crit"] == pytest.approx(2e5, rel=1e-6)
+    assert table.loc["small", "B_noise"] == pytest.approx(2e5, rel=1e-6)
     assert table.loc["big", "S_min"] == pytest.approx(3000, rel=1e-6)
     assert "small" in out and "200k" in out
 

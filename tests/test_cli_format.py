@@ -48,7 +48,7 @@ COMMANDS = {
              lambda d: d["plan"][0]["C"] == 1e22 and d["plan"][0]["N_opt"] > 0 and d["plan"][0]["lr"] > 0),
     "batch": (lambda i: ["batch", i["sweeps"]],
               ["sweeps"],
-              lambda d: abs(d["sweeps"][0]["B_crit"] / 2e5 - 1) < 1e-6 and d["sweeps"][0]["sweep"] == "small"),
+              lambda d: abs(d["sweeps"][0]["B_noise"] / 2e5 - 1) < 1e-6 and d["sweeps"][0]["sweep"] == "small"),
     "ingest": (lambda i: ["ingest", LOGS / "mixed"],
                ["runs", "files", "skipped"],
                lambda d: len(d["runs"]) == 12 and d["skipped"][0]["reason"] == "files that are not logs"),

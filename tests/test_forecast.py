@@ -185,9 +185,10 @@ MCCANDLISH_S = np.array([9000, 5000, 3000, 2000, 1500, 1250, 1125.0])
 def test_mccandlish_fixture():
     E = MCCANDLISH_B * MCCANDLISH_S
     np.testing.assert_allclose((MCCANDLISH_S / 1000 - 1) * (E / 2e6 - 1), 1.0, rtol=1e-12)
-    fit = fit_batch_sweep(MCCANDLISH_B, MCCANDLISH_S)
-    np.testing.assert_allclose([fit.S_min, fit.E_min, fit.B_crit], [1000, 2e6, 2000], rtol=1e-9)
-    assert fit.B_zhang == pytest.approx(400)
+    fit = fit_batch_sweep(MCCANDLISH_B, MCCANDLISH_S, reference_batch=250)
+    np.testing.assert_allclose([fit.S_min, fit.E_min, fit.B_noise], [1000, 2e6, 2000], rtol=1e-9)
+    assert fit.cbs == pytest.approx(0.2 * 2000 + 1.2 * 250)  # Zhang et al.'s, from the reference batch
+    assert np.isnan(fit_batch_sweep(MCCANDLISH_B, MCCANDLISH_S).cbs)  # no reference batch, no CBS
     np.testing.assert_allclose(fit.steps_at(MCCANDLISH_B), MCCANDLISH_S, rtol=1e-9)
 
 
@@ -200,21 +201,21 @@ def _noisy_sweep(seed: int, S_min=3000.0, B_noise=4e5, noise=0.05):
 def test_mccandlish_recovers_a_noisy_sweep():
     B, S = _noisy_sweep(0)
     fit = fit_batch_sweep(B, S)
-    assert fit.S_min == pytest.approx(3000, rel=0.15) and fit.B_crit == pytest.approx(4e5, rel=0.2)
-    lo, hi = fit.intervals["B_crit"]
-    assert lo < fit.B_crit < hi
+    assert fit.S_min == pytest.approx(3000, rel=0.15) and fit.B_noise == pytest.approx(4e5, rel=0.2)
+    lo, hi = fit.intervals["B_noise"]
+    assert lo < fit.B_noise < hi
 
 
 @pytest.mark.slow
 def test_mccandlish_intervals_cover_the_truth():
-    """Acceptance: over 1000 seeded sweeps (9 batch sizes, 5 % noise) the 95 % intervals of S_min and B_crit
+    """Acceptance: over 1000 seeded sweeps (9 batch sizes, 5 % noise) the 95 % intervals of S_min and B_noise
     cover the truth at least 90 % of the time, and the 90 % intervals are calibrated (85–95 %)."""
-    hits = {(level, name): [] for level in (0.9, 0.95) for name in ("S_min", "B_crit")}
+    hits = {(level, name): [] for level in (0.9, 0.95) for name in ("S_min", "B_noise")}
     for seed in range(1000):
         sweep = _noisy_sweep(seed)
         for level in (0.9, 0.95):
             fit = fit_batch_sweep(*sweep, level=level)
-            for name, truth in (("S_min", 3000.0), ("B_crit", 4e5)):
+            for name, truth in (("S_min", 3000.0), ("B_noise", 4e5)):
                 lo, hi = fit.intervals[name]
                 hits[level, name].append(lo <= truth <= hi)
     for (level, name), values in hits.items():
@@ -289,8 +290,8 @@ def test_real_sweeps_reproduce_published_exponents():
     cbs = pd.read_csv(shared("critical_batch_size_steps.csv"))
     for model, sweep in cbs.groupby("model"):
         fit = fit_batch_sweep(sweep["batch_size_tokens"], sweep["steps_to_target"])
-        lo, hi = fit.intervals["B_crit"]
-        assert lo < fit.B_crit < hi and hi / lo < 2, model
+        lo, hi = fit.intervals["B_noise"]
+        assert lo < fit.B_noise < hi and hi / lo < 2, model
     steplaw = pd.read_csv(shared("steplaw_dense_runs.csv"))
     _, _, fits = fit_hyperparameter_law(steplaw, loss="smooth_loss")
     assert fits["lr"].exponents["N"] == pytest.approx(-0.713, abs=0.1)

@@ -6,10 +6,17 @@ obey (S/S_min − 1)(E/E_min − 1) = 1, i.e.
     S(B) = S_min·(1 + B_noise/B) = S_min + E_min/B,     B_crit = B_noise = E_min/S_min
 
 :func:`fit_batch_sweep` fits S_min and E_min to steps-to-target measurements by least squares on log S
-(multiplicative noise), with t-intervals from the covariance of (log S_min, log E_min). Zhang et al. (2024)
-define the critical batch size as the B where reaching the target takes 20 % more steps than perfect
-linear scaling: S_min + E_min/B = 1.2·E_min/B gives B = 0.2·B_crit (our derivation, reported as
-``B_zhang``). Batch sizes are in whatever unit the sweep uses (tokens or sequences).
+(multiplicative noise, unweighted, every batch size: the recipe of Zhang et al.'s own code), with t-intervals
+from the covariance of (log S_min, log E_min). Two critical batch sizes follow, and they are different:
+
+* **McCandlish's noise scale** B_noise = E_min/S_min (their B_crit): twice the minimal steps and examples.
+* **Zhang et al.'s critical batch size** (2024; hlzhang109/critical-batch-size, ``plots/chinchilla.ipynb``,
+  cell 5): the batch where reaching the target takes 20 % more steps than perfect linear scaling *from the
+  reference batch* B_ref = 256 sequences, S(B) = 1.2·S(B_ref)·B_ref/B, i.e. CBS = 0.2·E_min/S_min + 1.2·B_ref (their
+  notebook solves b − 5a·CBS + 5a·1.2·256 = 0). On their sweeps: 745, 955, 1394, 1889, 2533 sequences for 85M …
+  1.2B parameters, CBS = 93.2·(N/10⁶)^0.468. The bare 0.2·B_noise (438 … 2226) is not their quantity.
+
+Batch sizes are in whatever unit the sweep uses (tokens or sequences); B_ref must be in the same unit.
 
 **Kaplan et al. (2020).** B_crit(L) = B*/L^(1/alpha_B) with B* ≈ 2e8 tokens and alpha_B ≈ 0.21; training at
 batch B for S steps equals S_min = S/(1 + B_crit/B) steps at infinitely small batches, and its compute
@@ -33,49 +40,70 @@ from scipy.optimize import least_squares
 from ..exceptions import InputError, ScalingLawsError
 from .powerfit import fit_power_law
 
-__all__ = ["BatchFit", "fit_batch_sweep", "BatchSweeps", "analyze_batch_sweeps", "critical_batch_kaplan", "min_steps",
+__all__ = ["BatchFit", "fit_batch_sweep", "BatchSweeps", "analyze_batch_sweeps", "ZHANG_REFERENCE_BATCH",
+           "ZHANG_OVERHEAD", "critical_batch_kaplan", "min_steps",
            "min_compute_ratio", "HyperparameterLaw", "STEP_LAW", "STEP_LAW_MEAN", "DEEPSEEK", "PRESETS",
            "fit_hyperparameter_law", "OPTIMA"]
 
 
+#: Zhang et al.'s reference batch size for "perfect linear scaling", in sequences (their code's 256).
+ZHANG_REFERENCE_BATCH = 256
+#: The step overhead over linear scaling that defines Zhang et al.'s critical batch size (20 %).
+ZHANG_OVERHEAD = 0.2
+
+
 @dataclass(frozen=True)
 class BatchFit:
-    """McCandlish fit of one batch-size sweep: S_min, E_min, B_crit with ``level`` t-intervals."""
+    """One batch-size sweep: S(B) = S_min + E_min/B fitted, and the two critical batch sizes derived from it.
+
+    * ``B_noise`` = E_min/S_min: McCandlish et al.'s critical batch (noise scale), where training needs twice the
+      minimal steps and twice the minimal examples (``intervals`` holds its t-interval, with S_min's and E_min's).
+    * ``cbs``: Zhang et al.'s critical batch size, where reaching the target takes 20 % more steps than perfect
+      linear scaling from ``reference_batch`` (256 sequences in their code):
+      CBS = 0.2·E_min/S_min + 1.2·B_ref (NaN when no reference batch is known in the sweep's unit).
+
+    Every batch size is in the sweep's own unit (sequences or tokens).
+    """
 
     S_min: float
     E_min: float
-    B_crit: float
+    B_noise: float
     intervals: Mapping[str, tuple[float, float]]
     level: float
     n: int
     rmse: float
     batch_sizes: np.ndarray = field(repr=False)
     steps: np.ndarray = field(repr=False)
+    reference_batch: float = np.nan
 
     @property
-    def B_zhang(self) -> float:
-        """Zhang et al.'s critical batch size, 20 % over linear scaling: 0.2·B_crit."""
-        return 0.2 * self.B_crit
+    def cbs(self) -> float:
+        """Zhang et al.'s critical batch size: overhead·E_min/S_min + (1 + overhead)·reference_batch."""
+        return ZHANG_OVERHEAD * self.B_noise + (1 + ZHANG_OVERHEAD) * self.reference_batch
 
     def steps_at(self, batch_size) -> np.ndarray:
         """Predicted steps to the target at batch size B: S_min + E_min/B."""
         return self.S_min + self.E_min / np.asarray(batch_size, dtype=float)
 
     def as_row(self) -> dict:
-        lo, hi = self.intervals["B_crit"]
-        return {"S_min": self.S_min, "E_min": self.E_min, "B_crit": self.B_crit, "B_crit_lower": lo,
-                "B_crit_upper": hi, "B_zhang": self.B_zhang, "n": self.n, "rmse_log": self.rmse}
+        lo, hi = self.intervals["B_noise"]
+        return {"S_min": self.S_min, "E_min": self.E_min, "B_noise": self.B_noise, "B_noise_lower": lo,
+                "B_noise_upper": hi, "cbs": self.cbs, "reference_batch": self.reference_batch, "n": self.n,
+                "rmse_log": self.rmse}
 
 
-def fit_batch_sweep(batch_size, steps, level: float = 0.9) -> BatchFit:
-    """Fit S(B) = S_min + E_min/B to steps-to-target measurements by least squares on log S.
+def fit_batch_sweep(batch_size, steps, level: float = 0.9, *, reference_batch: float | None = None) -> BatchFit:
+    """Fit S(B) = S_min + E_min/B to steps-to-target measurements by least squares on log S, unweighted, over
+    every batch size (the recipe of Zhang et al.'s ``plots/chinchilla.ipynb``, and McCandlish et al.'s form).
 
     The starting point is the exact linear regression of S on 1/B; intervals are t-intervals of
-    (log S_min, log E_min, log B_crit) from the covariance of the fit (n − 2 degrees of freedom).
+    (log S_min, log E_min, log B_noise) from the covariance of the fit (n − 2 degrees of freedom).
+    ``reference_batch`` (in the sweep's unit: 256 for sequences, 256·seq_len for tokens) gives Zhang et al.'s
+    critical batch size ``cbs``.
 
-    >>> fit = fit_batch_sweep([250, 500, 1000, 2000, 4000], [9000, 5000, 3000, 2000, 1500])
-    >>> round(fit.S_min, 6), round(fit.E_min, 3), round(fit.B_crit, 6)
-    (1000.0, 2000000.0, 2000.0)
+    >>> fit = fit_batch_sweep([64, 256, 1024, 4096], [16250, 5000, 2187.5, 1484.375], reference_batch=256)
+    >>> round(fit.S_min, 6), round(fit.E_min, 3), round(fit.B_noise, 6), round(fit.cbs, 6)
+    (1250.0, 960000.0, 768.0, 460.8)
     """
     B = np.asarray(batch_size, dtype=float)
     S = np.asarray(steps, dtype=float)
@@ -85,6 +113,8 @@ def fit_batch_sweep(batch_size, steps, level: float = 0.9) -> BatchFit:
         raise ScalingLawsError("batch sizes and steps must be positive numbers")
     if np.unique(B).size < 2:
         raise ScalingLawsError("a batch sweep needs at least two distinct batch sizes")
+    if reference_batch is not None and not (np.isfinite(reference_batch) and reference_batch > 0):
+        raise ScalingLawsError(f"reference_batch must be a positive batch size, got {reference_batch!r}")
     slope, intercept = np.polyfit(1.0 / B, S, 1)
     start = np.log([max(intercept, 1e-3 * S.min()), max(slope, 1e-3 * S.min() * B.min())])
 
@@ -99,43 +129,53 @@ def fit_batch_sweep(batch_size, steps, level: float = 0.9) -> BatchFit:
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = (rss / dof if dof > 0 else np.nan) * np.linalg.pinv(J.T @ J)
     q = stats.t.ppf(0.5 + level / 2, dof) if dof > 0 else np.nan
-    grad_b = np.array([-1.0, 1.0])  # log B_crit = log E_min − log S_min
-    se = {"S_min": np.sqrt(cov[0, 0]), "E_min": np.sqrt(cov[1, 1]), "B_crit": np.sqrt(grad_b @ cov @ grad_b)}
-    centre = {"S_min": log_s, "E_min": log_e, "B_crit": log_e - log_s}
+    grad_b = np.array([-1.0, 1.0])  # log B_noise = log E_min − log S_min
+    se = {"S_min": np.sqrt(cov[0, 0]), "E_min": np.sqrt(cov[1, 1]), "B_noise": np.sqrt(grad_b @ cov @ grad_b)}
+    centre = {"S_min": log_s, "E_min": log_e, "B_noise": log_e - log_s}
     intervals = {k: (float(np.exp(centre[k] - q * se[k])), float(np.exp(centre[k] + q * se[k]))) for k in centre}
-    return BatchFit(S_min=float(np.exp(log_s)), E_min=float(np.exp(log_e)), B_crit=float(np.exp(log_e - log_s)),
+    return BatchFit(S_min=float(np.exp(log_s)), E_min=float(np.exp(log_e)), B_noise=float(np.exp(log_e - log_s)),
                     intervals=intervals, level=level, n=int(B.size), rmse=float(np.sqrt(rss / B.size)),
-                    batch_sizes=B, steps=S)
+                    batch_sizes=B, steps=S, reference_batch=np.nan if reference_batch is None else float(reference_batch))
 
 
 @dataclass(frozen=True, eq=False)
 class BatchSweeps:
     """Batch-size sweeps analysed together (:func:`analyze_batch_sweeps`): ``fits`` (sweep name → :class:`BatchFit`),
-    :attr:`table` (one row per sweep), ``scaling`` (how B_crit scales with each sweep-level column that varies: a
-    :class:`~scalinglaws.forecasting.powerfit.PowerFit` per column), and the columns used."""
+    :attr:`table` (one row per sweep), ``scaling`` (how Zhang et al.'s CBS and McCandlish's B_noise scale with each
+    sweep-level column that varies: a :class:`~scalinglaws.forecasting.powerfit.PowerFit` per (quantity, column)),
+    the columns used and the unit of the batch sizes."""
 
     fits: Mapping[str, BatchFit]
     table: pd.DataFrame
-    scaling: Mapping[str, object]
+    scaling: Mapping[tuple[str, str], object]
     batch_column: str
     steps_column: str
     level: float
+    unit: str = ""
     source: str = ""
+    notes: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        """One line per sweep, then the scaling of B_crit."""
+        """One line per sweep, then the scaling of the critical batch sizes."""
         from ..schema import format_number
 
-        lines = [f"Batch-size sweeps{f' in {self.source}' if self.source else ''}: S(B) = S_min + E_min/B, "
-                 f"B_crit = E_min/S_min ({100 * self.level:g}% intervals); batch sizes in '{self.batch_column}' units",
-                 f"  {'sweep':<10} {'runs':>4} {'S_min':>9} {'E_min':>9} {'B_crit':>9} {'interval':>21} "
-                 f"{'0.2·B_crit':>10} {'rms log':>8}"]
+        unit = f" {self.unit}" if self.unit else f" '{self.batch_column}' units"
+        lines = [f"Batch-size sweeps{f' in {self.source}' if self.source else ''}: S(B) = S_min + E_min/B fitted on "
+                 f"log S; batch sizes in{unit} ({100 * self.level:g}% intervals)",
+                 "  CBS (Zhang et al. 2024): 20% more steps than perfect linear scaling from the reference batch, "
+                 "0.2·E_min/S_min + 1.2·B_ref",
+                 "  B_noise (McCandlish et al. 2018): E_min/S_min, twice the minimal steps and examples",
+                 f"  {'sweep':<10} {'runs':>4} {'S_min':>9} {'E_min':>9} {'CBS':>9} {'B_ref':>7} {'B_noise':>9} "
+                 f"{'interval':>21} {'rms log':>8}"]
         for row in self.table.itertuples():
             lines.append(f"  {row.sweep:<10} {row.n:>4} {row.S_min:>9.4g} {format_number(row.E_min):>9} "
-                         f"{format_number(row.B_crit):>9} [{format_number(row.B_crit_lower):>8}, "
-                         f"{format_number(row.B_crit_upper):>8}] {format_number(row.B_zhang):>10} {row.rmse_log:>8.3f}")
-        for column, fit in self.scaling.items():
-            lines.append(f"B_crit against {_SCALING_WORDS.get(column, column)}: {fit.describe('B_crit')}")
+                         f"{format_number(row.cbs):>9} {format_number(row.reference_batch):>7} "
+                         f"{format_number(row.B_noise):>9} [{format_number(row.B_noise_lower):>8}, "
+                         f"{format_number(row.B_noise_upper):>8}] {row.rmse_log:>8.3f}")
+        for (quantity, column), fit in self.scaling.items():
+            name = {"cbs": "CBS", "B_noise": "B_noise"}[quantity]
+            lines.append(f"{name} against {_SCALING_WORDS.get(column, column)}: {fit.describe(name)}")
+        lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -143,20 +183,37 @@ class BatchSweeps:
         return {"sweeps": self.table}
 
 
-#: Sweep-level columns whose effect on B_crit is fitted when they vary, with their meaning.
-_SCALING_WORDS = {"N_nominal": "model size", "N": "model size", "target_loss": "target loss",
-                  "E_min": "tokens to the target (data)"}
+#: Sweep-level columns whose effect on the critical batch sizes is fitted when they vary, with their meaning.
+_SCALING_WORDS = {"N_nominal": "model size (millions of parameters)", "N": "model size (millions of parameters)",
+                  "target_loss": "target loss", "E_min": "tokens to the target (data)"}
+
+
+def _reference_batch(column: str, sweep: pd.DataFrame, given: float | None) -> tuple[float, str]:
+    """Zhang et al.'s reference batch (256 sequences) in the unit of the batch column, and that unit."""
+    from ..schema import normalize
+
+    name = normalize(column)
+    if "token" in name:
+        seq = pd.to_numeric(sweep["seq_len"], errors="coerce").iloc[0] if "seq_len" in sweep else np.nan
+        reference = given if given is not None else ZHANG_REFERENCE_BATCH * seq
+        return float(reference), "tokens"
+    reference = given if given is not None else ZHANG_REFERENCE_BATCH
+    return float(reference), "sequences" if "seq" in name or name in ("batch_size", "bs", "b") else ""
 
 
 def analyze_batch_sweeps(table: pd.DataFrame, *, by: str | None = None, batch: str | None = None,
-                         steps: str | None = None, level: float = 0.9) -> BatchSweeps:
-    """Fit S(B) = S_min + E_min/B to each sweep in ``table`` (steps to a target loss at each batch size).
+                         steps: str | None = None, level: float = 0.9,
+                         reference_batch: float | None = None) -> BatchSweeps:
+    """Fit S(B) = S_min + E_min/B to each sweep in ``table`` (steps to a target loss at each batch size), with
+    Zhang et al.'s critical batch size (CBS) and McCandlish's noise scale B_noise (:class:`BatchFit`).
 
     Columns are found through the vocabulary (:data:`~scalinglaws.schema.COLUMNS`: ``batch_size_tokens``,
     ``batch_size``, ``bs`` ... for the batch size; ``steps_to_target``, ``steps`` ... for the steps) or named by
     ``batch``/``steps``; sweeps are the groups of ``by`` (default: a ``model`` column when present, else one sweep).
-    With three or more sweeps, B_crit is regressed on each of ``N_nominal``, ``N``, ``target_loss`` and E_min that
-    the table has.
+    The reference batch of the CBS is Zhang et al.'s 256 sequences: 256·seq_len for a batch in tokens (from a
+    ``seq_len`` column; NaN without one), or ``reference_batch`` in the batch column's unit. With three or more
+    sweeps, CBS and B_noise are regressed on each of ``N_nominal``/``N`` (in millions of parameters, as Zhang et
+    al. do), ``target_loss`` and E_min that vary.
     """
     from ..schema import COLUMNS, normalize
 
@@ -181,7 +238,7 @@ def analyze_batch_sweeps(table: pd.DataFrame, *, by: str | None = None, batch: s
         raise InputError(f"no column {by!r} to group sweeps by", hint=f"columns: {', '.join(map(str, table.columns))}")
     by = by or ("model" if "model" in table.columns else None)
     groups = table.groupby(by, sort=False) if by else [("all", table)]
-    fits, rows = {}, []
+    fits, rows, unit = {}, [], ""
     for name, sweep in groups:
         b = pd.to_numeric(sweep[b_col], errors="coerce")
         st = pd.to_numeric(sweep[s_col], errors="coerce")
@@ -189,18 +246,27 @@ def analyze_batch_sweeps(table: pd.DataFrame, *, by: str | None = None, batch: s
             bad = sweep.index[(b.isna() | st.isna()).to_numpy()][0]
             raise InputError(f"sweep {name!r} has a non-numeric batch size or step count", row=int(bad),
                              column=b_col if b.isna().any() else s_col, hint="fix the value, or remove the row")
-        fit = fit_batch_sweep(b.to_numpy(float), st.to_numpy(float), level=level)
+        reference, unit = _reference_batch(b_col, sweep, reference_batch)
+        fit = fit_batch_sweep(b.to_numpy(float), st.to_numpy(float), level=level,
+                              reference_batch=reference if np.isfinite(reference) else None)
         fits[str(name)] = fit
         extra = {c: sweep[c].iloc[0] for c in ("N", "N_nominal", "target_loss") if c in sweep.columns}
         rows.append({"sweep": str(name), **extra, **fit.as_row()})
     frame = pd.DataFrame(rows)
+    notes = []
+    if frame["cbs"].isna().any():
+        notes.append("no CBS where the reference batch is unknown: batch sizes in tokens need a seq_len column "
+                     "(256 sequences x seq_len), or give reference_batch (--reference-batch)")
     scaling = {}
     if len(frame) >= 3:
         for x in ("N_nominal", "N", "target_loss", "E_min"):
             if x in frame.columns and frame[x].astype(float).nunique() > 1:
-                scaling[x] = fit_power_law(frame["B_crit"], **{x: frame[x].astype(float)})
+                values = frame[x].astype(float) / (1e6 if x in ("N", "N_nominal") else 1.0)
+                for quantity in ("cbs", "B_noise"):
+                    if frame[quantity].notna().all():
+                        scaling[quantity, x] = fit_power_law(frame[quantity], **{x: values})
     return BatchSweeps(fits=fits, table=frame, scaling=scaling, batch_column=str(b_col), steps_column=str(s_col),
-                       level=level)
+                       level=level, unit=unit, notes=tuple(notes))
 
 
 def critical_batch_kaplan(loss, b_star: float = 2e8, alpha_b: float = 0.21):
