@@ -65,9 +65,9 @@ class DataConstrained(Law):
               doc="data term coefficient"),
         Param("alpha", bounds=(1e-3, 5.0), grid=(0.2, 0.4, 0.8), doc="model-size exponent"),
         Param("beta", bounds=(1e-3, 5.0), grid=(0.2, 0.4, 0.8), doc="data exponent"),
-        Param("R_D_star", bounds=(0.0, np.inf), grid=(5.0, 15.0, 50.0), log=True, unit="epochs",
+        Param("R_D_star", bounds=(0.0, np.inf), grid=(5.0, 15.0, 50.0, 150.0), log=True, unit="epochs",
               doc="decay constant of the value of repeated tokens"),
-        Param("R_N_star", bounds=(0.0, np.inf), grid=(2.0, 5.0, 20.0), log=True,
+        Param("R_N_star", bounds=(0.0, np.inf), grid=(1.0, 2.0, 5.0, 20.0), log=True,
               doc="decay constant of the value of excess parameters"),
     )
 
