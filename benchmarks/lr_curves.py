@@ -116,9 +116,24 @@ def hagele_schedule(total: int, peak: float, cooldown: float, decay: str = "line
     return np.concatenate([[0.0], lr])
 
 
-def wsd_final_losses(shared: Path = SHARED, variants=VARIANTS) -> pd.DataFrame:
+def cosine_schedule(total: int, peak: float, warmup: int = 300) -> np.ndarray:
+    """Per-step learning rate of Hägele et al.'s cosine runs (NOTES.md §1b: torch's OneCycleLR, div_factor 100,
+    final_div_factor 0.1, so a cosine-shaped warmup from peak/100 and a final rate of peak/10), in the convention
+    of :func:`hagele_schedule`."""
+    t = np.arange(total, dtype=float)
+    first, last = warmup - 1, total - 2
+
+    def half_cosine(start, end, progress):
+        return end + (start - end) / 2 * (1 + np.cos(np.pi * np.clip(progress, 0, 1)))
+
+    lr = np.where(t <= first, half_cosine(0.01, 1.0, t / first), half_cosine(1.0, 0.1, (t - first) / (last - first)))
+    return np.concatenate([[0.0], peak * lr])
+
+
+def wsd_final_losses(shared: Path = SHARED, variants=VARIANTS, bands: bool = False) -> pd.DataFrame:
     """Predicted against observed final loss of the longer WSD runs, per (model size, peak LR) case, for each
-    (law, recipe) of ``variants``."""
+    (law, recipe) of ``variants``; with ``bands``, the default 90% band of each prediction (``lower``, ``upper``)
+    and its noise part alone (``noise_lower``, ``noise_upper``)."""
     curves, _, runs = _load(shared)
     runs = runs[runs["source"].str.contains("lr-scheduling") & ~runs["source_file"].str.contains("grad_norm")
                 & ~runs["diverged"].astype(bool) & (runs["scheduler_cfg"] == "wsd")]
@@ -149,13 +164,18 @@ def wsd_final_losses(shared: Path = SHARED, variants=VARIANTS) -> pd.DataFrame:
                 for _, r in longer.iterrows():
                     observed = curves[(curves["run"] == r["run"])].dropna(subset=["loss"])
                     last = observed.iloc[observed["step"].argmax()]
-                    predicted = predict_curve(fit, schedules[r["run"]], steps=[int(last["step"])])["loss"].item()
-                    rows.append({"N": int(N), "peak_lr": f"{peak:g}", "law": f"{law} ({recipe})",
-                                 "fitted on": f"const {int(base['total_steps'])} "
-                                 f"+ wsd {int(shortest['total_steps'])}", "predicted run": f"wsd {int(r['total_steps'])}",
-                                 "observed": float(last["loss"]), "predicted": predicted,
-                                 "error": predicted - float(last["loss"]),
-                                 "lam": fit.params.get("lam", np.nan)})
+                    band = predict_curve(fit, schedules[r["run"]], steps=[int(last["step"])]).iloc[0] if bands \
+                        else predict_curve(fit, schedules[r["run"]], steps=[int(last["step"])], level=None).iloc[0]
+                    predicted = float(band["loss"])
+                    row = {"N": int(N), "peak_lr": f"{peak:g}", "law": f"{law} ({recipe})",
+                           "fitted on": f"const {int(base['total_steps'])} + wsd {int(shortest['total_steps'])}",
+                           "predicted run": f"wsd {int(r['total_steps'])}", "observed": float(last["loss"]),
+                           "predicted": predicted, "error": predicted - float(last["loss"]),
+                           "lam": fit.params.get("lam", np.nan)}
+                    if bands:  # the default 90% band, and its noise part alone (the band without model error)
+                        row.update({"lower": band["lower"], "upper": band["upper"], "noise_lower": band["noise_lower"],
+                                    "noise_upper": band["noise_upper"]})
+                    rows.append(row)
     return pd.DataFrame(rows)
 
 

@@ -124,9 +124,19 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
 
 
 def _band(ax, boot, level: float, x: np.ndarray, colour, **inputs) -> None:
+    """The forecast band in two shades: its noise part (darker) and the whole band with the model error."""
     if boot is not None:
         band = boot.band(level=level, **inputs)
-        ax.fill_between(x, band["lower"], band["upper"], color=colour, alpha=0.15, linewidth=0)
+        ax.fill_between(x, band["lower"], band["upper"], color=colour, alpha=0.12, linewidth=0,
+                        label=f"{100 * level:g}% band (with model error)")
+        ax.fill_between(x, band["noise_lower"], band["noise_upper"], color=colour, alpha=0.25, linewidth=0,
+                        label="its noise part")
+
+
+def _data_edge(ax, value: float, what: str, axis: str = "x") -> None:
+    """A dotted line where the fitted data end (``what``: "largest fitted D", ...)."""
+    line = ax.axvline if axis == "x" else ax.axhline
+    line(value, color="0.35", linestyle=":", linewidth=1.0, label=what, zorder=1)
 
 
 def _mark_forecast(ax, forecast, x: str) -> None:
@@ -168,6 +178,7 @@ def _sizes_panel(fit: FitResult, main, extrapolate: float, max_groups: int, boot
     main.plot(d_all, fit.predict(N=big, D=d_all), color="black", linestyle="--",
               label=f"N = {format_number(n_big)} (extrapolated)")
     _band(main, boot, level, d_all, "black", N=big, D=d_all)
+    _data_edge(main, float(D.max()), f"largest fitted D ({format_number(D.max())})")
     _mark_forecast(main, forecast, "D")
     _loss_axes(main, "D")
     main.legend(ncol=1 if len(centres) < 6 else 2, loc="lower left")
@@ -188,6 +199,7 @@ def _single_input_panel(fit: FitResult, main, extrapolate: float, boot=None, lev
     main.plot(grid, np.where(inside, np.nan, curve), color="C1", linestyle="--",
               label=f"extrapolation (to {extrapolate:g}x)")
     _band(main, boot, level, grid, "C1", **{name: grid})
+    _data_edge(main, float(x.max()), f"largest fitted {name}")
     _mark_forecast(main, forecast, name)
     _loss_axes(main, name)
     main.legend(loc="upper right")
@@ -325,20 +337,37 @@ def plot_backtest(comparison, ax=None):
     return fig
 
 
-def plot_curve_forecast(table, ax=None, *, observed=None, title: str = ""):
-    """A predicted loss curve (from :func:`~scalinglaws.forecasting.curves.predict_curve`) with its band, its
-    learning rate on a second axis, and observed curves (a curves table) when given."""
+def plot_curve_forecast(table, ax=None, *, observed=None, title: str = "", fitted_until: float | None = None):
+    """A predicted loss curve (from :func:`~scalinglaws.forecasting.curves.predict_curve`) with its band (noise
+    part darker), its learning rate on a second axis, observed curves (a curves table) when given, and a dotted
+    line at the last fitted step (``fitted_until``, or read from the table's ``beyond_step``)."""
     with style():
         fig, axes = _new_axes(ax)
         ax = axes[0]
+        shown = [table["loss"].to_numpy(float)]
         if observed is not None:
             for k, (run, rows) in enumerate(observed.dropna(subset=["loss"]).groupby("run", sort=False)):
+                rows = rows[rows["step"] >= table["step"].min()]  # not the warmup's first, huge losses
                 ax.plot(rows["step"], rows["loss"], ".", ms=3, color=f"C{(k + 1) % 10}", alpha=0.7,
                         label=f"observed: {run}")
-        ax.plot(table["step"], table["loss"], color="C0", label="predicted")
+                shown.append(rows["loss"].to_numpy(float))
+        ax.plot(table["step"], table["loss"], color="C0", label="predicted", zorder=3)
         if {"lower", "upper"} <= set(table.columns):
-            ax.fill_between(table["step"], table["lower"], table["upper"], color="C0", alpha=0.2, linewidth=0,
-                            label="band")
+            ax.fill_between(table["step"], table["lower"], table["upper"], color="C0", alpha=0.18, linewidth=0,
+                            label="band (with model error)")
+            shown += [table["lower"].to_numpy(float), table["upper"].to_numpy(float)]
+            if {"noise_lower", "noise_upper"} <= set(table.columns):
+                ax.fill_between(table["step"], table["noise_lower"], table["noise_upper"], color="C0", alpha=0.35,
+                                linewidth=0, label="its noise part")
+        if fitted_until is None and "beyond_step" in table and (table["beyond_step"] > 1).any():
+            first = table.loc[table["beyond_step"] > 1].iloc[0]
+            fitted_until = float(first["step"] / first["beyond_step"])
+        if fitted_until is not None:
+            _data_edge(ax, fitted_until, f"last fitted step ({format_number(fitted_until)})")
+        values = np.concatenate([v[np.isfinite(v)] for v in shown])
+        if values.size:
+            lo, hi = np.percentile(values, [0.5, 99.5])
+            ax.set_ylim(lo / 1.02, hi * 1.02)
         ax.set_yscale("log")
         _plain_log_axis(ax.yaxis)
         ax.set_xlabel("Step")
@@ -407,6 +436,10 @@ def plot_frontier(table, ax=None):
             if f"{column}_lower" in table:
                 ax.fill_between(table["C"], table[f"{column}_lower"], table[f"{column}_upper"], color=colour,
                                 alpha=0.2, linewidth=0)
+        if "beyond_C" in table and np.isfinite(table["beyond_C"]).any():
+            row = table.loc[np.isfinite(table["beyond_C"])].iloc[0]
+            c_max = float(row["C"] / row["beyond_C"])
+            _data_edge(ax, c_max, f"largest fitted compute ({c_max:.2g} FLOPs)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         _count_axis(ax.yaxis)

@@ -85,10 +85,13 @@ def test_intervals_and_derived_quantities(small_fit):
     assert (half["upper"] - half["lower"] < ci["upper"] - ci["lower"]).all()
     exponent = boot.interval(lambda p: p["beta"] / (p["alpha"] + p["beta"]))
     assert exponent["lower"] < exponent["estimate"] < exponent["upper"]
-    band = boot.band(N=[1e9, 7e10], D=[2e10, 1.4e12])
+    band = boot.band(N=[1e9, 7e10], D=[2e10, 1.4e12], kind="mean", model_error=False)
     assert (band["lower"] < band["loss"]).all() and (band["loss"] < band["upper"]).all()
-    wide = boot.band(N=[1e9, 7e10], D=[2e10, 1.4e12], kind="observation")
+    wide = boot.band(N=[1e9, 7e10], D=[2e10, 1.4e12], kind="observation", model_error=False)
     assert ((wide["upper"] - wide["lower"]) > (band["upper"] - band["lower"])).all()
+    calibrated = boot.band(N=[1e9, 7e10], D=[2e10, 1.4e12])  # the default: a new run's loss, with model error
+    assert (calibrated["lower"] <= wide["lower"]).all() and (calibrated["upper"] >= wide["upper"]).all()
+    np.testing.assert_allclose(calibrated["noise_upper"], wide["upper"])
     alloc = sl.compute_optimal(boot, [1e21, 1e24])
     for col in ("N_opt", "D_opt", "tokens_per_param", "loss"):
         assert (alloc[f"{col}_lower"] <= alloc[col]).all() and (alloc[col] <= alloc[f"{col}_upper"]).all()

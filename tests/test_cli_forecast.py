@@ -22,7 +22,7 @@ def test_forecast_command(capsys, fit_json, tmp_path):
     code, out, err = run(capsys, "forecast", fit_json, "--params", "7e10,1T", "--tokens", "1.4e12,20T",
                          "--bootstrap", "10", "--quiet", "--out", tmp_path / "f.csv", "--plot", tmp_path / "f.png")
     assert code == 0, err
-    assert "90% mean band from 10 bootstrap replicates" in out and "70B" in out and "1.4T" in out
+    assert "90% band of a new run: noise from 10 bootstrap replicates" in out and "model error calibrated" in out and "70B" in out and "1.4T" in out
     assert "Warning: forecast" in out and "x the largest fitted" in out  # 1T parameters is far beyond the data
     table = pd.read_csv(tmp_path / "f.csv")
     assert (table["lower"] < table["loss"]).all() and (table["loss"] < table["upper"]).all()

@@ -24,7 +24,9 @@ def test_plot_fit_two_panels_with_labels(epoch_fit, tmp_path):
     assert main.get_xlabel() == "Training tokens D" and main.get_ylabel() == "Loss (nats/token)"
     assert main.get_xscale() == "log" and main.get_yscale() == "log"
     labels = [t.get_text() for t in main.get_legend().get_texts()]
-    assert len(labels) == 9 and labels[-1].endswith("(extrapolated)") and labels[0].startswith("N = ")
+    assert len(labels) == 12 and labels[0].startswith("N = ") and labels[8].endswith("(extrapolated)")
+    assert labels[9:11] == ["90% band (with model error)", "its noise part"]  # the band, and its noise part
+    assert labels[11].startswith("largest fitted D")  # where the data end
     assert residuals.get_xlabel() == "Training compute C (FLOPs)" and "%" in residuals.get_ylabel()
     path = save_figure(fig, tmp_path / "fit.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
@@ -36,7 +38,7 @@ def test_plot_fit_on_given_axes_uses_distinct_sizes():
     fig, ax = plt.subplots()
     assert plot_fit(fit, ax=ax) is fig
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels[:2] == ["N = 20M", "N = 39.9M"] and len(labels) == 9
+    assert labels[:2] == ["N = 20M", "N = 39.9M"] and len(labels) == 12
     assert not any("(bin)" in label for label in labels)
     assert len(fig.axes) == 1
     plt.close(fig)

@@ -67,7 +67,7 @@ def test_outlying_runs_are_flagged():
 def test_fit_with_bootstrap_prints_intervals(capsys):
     code, out, err = _run(capsys, "fit", DATA / "example_points.csv", "--bootstrap", "20", "--quiet")
     assert code == 0, err
-    assert "Bootstrap of chinchilla: 20 replicates" in out and "[90% intervals from 20 bootstrap replicates" in out
+    assert "Bootstrap of chinchilla: 20 replicates" in out and "parameter uncertainty (20 bootstrap replicates" in out
 
 
 def test_compare_on_synthetic_data(capsys, tmp_path):

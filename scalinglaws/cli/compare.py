@@ -24,13 +24,15 @@ from .output import Session
 @click.option("--cutoff", type=opt.Number(), help="Hold out the runs with --by at or above this value instead "
               "(e.g. 1e20).")
 @click.option("--level", type=opt.Level(), default=0.9, show_default=True, help="Level of the bands.")
+@opt.band_option
 @opt.columns_option
 @opt.plot_option
 @click.option("--out", type=click.Path(path_type=str), help="Write the table here (.csv, .tsv, .jsonl, .parquet).")
 @opt.bootstrap_options(default=0)
 @click.option("--scheduler", help="Run on the Dask cluster at this address (needs scalinglaws[dask]).")
 @click.option("--seed", type=opt.Count(0), default=0, show_default=True, help="Seed of the bootstrap.")
-def command(file, law_names, by, holdout, cutoff, level, cols, plot_path, out, n_boot, n_jobs, quiet, scheduler, seed):
+def command(file, law_names, by, holdout, cutoff, level, model_error, cols, plot_path, out, n_boot, n_jobs, quiet,
+            scheduler, seed):
     """Backtest several laws on FILE: fit each on the runs below a scale, predict the runs above.
 
     Ranks the laws by held-out error and prints in-range and held-out errors, the share of held-out runs
@@ -45,8 +47,8 @@ def command(file, law_names, by, holdout, cutoff, level, cols, plot_path, out, n
     data = read_input(file, ReadOptions(columns=dict(cols) or None, require=needed))
     session.say(data.summary())
     result = fitting.compare_laws(laws, data.table, by=by, cutoff=cutoff, holdout=holdout, bootstrap=n_boot,
-                                  level=level, seed=seed, n_jobs=n_jobs, scheduler=scheduler,
-                                  progress=False if quiet else None)
+                                  level=level, model_error=model_error, seed=seed, n_jobs=n_jobs,
+                                  scheduler=scheduler, progress=False if quiet else None)
     from ..plot import plot_backtest
 
     return session.present(result, out=out, table=result.table, plot_path=plot_path,

@@ -45,11 +45,12 @@ def fitter_settings(loss, delta, top_k, seed, random_starts) -> dict:
 @click.option("--recipe", type=click.Choice(list(fitting.RECIPES)), default="converged", show_default=True,
               help="Curve laws: fit to the minimum of the objective, or (multi-power) the authors' early-stopped "
                    "AdamW recipe, which reproduces their published coefficients (uses its own loss settings).")
+@opt.band_option
 @opt.bootstrap_options(default=0)
 @opt.log_options
 def command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, cols, loss, delta, top_k, seed,
-            random_starts, budgets, schedules, recipe, n_boot, n_jobs, quiet, runs_file, how, metric, regex, keys,
-            n_count, skip_bad_lines):
+            random_starts, budgets, schedules, recipe, model_error, n_boot, n_jobs, quiet, runs_file, how, metric,
+            regex, keys, n_count, skip_bad_lines):
     """Fit a law to the runs in FILE: a table of runs (CSV, TSV, JSONL, JSON or Parquet; one row per run), or
     training logs (a folder, or a log file of any format 'scalinglaws ingest' reads), whose runs become points.
 
@@ -89,7 +90,7 @@ def command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, 
     if result.law.capabilities.allocation:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ScalingLawsWarning)  # the table marks budgets without an optimum
-            allocation = forecasting.plan(uncertain, budgets, hparams=None)
+            allocation = forecasting.plan(uncertain, budgets, hparams=None, model_error=model_error)
         session.say(allocation.summary(compact=True))
     session.add_text(out, uncertain.to_json)
     if plot_path:

@@ -42,14 +42,15 @@ def uncertainty(result, n_boot: int, seed: int, n_jobs: int, quiet: bool, sessio
 @click.option("--observed", type=click.Path(dir_okay=False, path_type=str),
               help="Curve laws: a curves file to draw next to the prediction.")
 @click.option("--level", type=opt.Level(), default=0.9, show_default=True, help="Level of the band.")
-@click.option("--kind", type=click.Choice(KINDS), default="mean", show_default=True,
-              help="Band of the law, or of a new run's measured loss.")
+@click.option("--kind", type=click.Choice(KINDS), default="observation", show_default=True,
+              help="Band of a new run's measured loss, or of the law's mean.")
+@opt.band_option
 @opt.plot_option
 @click.option("--out", type=click.Path(path_type=str), help="Write the table here (.csv, .tsv, .jsonl, .parquet).")
 @opt.bootstrap_options(default=0)
 @click.option("--seed", type=opt.Count(0), default=0, show_default=True, help="Seed of a new bootstrap.")
-def command(fit_file, params_, tokens, compute, inputs, schedule_spec, observed, level, kind, plot_path, out, n_boot,
-            n_jobs, quiet, seed):
+def command(fit_file, params_, tokens, compute, inputs, schedule_spec, observed, level, kind, model_error, plot_path,
+            out, n_boot, n_jobs, quiet, seed):
     """Forecast the loss of new runs from a saved fit (scalinglaws fit --out FIT.json).
 
     Prints the loss with its band and how far each target lies beyond the fitted data (its compute over the
@@ -72,13 +73,15 @@ def command(fit_file, params_, tokens, compute, inputs, schedule_spec, observed,
         if curve:
             size = values.get("N")
             made = forecasting.forecast(uncertain, schedule=schedule_spec, level=level, kind=kind,
-                                        **({"N": size[0]} if size else {}))
+                                        model_error=model_error, **({"N": size[0]} if size else {}))
         else:
-            made = forecasting.forecast(uncertain, level=level, kind=kind, **values)
+            made = forecasting.forecast(uncertain, level=level, kind=kind, model_error=model_error, **values)
     from .. import plot
     from ..io import read_curves
 
     observed_curves = read_curves(observed) if observed else None
-    figure = ((lambda: plot.plot_curve_forecast(made.table, observed=observed_curves, title=schedule_spec)) if curve
+    last = float(max(result.inputs["step"])) if curve else None
+    figure = ((lambda: plot.plot_curve_forecast(made.table, observed=observed_curves, title=schedule_spec,
+                                                fitted_until=last)) if curve
               else (lambda: plot.plot_fit(uncertain, level=level, forecast=made.table)))
     return session.present(made, out=out, table=made.table, plot_path=plot_path, figure=figure)

@@ -11,7 +11,7 @@ from ..schema import parse_number
 
 __all__ = ["NumberList", "NumberListAny", "Number", "Level", "Count", "KeyValue", "Bounds", "Replicates", "LAW",
            "law_options", "fitter_options", "log_options", "bootstrap_options", "format_option", "plot_option",
-           "columns_option"]
+           "columns_option", "band_option", "BANDS"]
 
 
 class Number(click.ParamType):
@@ -231,6 +231,19 @@ def bootstrap_options(default: int = 0):
                      help="Worker processes for the bootstrap (-1: all cores)."),
         click.option("--quiet", is_flag=True, help="No progress bar."),
     )
+
+
+#: The bands a command can show: ``calibrated`` (noise and model error) or ``noise`` (the narrow band alone).
+BANDS = ("calibrated", "noise")
+
+
+def band_option(command):
+    """--band calibrated|noise (passed to the command as ``model_error``, a bool)."""
+    return click.option("--band", "model_error", type=click.Choice(BANDS), default="calibrated", show_default=True,
+                        callback=lambda ctx, param, value: value == "calibrated",
+                        help="calibrated: the noise of the runs and parameters plus the error of the law itself, "
+                             "calibrated by backtests inside the data (it grows beyond the data); noise: the "
+                             "bootstrap or covariance band alone, narrow beyond the data.")(command)
 
 
 def columns_option(command):

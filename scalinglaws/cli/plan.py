@@ -30,12 +30,13 @@ from .output import Session
 @click.option("--seq-len", type=opt.Count(1), default=2048, show_default=True,
               help="Sequence length, to give the batch in sequences.")
 @click.option("--level", type=opt.Level(), default=0.9, show_default=True, help="Level of the intervals.")
+@opt.band_option
 @opt.plot_option
 @click.option("--out", type=click.Path(path_type=str), help="Write the table here (.csv, .tsv, .jsonl, .parquet).")
 @opt.bootstrap_options(default=0)
 @click.option("--seed", type=opt.Count(0), default=0, show_default=True, help="Seed of a new bootstrap.")
-def command(fit_file, budgets, inference_tokens, unique_tokens, flops, hparams, seq_len, level, plot_path, out,
-            n_boot, n_jobs, quiet, seed):
+def command(fit_file, budgets, inference_tokens, unique_tokens, flops, hparams, seq_len, level, model_error,
+            plot_path, out, n_boot, n_jobs, quiet, seed):
     """Plan training runs from a saved fit: the compute-optimal N and D for each budget with their intervals,
     the loss to expect, how far beyond the fitted compute the budget lies, and a batch size and learning rate
     from a published hyperparameter law."""
@@ -46,7 +47,7 @@ def command(fit_file, budgets, inference_tokens, unique_tokens, flops, hparams, 
         warnings.simplefilter("ignore", ScalingLawsWarning)  # the plan says which budgets have no optimum
         made = forecasting.plan(uncertain, budgets, inference_tokens=inference_tokens or 0.0,
                                 unique_tokens=unique_tokens, flops=flops, hparams=hparams, seq_len=seq_len,
-                                level=level)
+                                level=level, model_error=model_error)
     from ..plot import plot_frontier
 
     return session.present(made, out=out, table=made.table, plot_path=plot_path,

@@ -1,13 +1,18 @@
-"""Bands of predictions from the spread of the parameters.
+"""Bands of predictions: a noise part from the spread of the parameters and of the runs, and a model-error part
+that grows with the distance beyond the data.
 
-Every band starts from **parameter draws**: the converged replicates of a bootstrap
+**Noise part.** Every band starts from **parameter draws**: the converged replicates of a bootstrap
 (:class:`~scalinglaws.fitting.resample.BootstrapResult`), or, for a plain fit, draws from the asymptotic
 (sandwich) covariance of the fitted coordinates (log-scale parameters drawn log-normally, tied parameters
 recomputed from the free ones, fixed ones held), 2,000 of them with a fixed seed. A derived quantity (a loss, an
 N_opt) is computed for every draw and its ``level`` band is the central percentile interval of the draws.
+``kind="observation"`` (the default for losses) adds to every draw a residual of the fit resampled with
+replacement: the band of a new run's *measured* loss rather than of the law's mean.
 
-``kind="observation"`` adds to every draw a residual of the fit resampled with replacement: the band of a new
-run's *measured* loss rather than of the law's mean.
+**Model-error part** (:mod:`scalinglaws.fitting.calibration`): M = s·d, d the distance beyond the data in e-folds
+and s calibrated by backtests inside the data, added in quadrature per side on the log scale:
+log upper = log L̂ + sqrt(H_up² + M²), log lower = log L̂ − sqrt(H_lo² + M²). It is the default
+(``model_error=True``); ``model_error=False`` gives the noise band alone, narrow beyond the data.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ import numpy as np
 
 from ..exceptions import ScalingLawsError
 
-__all__ = ["KINDS", "ASYMPTOTIC_DRAWS", "asymptotic_draws", "percentile_band", "check_level", "band_table"]
+__all__ = ["KINDS", "ASYMPTOTIC_DRAWS", "asymptotic_draws", "percentile_band", "check_level", "band_table", "combine"]
 
 #: What a band covers: the law's mean (``mean``) or a new run's measured loss (``observation``).
 KINDS = ("mean", "observation")
@@ -74,10 +79,14 @@ def asymptotic_draws(fit, n: int = ASYMPTOTIC_DRAWS, seed: int = 0) -> np.ndarra
     return out
 
 
-def band_table(result, data, inputs: Mapping, level: float, kind: str) -> "pd.DataFrame":
-    """The loss at the inputs (a DataFrame ``data`` or keyword arrays) with a ``level`` band of ``kind`` from
-    ``result.parameter_draws()``: columns inputs…, loss, lower, upper."""
+def band_table(result, data, inputs: Mapping, level: float, kind: str, model_error: bool = True) -> "pd.DataFrame":
+    """The loss at the inputs (a DataFrame ``data`` or keyword arrays) with a ``level`` band of ``kind``: the noise
+    part from ``result.parameter_draws()``, the model-error part from ``result.model_error`` (see the module
+    docstring). Columns: the inputs, ``loss``, ``lower``, ``upper`` (the band), ``noise_lower``, ``noise_upper``
+    (its noise part alone), ``model_error`` (the model-error half-width, log scale ≈ relative), ``distance``."""
     import pandas as pd
+
+    from .extrapolation import distance
 
     level, kind = check_level(level), check_kind(kind)
     law = result.law
@@ -88,9 +97,24 @@ def band_table(result, data, inputs: Mapping, level: float, kind: str) -> "pd.Da
     draws, _ = result.parameter_draws()
     predictions = evaluate_draws(law, draws, X)
     if kind == "observation":
-        predictions = predictions * observation_noise(result.residuals, predictions.shape, [result.seed, 1])
-    lower, upper = percentile_band(predictions, level)
-    return pd.DataFrame({**X, "loss": result.predict(X), "lower": lower, "upper": upper})
+        predictions = predictions * observation_noise(result.residuals, predictions.shape, result.seed)
+    center = np.asarray(result.predict(X), dtype=float).reshape(-1)
+    d = distance(result.inputs, X)
+    M = result.model_error.halfwidth(d, level) if model_error else np.zeros_like(center)
+    return pd.DataFrame({**X, "loss": center, **combine(center, *percentile_band(predictions, level), M),
+                         "distance": d})
+
+
+def combine(center: np.ndarray, noise_lower: np.ndarray, noise_upper: np.ndarray, M: np.ndarray) -> dict:
+    """The band from its noise part (lower/upper ends) and the model-error half-width ``M`` (log scale), added in
+    quadrature per side: ``lower``, ``upper``, ``noise_lower``, ``noise_upper``, ``model_error``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_lo = np.clip(np.log(center) - np.log(noise_lower), 0, None)
+        h_hi = np.clip(np.log(noise_upper) - np.log(center), 0, None)
+        lower = center * np.exp(-np.sqrt(h_lo**2 + M**2))
+        upper = center * np.exp(np.sqrt(h_hi**2 + M**2))
+    return {"lower": lower, "upper": upper, "noise_lower": noise_lower, "noise_upper": noise_upper,
+            "model_error": M}
 
 
 def percentile_band(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
@@ -106,9 +130,12 @@ def percentile_band(draws: np.ndarray, level: float) -> tuple[np.ndarray, np.nda
 
 
 def observation_noise(residuals: np.ndarray, shape, seed) -> np.ndarray:
-    """Multiplicative noise exp(r) with r resampled (seeded) from the fit's log residuals, of ``shape``."""
-    rng = np.random.default_rng(seed)
-    return np.exp(rng.choice(np.asarray(residuals, dtype=float), size=shape))
+    """Multiplicative noise exp(r) of ``shape`` (draws, targets), r resampled (seeded) from the fit's log residuals:
+    one factor per draw, shared by every target, so the band at a target does not depend on which other targets are
+    asked with it (each target's band is a marginal one)."""
+    rng = np.random.default_rng([*np.atleast_1d(seed), 1])
+    factors = np.exp(rng.choice(np.asarray(residuals, dtype=float), size=shape[0]))
+    return np.broadcast_to(factors.reshape((-1,) + (1,) * (len(shape) - 1)), shape)
 
 
 def evaluate_draws(law, draws: np.ndarray, X: Mapping[str, np.ndarray], chunk: int = 256) -> np.ndarray:

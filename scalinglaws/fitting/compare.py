@@ -159,13 +159,14 @@ class Comparison:
 
 def backtest(law: str | Law, data: pd.DataFrame, *, by: str = "C", cutoff: float | None = None, holdout: int = 1,
              fitter: Fitter | None = None, columns: Mapping[str, str] | None = None, bootstrap: int = 0,
-             level: float = 0.9, seed: int = 0, n_jobs: int = 1, scheduler=None,
+             level: float = 0.9, model_error: bool = True, seed: int = 0, n_jobs: int = 1, scheduler=None,
              progress: bool | None = None) -> Backtest:
     """Fit ``law`` on the rows below the split (see :func:`split_by_scale`) and predict the rows above.
 
-    Every held-out run gets a ``level`` band for a new run's measured loss (``kind="observation"``): from
-    ``bootstrap`` replicates when ``bootstrap`` > 0, else from the fit's asymptotic covariance. Returns a
-    :class:`Backtest`.
+    Every held-out run gets the default ``level`` band of a forecast (:mod:`scalinglaws.fitting.bands`): a new
+    run's measured loss, its noise part from ``bootstrap`` replicates when ``bootstrap`` > 0, else from the fit's
+    asymptotic covariance, and the model error calibrated inside the training runs (``model_error=False``: the
+    noise part alone). Returns a :class:`Backtest`.
     """
     from .resample import bootstrap as run_bootstrap
 
@@ -181,20 +182,20 @@ def backtest(law: str | Law, data: pd.DataFrame, *, by: str = "C", cutoff: float
     source = result
     if bootstrap:
         source = run_bootstrap(result, bootstrap, seed=seed, n_jobs=n_jobs, scheduler=scheduler, progress=progress)
-    band = source.band(test, level=level, kind="observation")
+    band = source.band(test, level=level, kind="observation", model_error=model_error)
     heldout = test[[*law.inputs, "loss"]].copy()
     heldout["predicted"] = result.predict(test)
     heldout["lower"], heldout["upper"] = band["lower"].to_numpy(), band["upper"].to_numpy()
     edge = float(test[by].min())
     return Backtest(law=law.name, fit=result, train=train, heldout=heldout, by=by,
                     cutoff=float(cutoff) if cutoff is not None else edge, level=level,
-                    band="bootstrap" if bootstrap else "asymptotic")
+                    band=("bootstrap" if bootstrap else "asymptotic") + (" + model error" if model_error else ""))
 
 
 def compare_laws(laws: Sequence[str | Law], data: pd.DataFrame, *, by: str = "C", cutoff: float | None = None,
                  holdout: int = 1, fitter: Fitter | None = None, columns: Mapping[str, str] | None = None,
-                 bootstrap: int = 0, level: float = 0.9, seed: int = 0, n_jobs: int = 1, scheduler=None,
-                 progress: bool | None = None) -> Comparison:
+                 bootstrap: int = 0, level: float = 0.9, model_error: bool = True, seed: int = 0, n_jobs: int = 1,
+                 scheduler=None, progress: bool | None = None) -> Comparison:
     """:func:`backtest` every law on the same split; a :class:`Comparison`, best held-out error first.
 
     Without a bootstrap the laws are fitted in parallel (``n_jobs``, ``scheduler``); with one, each law's
@@ -203,7 +204,8 @@ def compare_laws(laws: Sequence[str | Law], data: pd.DataFrame, *, by: str = "C"
     laws = [get_law(law) for law in laws]
     if not laws:
         raise FitError("give at least one law to compare")
-    options = dict(by=by, cutoff=cutoff, holdout=holdout, fitter=fitter, columns=columns, level=level, seed=seed)
+    options = dict(by=by, cutoff=cutoff, holdout=holdout, fitter=fitter, columns=columns, level=level,
+                   model_error=model_error, seed=seed)
     if bootstrap:
         results = [backtest(law, data, bootstrap=bootstrap, n_jobs=n_jobs, scheduler=scheduler, progress=progress,
                             **options) for law in laws]

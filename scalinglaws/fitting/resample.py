@@ -138,11 +138,18 @@ class BootstrapResult:
         """The full-data fit's predicted loss, like :meth:`FitResult.predict`."""
         return self.fit.predict(data, **inputs)
 
-    def band(self, data=None, *, level: float = 0.9, kind: str = "mean", **inputs) -> pd.DataFrame:
-        """The predicted loss with a percentile band over the replicates (like :meth:`FitResult.band`):
-        ``kind="mean"`` bands the law itself (parameter uncertainty); ``kind="observation"`` also adds a
-        resampled residual of the fit to every replicate, a band for a new run's measured loss."""
-        return band_table(self, data, inputs, level, kind)
+    @property
+    def model_error(self):
+        """The full-data fit's calibrated model error (:attr:`FitResult.model_error`)."""
+        return self.fit.model_error
+
+    def band(self, data=None, *, level: float = 0.9, kind: str = "observation", model_error: bool = True,
+             **inputs) -> pd.DataFrame:
+        """The predicted loss with its ``level`` band (like :meth:`FitResult.band`), the noise part from the
+        replicates: ``kind="mean"`` bands the law itself (parameter uncertainty); ``kind="observation"`` (the
+        default) also adds a resampled residual of the fit to every replicate, a band for a new run's measured
+        loss; the model error is added unless ``model_error=False``."""
+        return band_table(self, data, inputs, level, kind, model_error)
 
     def interval(self, function: Callable[[dict], float], level: float = 0.9) -> dict[str, float]:
         """Percentile interval of any derived quantity ``function(params)`` (params: name → value)::

@@ -195,14 +195,25 @@ class FitResult:
     #: Seed of the asymptotic parameter draws and resampled residuals of :meth:`band` (fixed: same numbers always).
     seed = 0
 
-    #: Where the spread of :meth:`band` comes from.
-    band_source = "asymptotic"
-    #: The same, in words.
-    band_description = "the fit's asymptotic covariance"
+    @property
+    def band_source(self) -> str:
+        """Where the noise part of :meth:`band` comes from: ``"asymptotic"`` (the covariance), or ``"residuals"``
+        when the covariance is singular (parameter uncertainty then is not in the noise part)."""
+        return "asymptotic" if self.diagnostics.covariance_ok else "residuals"
+
+    @property
+    def band_description(self) -> str:
+        """:attr:`band_source` in words."""
+        if self.diagnostics.covariance_ok:
+            return "the fit's asymptotic covariance"
+        return ("the scatter of the runs only (the fit's covariance is singular, so the noise part leaves out the "
+                "parameters' uncertainty; a bootstrap adds it)")
 
     @cached_property
     def _draws(self) -> np.ndarray:
         draws = asymptotic_draws(self)
+        if not np.all(np.isfinite(draws)):  # a singular covariance: the fit itself, the runs' scatter added later
+            draws = np.tile(np.asarray(self.values, dtype=float), (len(draws), 1))
         draws.flags.writeable = False
         return draws
 
@@ -211,14 +222,25 @@ class FitResult:
         covariance of the fit (``"asymptotic"``; see :mod:`scalinglaws.fitting.bands`)."""
         return self._draws, self.band_source
 
-    def band(self, data=None, *, level: float = 0.9, kind: str = "mean", **inputs) -> pd.DataFrame:
-        """The predicted loss with a ``level`` band from the parameter uncertainty (asymptotic draws):
-        columns: the inputs, ``loss``, ``lower``, ``upper``. ``kind="observation"`` bands a new run's measured
-        loss (resampled residuals added). Same signature as :meth:`BootstrapResult.band`::
+    @cached_property
+    def model_error(self):
+        """The calibrated error of the law itself (:class:`~scalinglaws.fitting.calibration.ModelError`): backtests
+        inside the data, computed on first use (five refits) and saved with the fit."""
+        from .calibration import calibrate
 
-            fit.band(N=7e10, D=1.4e12)                 # one row: N, D, loss, lower, upper
+        return calibrate(self)
+
+    def band(self, data=None, *, level: float = 0.9, kind: str = "observation", model_error: bool = True,
+             **inputs) -> pd.DataFrame:
+        """The predicted loss with its ``level`` band (see :mod:`scalinglaws.fitting.bands`): the noise part from
+        the asymptotic covariance (and, for ``kind="observation"``, the default, the scatter of a new run's measured
+        loss), plus the model error that grows with the distance beyond the data (``model_error=False``: the noise
+        part alone). Columns: the inputs, ``loss``, ``lower``, ``upper``, ``noise_lower``, ``noise_upper``,
+        ``model_error``, ``distance``. Same signature as :meth:`BootstrapResult.band`::
+
+            fit.band(N=7e10, D=1.4e12)                 # one row: N, D, loss, lower, upper, ...
         """
-        return band_table(self, data, inputs, level, kind)
+        return band_table(self, data, inputs, level, kind, model_error)
 
     def interval(self, function, level: float = 0.9) -> dict[str, float]:
         """Percentile interval of a derived quantity ``function(params)`` (params: name → value) over the
@@ -341,8 +363,10 @@ class FitResult:
 
     # -- serialization ------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        """Plain-data form, lossless for floats (non-finite numbers become strings)."""
-        return {
+        """Plain-data form, lossless for floats (non-finite numbers become strings); the calibrated model error
+        is included once it has been computed (it is a deterministic function of the fit, saved to spare its
+        backtests)."""
+        out = {
             "format": _FORMAT, "version": _FORMAT_VERSION, "law": self.law.to_dict(),
             "values": _enc(self.values), "stderr": _enc(self.stderr), "covariance": _enc(self.covariance),
             "objective": _enc(self.objective), "inputs": {k: _enc(v) for k, v in self.inputs.items()},
@@ -352,6 +376,9 @@ class FitResult:
             "loglik": _enc(self.loglik), "settings": _enc(dict(self.settings)), "n_excluded": self.n_excluded,
             "diagnostics": _enc(self.diagnostics.to_dict()),
         }
+        if "model_error" in self.__dict__:
+            out["model_error"] = _enc(self.__dict__["model_error"].to_dict())
+        return out
 
     @classmethod
     def from_dict(cls, d: Mapping) -> "FitResult":
@@ -365,6 +392,14 @@ class FitResult:
             raise InputError(f"fit result is incomplete or damaged ({type(err).__name__}: {err})",
                              hint="write it again with 'scalinglaws fit --out'") from None
         result._check()
+        if "model_error" in d:
+            from .calibration import ModelError
+
+            try:
+                result.__dict__["model_error"] = ModelError.from_dict(_dec(d["model_error"]), result.residuals)
+            except (KeyError, TypeError, ValueError) as err:
+                raise InputError(f"fit result's model error is damaged ({type(err).__name__}: {err})",
+                                 hint="write it again with 'scalinglaws fit --out'") from None
         return result
 
     def _check(self) -> None:
@@ -424,7 +459,9 @@ class FitResult:
         return (FitResult.from_dict, (self.to_dict(),))
 
     def __eq__(self, other) -> bool:
-        return isinstance(other, FitResult) and json.dumps(self.to_dict()) == json.dumps(other.to_dict())
+        def core(result):  # the fit itself, not what was cached from it
+            return json.dumps({k: v for k, v in result.to_dict().items() if k != "model_error"})
+        return isinstance(other, FitResult) and core(self) == core(other)
 
     __hash__ = None  # type: ignore[assignment]
 

@@ -9,7 +9,7 @@ from .batch import (DEEPSEEK, PRESETS, STEP_LAW, STEP_LAW_MEAN, BatchFit, BatchS
                     analyze_batch_sweeps, critical_batch_kaplan, fit_batch_sweep, fit_hyperparameter_law,
                     min_compute_ratio, min_steps)
 from .curves import best_cooldown, continue_run, predict_curve
-from .extrapolation import WARN_BEYOND, beyond_data
+from ..fitting.extrapolation import WARN_BEYOND, beyond_data
 from .isoflop import IsoflopResult, isoflop_analysis
 from .loss import Forecast, forecast
 from .planning import Plan, plan

@@ -19,7 +19,8 @@ import pandas as pd
 from scipy.optimize import brentq, minimize_scalar
 
 from ..exceptions import LawError, ScalingLawsError, ScalingLawsWarning, warn
-from ..fitting.bands import check_level, percentile_band
+from ..fitting.bands import check_kind, check_level, combine, observation_noise, percentile_band
+from ..fitting.extrapolation import distance
 from ..fitting.resample import BootstrapResult
 from ..fitting.result import FitResult
 from ..laws.base import Law
@@ -172,7 +173,8 @@ def _argmin_batch(loss: Callable, draws: np.ndarray, tokens: Callable, C: float,
 def compute_optimal(fit, budgets, *, params: Mapping[str, float] | None = None,
                     flops: Callable | str | None = None, flops_per_token: float = 6.0, inference_tokens: float = 0.0,
                     unique_tokens: float | None = None, repetition: Mapping[str, float] | None = None,
-                    method: str = "auto", level: float | None = 0.9) -> pd.DataFrame:
+                    method: str = "auto", level: float | None = 0.9, kind: str = "observation",
+                    model_error: bool = True) -> pd.DataFrame:
     """Compute-optimal N, D, tokens per parameter and loss for each budget C (FLOPs), with ``level`` bands.
 
     Parameters
@@ -192,8 +194,13 @@ def compute_optimal(fit, budgets, *, params: Mapping[str, float] | None = None,
     method : {"auto", "closed", "numeric"}
         ``auto`` uses the law's closed form when the plain C = k·N·D constraint allows one.
     level : float or None
-        Level of the bands (``None``: none). Every parameter draw of the fit gets its own optimum; the band is
-        the central interval of the draws' N_opt, D_opt, tokens per parameter and loss.
+        Level of the bands (``None``: none). Every parameter draw of the fit gets its own optimum; the bands of
+        N_opt, D_opt and tokens per parameter are the central intervals of the draws' (parameter uncertainty only:
+        the model error is calibrated on losses). The loss band is that of a forecast at the optimum
+        (:mod:`scalinglaws.fitting.bands`), the same as ``sl.forecast`` gives at N_opt, D_opt: the draws' losses
+        there, with a new run's scatter for ``kind="observation"``
+        (the default), and the model error that grows with the distance beyond the data (``model_error=False``:
+        none); its parts are ``loss_noise_lower``/``loss_noise_upper`` and ``loss_model_error``.
 
     Returns
     -------
@@ -257,12 +264,23 @@ def compute_optimal(fit, budgets, *, params: Mapping[str, float] | None = None,
                                       for c in C]) if len(draws) else np.empty((0, C.size))
         d_draw = np.column_stack([_tokens_at(tokens, n_draw[:, i], c) for i, c in enumerate(C)]) \
             if len(draws) else n_draw
-        l_draw = np.column_stack([_loss_at(loss, tuple(draws[:, [j]] for j in range(draws.shape[1])),
-                                           n_draw[:, [i]], d_draw[:, [i]])[:, 0] for i in range(C.size)]) \
+        # the loss band is a forecast's at the optimum (the run one would train: N_opt, D_opt), the same numbers
+        # sl.forecast and fit.band give there
+        l_draw = _loss_at(loss, tuple(draws[:, [j]] for j in range(draws.shape[1])), n_opt[None, :], d_opt[None, :]) \
             if len(draws) else n_draw
-        for column, values_ in (("N_opt", n_draw), ("D_opt", d_draw), ("tokens_per_param", d_draw / n_draw),
-                                ("loss", l_draw)):
-            out[f"{column}_lower"], out[f"{column}_upper"] = percentile_band(values_, check_level(level))
+        level = check_level(level)
+        for column, values_ in (("N_opt", n_draw), ("D_opt", d_draw), ("tokens_per_param", d_draw / n_draw)):
+            out[f"{column}_lower"], out[f"{column}_upper"] = percentile_band(values_, level)
+        if check_kind(kind) == "observation" and len(l_draw):
+            l_draw = l_draw * observation_noise(fit.residuals, l_draw.shape, fit.seed)
+        noise_lower, noise_upper = percentile_band(l_draw, level)
+        d = distance(fit.inputs, {"N": n_opt, "D": d_opt},
+                     C=out["C"].to_numpy() - 2.0 * inference_tokens * n_opt if inference_tokens else None)
+        M = fit.model_error.halfwidth(d, level) if model_error else np.zeros(C.size)
+        band = combine(out["loss"].to_numpy(), noise_lower, noise_upper, M)
+        out["loss_lower"], out["loss_upper"] = band["lower"], band["upper"]
+        out["loss_noise_lower"], out["loss_noise_upper"] = band["noise_lower"], band["noise_upper"]
+        out["loss_model_error"], out["distance"] = M, d
     return out
 
 
@@ -277,13 +295,14 @@ def _closed_n(closed: Callable, C, values, k: float) -> np.ndarray:
 
 
 def _tokens_at(tokens: Callable, n_opt: np.ndarray, C) -> np.ndarray:
-    """D at each N_opt (NaN where N_opt is)."""
-    n_opt = np.asarray(n_opt, dtype=float)
+    """D at each N_opt (NaN where N_opt is), for one budget C or one per entry."""
+    n_opt = np.asarray(n_opt, dtype=float).reshape(-1)
     C = np.broadcast_to(np.asarray(C, dtype=float), n_opt.shape)
     out = np.full(n_opt.shape, np.nan)
-    ok = np.isfinite(n_opt)
-    for index in zip(*np.nonzero(ok)):
-        out[index] = tokens(np.array([n_opt[index]]), float(C[index]))[0]
+    for c in np.unique(C):
+        rows = np.flatnonzero(np.isfinite(n_opt) & (C == c))
+        if rows.size:
+            out[rows] = np.asarray(tokens(n_opt[rows], float(c)), dtype=float).reshape(-1)
     return out
 
 

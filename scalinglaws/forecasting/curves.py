@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import LawError, ScalingLawsError
-from ..fitting.bands import check_kind, check_level, evaluate_draws, observation_noise, percentile_band
+from ..fitting.bands import check_kind, check_level, combine, evaluate_draws, observation_noise, percentile_band
+from ..fitting.extrapolation import curve_distance
 from ..fitting.resample import BootstrapResult
 from ..fitting.result import FitResult
 from ..schedules import Schedule, constant, parse_schedule, wsd
@@ -42,14 +43,19 @@ def _curve_fit(fit) -> FitResult:
 
 
 def predict_curve(fit: FitResult | BootstrapResult, schedule: Schedule | str, *, steps: Sequence[int] | None = None,
-                  points: int = 500, N: float | None = None, level: float = 0.9, kind: str = "mean") -> pd.DataFrame:
+                  points: int = 500, N: float | None = None, level: float | None = 0.9, kind: str = "observation",
+                  model_error: bool = True) -> pd.DataFrame:
     """Predicted loss along ``schedule`` (a :class:`Schedule` or a spec such as ``"cosine:steps=50000,peak=3e-4,
     final=3e-5,warmup=1000"``).
 
     ``steps`` defaults to ``points`` evenly spaced steps from the end of the warmup to the last step (which is
-    always included). ``N`` is needed by ``lr-annealing-N``. ``level`` gives ``lower``/``upper`` columns: from a
-    bootstrap's replicates, or from a fit's asymptotic covariance (``level=None``: no band; ``kind="observation"``
-    adds resampled residuals). Returns a DataFrame: step, lr, loss (+ lower, upper).
+    always included). ``N`` is needed by ``lr-annealing-N``. ``level`` gives the band (``level=None``: none), as for
+    point forecasts (:mod:`scalinglaws.fitting.bands`): its noise part from a bootstrap's replicates or a fit's
+    asymptotic covariance, with a new run's scatter for ``kind="observation"`` (the default), and the model error
+    calibrated by backtests inside the fitted curves (cut by step) growing with the distance in steps beyond the
+    fitted ones in the target's learning-rate regime (:func:`~scalinglaws.fitting.extrapolation.curve_distance`;
+    ``model_error=False``: none). Returns a DataFrame: step, lr, loss (+ lower, upper, noise_lower, noise_upper,
+    model_error, beyond_step, distance).
     """
     base = _curve_fit(fit)
     schedule = _schedule(schedule)
@@ -72,8 +78,12 @@ def predict_curve(fit: FitResult | BootstrapResult, schedule: Schedule | str, *,
         good = good[:: max(1, len(good) // _CURVE_DRAWS)]
         draws = evaluate_draws(law, good, X, chunk=_REPLICATE_CHUNK) if len(good) else np.empty((0, steps.size))
         if kind == "observation":
-            draws = draws * observation_noise(base.residuals, draws.shape, [fit.seed, 2])
-        out["lower"], out["upper"] = percentile_band(draws, level)
+            draws = draws * observation_noise(base.residuals, draws.shape, fit.seed)
+        far = curve_distance(base.law, base.inputs, law, X)
+        M = base.model_error.halfwidth(far["distance"].to_numpy(), level) if model_error else np.zeros(steps.size)
+        for column, values in combine(out["loss"].to_numpy(), *percentile_band(draws, level), M).items():
+            out[column] = values
+        out["beyond_step"], out["distance"] = far["beyond_step"].to_numpy(), far["distance"].to_numpy()
     return out
 
 

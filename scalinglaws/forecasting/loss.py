@@ -10,7 +10,7 @@ import pandas as pd
 from ..exceptions import LawError, ScalingLawsError
 from ..schema import format_number
 from .allocation import compute_optimal
-from .extrapolation import WARN_BEYOND, beyond_data, warn_extrapolation
+from ..fitting.extrapolation import WARN_BEYOND, beyond_data, warn_extrapolation
 
 __all__ = ["forecast", "Forecast"]
 
@@ -21,8 +21,9 @@ class Forecast:
     compute, ``loss`` (nats/token), ``lower``/``upper`` (the ``level`` band of ``kind``), and the extrapolation
     distance ``beyond_C`` with the per-input ``beyond_<input>`` (see :mod:`.extrapolation`).
 
-    ``band`` says where the band's spread comes from (``bootstrap`` replicates or the fit's ``asymptotic``
-    covariance; ``band_description`` in words); ``warning`` holds the extrapolation warning, when one was given.
+    ``band`` says where the noise part of the band comes from (``bootstrap`` replicates or the fit's ``asymptotic``
+    covariance; ``band_description`` in words), ``model_error`` how the model-error part was calibrated (empty
+    for the noise band alone); ``warning`` holds the extrapolation warning, when one was given.
     """
 
     table: pd.DataFrame
@@ -32,6 +33,7 @@ class Forecast:
     kind: str
     band: str
     band_description: str = ""
+    model_error: str = ""
     source: str = ""
     warning: str | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)
@@ -41,10 +43,13 @@ class Forecast:
         if "step" in self.table:
             return self._curve_summary()
         inputs = [c for c in self.table.columns if c not in ("loss", "lower", "upper", "C") and not c.startswith("beyond")]
+        inputs = [c for c in inputs if c not in ("noise_lower", "noise_upper", "model_error", "distance")]
         lines = [f"Forecast{f' from {self.source}' if self.source else ''} ({self.law}: {self.formula}); "
-                 f"{100 * self.level:g}% {self.kind} band from {self.band_description or self.band}"]
+                 f"{100 * self.level:g}% band of {'a new run' if self.kind == 'observation' else 'the law'}: noise "
+                 f"from {self.band_description or self.band}" + (f", {self.model_error}" if self.model_error
+                                                                  else " (no model error: the narrow band)")]
         header = "  ".join(f"{k:>10}" for k in inputs)
-        lines.append(f"  {header}  {'loss (nats/token)':>26}  {'beyond (C)':>10}")
+        lines.append(f"  {header}  {'loss (nats/token)':>26}  {'noise':>7}  {'model':>7}  {'beyond (C)':>10}")
         for row in self.table.itertuples(index=False):
             row = row._asdict()
             cells = "  ".join(f"{format_number(row[k]):>10}" for k in inputs)
@@ -53,7 +58,9 @@ class Forecast:
                 band += f" [{row['lower']:.4f}, {row['upper']:.4f}]"
             beyond = row.get("beyond_C", np.nan)
             far = "-" if not np.isfinite(beyond) or beyond <= 1.0001 else f"x{beyond:.3g}"
-            lines.append(f"  {cells}  {band:>26}  {far:>10}")
+            lines.append(f"  {cells}  {band:>26}  {band_part(row, 'noise')}  {band_part(row, 'model')}  {far:>10}")
+        lines.append("noise: the band without the model error (half-width, % of the loss); model: the error of the "
+                     "law itself, which grows with the distance beyond the data")
         lines.append("beyond (C): the target's compute over the largest fitted compute (per-input ratios in the "
                      "table's beyond_<input> columns)")
         lines.extend(f"Note: {n}" for n in self.notes)
@@ -64,13 +71,17 @@ class Forecast:
     def _curve_summary(self) -> str:
         t = self.table
         lines = [f"Forecast{f' from {self.source}' if self.source else ''} ({self.law}) {self.formula}; "
-                 f"{100 * self.level:g}% {self.kind} band from {self.band_description or self.band}", f"  {'step':>8} {'lr':>10} "
-                 f"{'loss (nats/token)':>28}"]
+                 f"{100 * self.level:g}% band of {'a new run' if self.kind == 'observation' else 'the law'}: noise "
+                 f"from {self.band_description or self.band}" + (f", {self.model_error}" if self.model_error
+                                                                  else " (no model error: the narrow band)"),
+                 f"  {'step':>8} {'lr':>10} {'loss (nats/token)':>28}  {'noise':>7}  {'model':>7}"]
         for i in np.unique(np.linspace(0, len(t) - 1, 11).round().astype(int)):
-            row = t.iloc[i]
+            row = t.iloc[i].to_dict()
             band = f"{row['loss']:.4f}" + (f" [{row['lower']:.4f}, {row['upper']:.4f}]" if "lower" in t else "")
-            lines.append(f"  {int(row['step']):>8} {row['lr']:>10.3g} {band:>28}")
-        lines.append(f"The last step is {t['beyond_step'].iloc[-1]:.3g}x the last fitted step.")
+            lines.append(f"  {int(row['step']):>8} {row['lr']:>10.3g} {band:>28}  {band_part(row, 'noise')}  "
+                         f"{band_part(row, 'model')}")
+        if "beyond_step" in t:
+            lines.append(f"The last step is {t['beyond_step'].iloc[-1]:.3g}x the last fitted step.")
         lines.extend(f"Note: {n}" for n in self.notes)
         return "\n".join(lines)
 
@@ -79,17 +90,35 @@ class Forecast:
         return {"forecast": self.table}
 
 
-def forecast(fit, *, level: float = 0.9, kind: str = "mean", warn_beyond: float = WARN_BEYOND,
-             flops_per_token: float = 6.0, data=None, schedule=None, **inputs) -> Forecast:
+def band_part(row, part: str, prefix: str = "") -> str:
+    """The half-width of one part of a band (``noise`` or ``model``) as ±% of the loss, 7 characters wide; ``prefix``
+    names the band's columns (``loss_`` in allocation tables: ``loss_noise_lower``, ``loss_model_error``)."""
+    get = row.get if isinstance(row, dict) else (lambda k, d=np.nan: getattr(row, k, d))
+    if part == "model":
+        value = get(f"{prefix}model_error", np.nan)
+        return f"{'±' + format(100 * value, '.2g') + '%' if np.isfinite(value) else '-':>7}"
+    lo, hi, center = get(f"{prefix}noise_lower", np.nan), get(f"{prefix}noise_upper", np.nan), get("loss")
+    if not (np.isfinite(lo) and np.isfinite(hi)):
+        return f"{'-':>7}"
+    return f"{'±' + format(50 * (hi - lo) / center, '.2g') + '%':>7}"
+
+
+def forecast(fit, *, level: float = 0.9, kind: str = "observation", model_error: bool = True,
+             warn_beyond: float = WARN_BEYOND, flops_per_token: float = 6.0, data=None, schedule=None,
+             **inputs) -> Forecast:
     """Predicted loss (nats/token) at the given inputs, with a band, as a :class:`Forecast`.
 
-    ``fit`` is a :class:`~scalinglaws.FitResult` (band from its asymptotic covariance) or a
-    :class:`~scalinglaws.BootstrapResult` (band from its replicates). Give the law's inputs by name
-    (``N=7e9, D=2e12``; arrays broadcast) or a DataFrame ``data``. For a law of N and D, ``C`` (FLOPs) alone means
-    the compute-optimal split of that budget, and ``C`` with ``N`` means D = C/(k·N). ``kind`` is ``"mean"``
-    (band of the law) or ``"observation"`` (band of a new run's measured loss). An
-    :class:`~scalinglaws.exceptions.ExtrapolationWarning` fires when a target's compute is more than ``warn_beyond``
-    times the largest fitted compute.
+    ``fit`` is a :class:`~scalinglaws.FitResult` (noise part of the band from its asymptotic covariance) or a
+    :class:`~scalinglaws.BootstrapResult` (from its replicates). Give the law's inputs by name (``N=7e9, D=2e12``;
+    arrays broadcast) or a DataFrame ``data``. For a law of N and D, ``C`` (FLOPs) alone means the compute-optimal
+    split of that budget, and ``C`` with ``N`` means D = C/(k·N).
+
+    The band (:mod:`scalinglaws.fitting.bands`) is by default that of a new run's measured loss
+    (``kind="observation"``; ``"mean"``: the law's mean) with the model error calibrated by backtests inside the
+    data, which grows with the distance beyond the data (``model_error=False``: the narrow noise band alone). The
+    table has both parts: ``noise_lower``/``noise_upper`` and ``model_error`` (the model-error half-width on the
+    log scale). An :class:`~scalinglaws.exceptions.ExtrapolationWarning` fires when a target's compute is more than
+    ``warn_beyond`` times the largest fitted compute.
 
     A loss-curve law forecasts the curve along a ``schedule`` (a :class:`~scalinglaws.schedules.Schedule` or a spec
     such as ``"wsd:steps=50000,peak=3e-4,cooldown=0.2"``; ``N=`` for laws across sizes) with
@@ -100,7 +129,7 @@ def forecast(fit, *, level: float = 0.9, kind: str = "mean", warn_beyond: float 
     """
     law = fit.law
     if law.capabilities.curve:
-        return _curve_forecast(fit, schedule, level, kind, inputs)
+        return _curve_forecast(fit, schedule, level, kind, model_error, inputs)
     if schedule is not None:
         raise LawError(f"law '{law.name}' is not a loss-curve law: it forecasts inputs ({', '.join(law.inputs)}), "
                        "not a schedule")
@@ -131,17 +160,18 @@ def forecast(fit, *, level: float = 0.9, kind: str = "mean", warn_beyond: float 
                                f"{', '.join(f'{k}: {np.size(v)}' for k, v in X.items())}")
     shape = np.broadcast_shapes(*(np.shape(v) for v in X.values()))
     X = {k: np.broadcast_to(v, shape).ravel().astype(float) for k, v in X.items()}
-    table = fit.band(level=level, kind=kind, **X)
+    table = fit.band(level=level, kind=kind, model_error=model_error, **X).drop(columns="distance")
     far = beyond_data(fit, X)
     if "C" not in table and np.isfinite(far["beyond_C"]).any():
         table.insert(len(X), "C", flops_per_token * X["N"] * X["D"] if {"N", "D"} <= set(X) else np.nan)
     table = pd.concat([table.reset_index(drop=True), far], axis=1)
     message = warn_extrapolation(fit, far, warn_beyond)
     return Forecast(table=table, law=law.name, formula=law.formula, level=level, kind=kind,
-                    band=fit.band_source, band_description=fit.band_description, warning=message)
+                    band=fit.band_source, band_description=fit.band_description, warning=message,
+                    model_error=fit.model_error.describe(level) if model_error else "")
 
 
-def _curve_forecast(fit, schedule, level, kind, inputs) -> Forecast:
+def _curve_forecast(fit, schedule, level, kind, model_error, inputs) -> Forecast:
     from .curves import predict_curve
 
     if schedule is None:
@@ -150,13 +180,12 @@ def _curve_forecast(fit, schedule, level, kind, inputs) -> Forecast:
     if unknown:
         raise LawError(f"a loss-curve forecast takes a schedule (and N for laws across sizes), not "
                        f"{', '.join(unknown)}")
-    table = predict_curve(fit, schedule, level=level, kind=kind, N=inputs.get("N"))
-    last = float(np.max(fit.inputs["step"]))
-    table["beyond_step"] = table["step"] / last
+    table = predict_curve(fit, schedule, level=level, kind=kind, N=inputs.get("N"), model_error=model_error)
     notes = []
     if getattr(fit, "method", None) == "residuals":
         notes.append("with fewer than 3 fitted runs the bootstrap resamples residuals as if independent; steps of "
                      "one curve are correlated, so the band is too narrow: fit more runs for a run bootstrap")
     spec = schedule if isinstance(schedule, str) else getattr(schedule, "spec", "") or "the schedule"
     return Forecast(table=table, law=fit.law.name, formula=f"along {spec}", level=level, kind=kind,
-                    band=fit.band_source, band_description=fit.band_description, notes=tuple(notes))
+                    band=fit.band_source, band_description=fit.band_description, notes=tuple(notes),
+                    model_error=fit.model_error.describe(level) if model_error else "")

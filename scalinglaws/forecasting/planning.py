@@ -18,7 +18,8 @@ from ..exceptions import ScalingLawsError
 from ..schema import format_number
 from .allocation import compute_optimal
 from .batch import PRESETS, HyperparameterLaw
-from .extrapolation import WARN_BEYOND, beyond_data, fitted_compute, warn_extrapolation
+from .loss import band_part
+from ..fitting.extrapolation import WARN_BEYOND, beyond_data, fitted_compute, warn_extrapolation
 
 __all__ = ["plan", "Plan", "HPARAM_CHOICES", "default_budgets"]
 
@@ -37,6 +38,7 @@ class Plan:
     level: float
     band: str
     band_description: str
+    model_error: str
     hyperparameters: HyperparameterLaw | None
     seq_len: int
     options: Mapping = field(default_factory=dict)
@@ -55,8 +57,8 @@ class Plan:
             notes.append(f"unique tokens capped at {format_number(self.options['unique_tokens'])}")
         if self.options.get("flops"):
             notes.append(f"FLOPs {self.options['flops']}")
-        lines = [f"Plan{f' from {self.source}' if self.source else ''} ({self.law})" + "".join(f"; {n}" for n in notes)
-                 + f"; [{100 * self.level:g}% intervals from {self.band_description or self.band}]"]
+        lines = [f"Plan{f' from {self.source}' if self.source else ''} ({self.law})" + "".join(f"; {n}" for n in notes),
+                 self._band_line()]
         count = format_number
         for row in self.table.itertuples():
             beyond = f" (x{row.beyond_C:.3g} the largest fitted compute)" if row.beyond_C > 1.0001 else ""
@@ -68,7 +70,9 @@ class Plan:
             lines.append(f"  tokens D          {_band(row, 'D_opt', count)}"
                          + (f"  ({row.epochs:.3g} epochs of the unique tokens)" if "epochs" in self.table else ""))
             lines.append(f"  tokens/parameter  {_band(row, 'tokens_per_param', lambda v: f'{v:.4g}')}")
-            lines.append(f"  loss              {_band(row, 'loss', lambda v: f'{v:.4f}')}")
+            parts = (f"  (noise {band_part(row, 'noise', 'loss_').strip()}, model error "
+                     f"{band_part(row, 'model', 'loss_').strip()})") if "loss_noise_lower" in self.table else ""
+            lines.append(f"  loss              {_band(row, 'loss', lambda v: f'{v:.4f}')}{parts}")
             if "inference_flops" in self.table:
                 lines.append(f"  FLOPs: training {row.train_flops:.3g}, inference {row.inference_flops:.3g}")
             if self.hyperparameters is not None:
@@ -81,10 +85,15 @@ class Plan:
             lines.append(f"Warning: {self.warning}")
         return "\n".join(lines)
 
+    def _band_line(self) -> str:
+        model = f"; {self.model_error}" if self.model_error else "; no model error (the narrow band)"
+        return (f"[{100 * self.level:g}% intervals: N, D and tokens/parameter from the parameter uncertainty "
+                f"({self.band_description or self.band}); the loss of a run at the optimum also with its scatter"
+                f"{model}]")
+
     def _compact(self) -> str:
         fitted = self.options.get("fitted_compute", np.nan)
-        lines = [f"Compute-optimal allocation (C = 6·N·D; data reach C = {fitted:.3g} FLOPs; "
-                 f"[{100 * self.level:g}% intervals from {self.band_description or self.band}]):"]
+        lines = [f"Compute-optimal allocation (C = 6·N·D; data reach C = {fitted:.3g} FLOPs):", "  " + self._band_line()]
         cells = {"N_opt": format_number, "D_opt": format_number, "tokens_per_param": lambda v: f"{v:.4g}",
                  "loss": lambda v: f"{v:.4f}"}
         rows = []
@@ -93,14 +102,18 @@ class Plan:
                 rows.append((f"{row.C:.3g}", "no interior optimum: the law keeps improving toward an extreme N"))
                 continue
             beyond = f"x{row.beyond_C:.3g}" if row.beyond_C > 1.0001 else "-"
-            rows.append((f"{row.C:.3g}", *(_band(row, k, f) for k, f in cells.items()), beyond))
-        widths = [max(len(r[i]) for r in rows if len(r) > i) if rows else 0 for i in range(6)]
-        head = ("C (FLOPs)", "N_opt", "D_opt", "tokens/param", "loss", "beyond (C)")
+            parts = (band_part(row, "noise", "loss_").strip(), band_part(row, "model", "loss_").strip())
+            rows.append((f"{row.C:.3g}", *(_band(row, k, f) for k, f in cells.items()), *parts, beyond))
+        head = ("C (FLOPs)", "N_opt", "D_opt", "tokens/param", "loss", "noise", "model", "beyond (C)")
+        widths = [max(len(r[i]) for r in rows if len(r) > i) if rows else 0 for i in range(len(head))]
         widths = [max(w, len(h)) for w, h in zip(widths, head)]
         lines.append("  " + "  ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
         for r in rows:
-            lines.append("  " + ("  ".join(f"{c:>{w}}" for c, w in zip(r, widths)) if len(r) == 6
+            lines.append("  " + ("  ".join(f"{c:>{w}}" for c, w in zip(r, widths)) if len(r) == len(head)
                                  else f"{r[0]:>{widths[0]}}  {r[1]}"))
+        if "loss_noise_lower" in self.table:
+            lines.append("  noise, model: the loss band's half-widths (% of the loss) without the model error, and of "
+                         "the model error alone")
         if self.warning:
             lines.append(f"Warning: {self.warning}")
         return "\n".join(lines)
@@ -129,7 +142,8 @@ def default_budgets(fit) -> list[float]:
 
 def plan(fit, budgets=None, *, inference_tokens: float = 0.0, unique_tokens: float | None = None,
          flops: Callable | str | None = None, hparams: str | HyperparameterLaw | None = "steplaw",
-         seq_len: int = 2048, level: float = 0.9, warn_beyond: float = WARN_BEYOND) -> Plan:
+         seq_len: int = 2048, level: float = 0.9, kind: str = "observation", model_error: bool = True,
+         warn_beyond: float = WARN_BEYOND) -> Plan:
     """Plan runs for compute ``budgets`` (FLOPs; default :func:`default_budgets`) from a fit or a bootstrap of a
     law of N and D.
 
@@ -137,6 +151,7 @@ def plan(fit, budgets=None, *, inference_tokens: float = 0.0, unique_tokens: flo
     :func:`~scalinglaws.forecasting.allocation.compute_optimal`; ``hparams`` names a published law of the optimal
     batch size and learning rate (``steplaw``, ``steplaw-mean``, ``deepseek``; ``None`` or ``"none"``: none) or is a
     :class:`~scalinglaws.forecasting.batch.HyperparameterLaw`; ``seq_len`` (tokens) turns the batch into sequences.
+    The bands are those of :func:`~scalinglaws.forecasting.allocation.compute_optimal` (``kind``, ``model_error``).
     """
     if not (isinstance(seq_len, (int, np.integer)) and seq_len >= 1):
         raise ScalingLawsError(f"seq_len must be a positive number of tokens, got {seq_len!r}")
@@ -146,10 +161,10 @@ def plan(fit, budgets=None, *, inference_tokens: float = 0.0, unique_tokens: flo
     options = {"inference_tokens": float(inference_tokens), "unique_tokens": unique_tokens, "flops": flops}
     if budgets is None:
         budgets = default_budgets(fit)
-    table = compute_optimal(fit, budgets, level=level, **options)
+    table = compute_optimal(fit, budgets, level=level, kind=kind, model_error=model_error, **options)
     train = table["train_flops"] if "train_flops" in table else table["C"]
     far = beyond_data(fit, {"N": table["N_opt"].to_numpy(), "D": table["D_opt"].to_numpy()}, C=train.to_numpy())
-    table = pd.concat([table, far], axis=1)
+    table = pd.concat([table.drop(columns="distance", errors="ignore"), far], axis=1)
     if preset is not None:
         variables = {"N": table["N_opt"], "D": table["D_opt"], "C": train}
         table["batch_tokens"] = preset.batch_size(**{k: variables[k] for k in preset.batch[1]})
@@ -159,5 +174,6 @@ def plan(fit, budgets=None, *, inference_tokens: float = 0.0, unique_tokens: flo
     fitted = fitted_compute(fit)
     options["fitted_compute"] = float(np.max(fitted)) if fitted is not None else np.nan
     return Plan(table=table, law=fit.law.name, level=level, band=fit.band_source,
-                band_description=fit.band_description, hyperparameters=preset,
+                band_description=fit.band_description,
+                model_error=fit.model_error.describe(level) if model_error else "", hyperparameters=preset,
                 seq_len=int(seq_len), options=options, warning=message)
