@@ -62,7 +62,7 @@ class Found:
     def named(self) -> bool:
         """Whether the user named this log (an error in it stops the ingest) rather than it being met in a
         folder (an error in it skips it, and says why)."""
-        return self.root is None and isinstance(self.path, Path)
+        return self.root is None
 
 
 def special_file(path: Path) -> str | None:

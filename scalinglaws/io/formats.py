@@ -29,6 +29,7 @@ __all__ = ["LogFormat", "Probe", "register_format", "formats", "get_format", "ig
 BUILTIN_FORMATS = (
     "tensorboard",
     "mlflow",
+    "mlflow_server",
     "huggingface",
     "lightning",
     "wandb",

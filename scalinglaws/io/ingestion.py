@@ -223,7 +223,7 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
             continue
         if "loss" not in chosen and "eval_loss" not in chosen:
             error = _no_loss(table, metrics, keys)
-            if item.named or strict:
+            if (item.named and isinstance(item.path, Path) and Path(item.path).is_file()) or strict:
                 raise error
             ctx.skip(table.path, "logs with no loss metric", str(error))
             continue
