@@ -135,3 +135,47 @@ def test_mlflow_server_that_is_not_there_is_one_line(capsys):
     _need("mlflow")
     code, out, err = run_cli(capsys, "ingest", f"mlflow://127.0.0.1:{_free_port()}/sweep")
     assert code == 2 and len(err.strip().splitlines()) == 1 and "cannot reach the MLflow tracking server" in err
+
+
+# ------------------------------------------------------------------------------------------------ W&B offline
+
+WANDB_SCRIPT = r'''
+import wandb
+for name, n, steps in (("tiny-a", 1.5e7, 60), ("tiny-b", 6e7, 40)):
+    run = wandb.init(project="sweep", name=name, config={"n_params": n, "batch_size": 8, "seq_len": 64})
+    for s in range(0, steps, 5):
+        row = {"train/loss": round(5 - s / 100 - n / 1e9, 6), "trainer/global_step": s, "train/lr": 1e-3}
+        if s % 20 == 0:
+            row["val/loss"] = round(5.1 - s / 100 - n / 1e9, 6)
+        wandb.log(row)
+    run.finish()
+'''
+
+
+@pytest.fixture(scope="module")
+def wandb_runs(tmp_path_factory):
+    _need("wandb")
+    root = tmp_path_factory.mktemp("wandb")
+    env = {**os.environ, "WANDB_MODE": "offline", "WANDB_DIR": str(root), "WANDB_SILENT": "true",
+           "WANDB_DISABLE_GIT": "true", "WANDB_CONSOLE": "off"}
+    done = subprocess.run([sys.executable, "-c", WANDB_SCRIPT], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return root / "wandb"
+
+
+def test_wandb_offline_runs_are_read_with_the_sdk(wandb_runs):
+    folders = sorted(p for p in wandb_runs.iterdir() if p.is_dir() and p.name.startswith("offline-run-"))
+    assert len(folders) == 2 and all(list(f.glob("run-*.wandb")) for f in folders)
+    result = sl.ingest(wandb_runs)
+    runs = result.runs.set_index("run")
+    assert sorted(runs.index) == ["tiny-a", "tiny-b"] and set(runs["format"]) == {"wandb-run"}
+    for name, n, steps in (("tiny-a", 1.5e7, 60), ("tiny-b", 6e7, 40)):
+        mine = result.curves[result.curves["run"] == name].set_index("step")
+        want = {s: round(5 - s / 100 - n / 1e9, 6) for s in range(0, steps, 5)}
+        assert mine["loss"].dropna().to_dict() == want
+        assert mine["eval_loss"].dropna().to_dict() == {s: round(5.1 - s / 100 - n / 1e9, 6)
+                                                          for s in range(0, steps, 20)}
+        assert (mine["lr"] == 1e-3).all()
+        assert runs.at[name, "N"] == n and runs.at[name, "tokens_per_step"] == 8 * 64
+    one = sl.ingest(folders[0])  # a run folder named on its own
+    assert len(one.runs) == 1 and not math.isnan(one.curves["loss"].iloc[-1])

@@ -34,6 +34,7 @@ BUILTIN_FORMATS = (
     "lightning",
     "wandb",
     "wandb_runs",
+    "wandb_offline",
     "plain",
     "textlog",
 )
