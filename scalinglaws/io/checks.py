@@ -2,8 +2,8 @@
 
 **Divergence** is judged on a smoothed curve, not on raw per-batch losses (whose lucky minima make any noisy run
 look like it rose): the training loss (the evaluation loss when there is none) is smoothed by a running median
-over ``max(5, n/20)`` logged values (none below :data:`SMOOTH_FROM` values), and the run is *diverged* when the
-median of its last three smoothed values exceeds ``diverge_factor`` times the lowest smoothed value (by a rise of
+over ``max(5, n/20)`` logged values (none below :data:`SMOOTH_FROM` values), and the run is *diverged* when its
+final value (the lower of its last smoothed value and the median of the last three) exceeds ``diverge_factor`` times the lowest smoothed value (by a rise of
 at least :data:`MATERIAL` of the curve's fall from its first value to its best: a training loss memorised down to
 1e-4 that doubles has not diverged), or when a logged value is NaN/inf.
 
@@ -56,7 +56,8 @@ def _trend(values: np.ndarray, steps: np.ndarray):
         return None
     curve = smooth(values)
     i = int(np.argmin(curve))
-    return float(curve[i]), int(steps[i]), float(np.median(curve[-3:])), float(curve[0])
+    final = min(float(np.median(curve[-3:])), float(curve[-1]))  # a last spike is not a rise; a fall is a fall
+    return float(curve[i]), int(steps[i]), final, float(curve[0])
 
 
 def _rose(trend, factor: float) -> bool:
