@@ -6,13 +6,17 @@ Detection asks the registered formats (:mod:`scalinglaws.io.formats`), in their 
 ==================  =============================================================================================
 format              recognised by
 ==================  =============================================================================================
+``mlflow-server``   a path ``mlflow://host:port/<experiment>``, or any path not on disk with ``tracking_uri``
 ``mlflow``          a folder holding ``meta.yaml`` and ``metrics/`` (one MLflow run)
+``wandb-run``       a folder holding ``run-*.wandb`` (a W&B run directory: the whole folder is the run)
 ``tensorboard``     a folder holding ``events.out.tfevents.*`` files (one run per folder)
 ``huggingface``     ``trainer_state.json``, or a JSON file with a ``log_history`` list
 ``lightning``       ``metrics.csv`` with ``step`` and ``epoch`` columns (or next to ``hparams.yaml``)
+``wandb-runs``      a CSV with W&B's runs-table header (``Name``, ``State``, ``Created``, ``Runtime`` ...)
 ``wandb-csv``       a CSV whose columns after the first are all ``<run> - <metric>`` with ``__MIN``/``__MAX``
 ``wandb-history``   JSON Lines whose records carry W&B's ``_step``/``_runtime``/``_timestamp``
-``table``           other CSV/TSV/JSON Lines/JSON/Parquet files (a step column is then required)
+``table``           other CSV/TSV/JSON Lines/JSON/Parquet files (a step column is then required), and CSV/TSV
+                    content saved as ``.log``/``.txt``
 ``text:<dialect>``  any other text file whose lines match a trainer's (see :mod:`scalinglaws.io.textlog`),
                     or the user's ``--regex``
 ==================  =============================================================================================
@@ -21,8 +25,10 @@ Before any format is asked, a file must be a regular file (named pipes, devices 
 named and skipped in folders: reading one could block forever) and not a Git LFS pointer (a placeholder for a
 file that was never downloaded). In folders, files that are none of the formats (checkpoints, images, READMEs)
 are listed as skipped with the reason, and sidecar tables (``runs.csv``) and config files are read as metadata
-(see :mod:`scalinglaws.io.runs`). Hidden folders (``.git``, MLflow's ``.trash``, ``.ipynb_checkpoints``) are
-not entered, and say so. A file given by name that is none of these is an error.
+(see :mod:`scalinglaws.io.runs`); files a tool writes that are not curves (W&B's ``wandb-events.jsonl``) are
+listed with what they are. Git LFS pointers are listed as such (in a TensorBoard folder too). Hidden folders
+(``.git``, MLflow's ``.trash``) are not entered, and say so; the files of ``.ipynb_checkpoints`` folders are
+listed one by one. A file given by name that is none of these is an error.
 """
 
 from __future__ import annotations

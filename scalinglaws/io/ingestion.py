@@ -116,8 +116,8 @@ class Ingested:
         everything left out with its reason, as text. Past ``max_runs`` runs, only the runs with flags are
         listed one by one (every run is in :attr:`runs`)."""
         formats = Counter(self.files["format"])
-        lines = [f"Ingested {len(self.files)} logs ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))}): "
-                 f"{len(self.runs)} runs, {len(self.curves)} rows"]
+        kinds = f" ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))})" if formats else ""
+        lines = [f"Ingested {len(self.files)} logs{kinds}: {len(self.runs)} runs, {len(self.curves)} rows"]
         if len(self.runs):
             lines.append(f"  {'run':<28} {'format':<18} {'steps':>8} {'tokens':>8} {'N':>8} {'loss':>8} "
                          f"{'eval':>8}  flags")
@@ -280,6 +280,8 @@ def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False
 
     if n_jobs is None:
         n_jobs = -1 if len(found) >= PARALLEL_FROM else 1
+    if progress is None and len(found) < PARALLEL_FROM:
+        progress = False  # a bar only where reading takes a while
     tasks = [(get_format(item.format).parse, item.path, ctx.fresh(item.root), item.named or strict)
              for item in found]
     results = run_tasks(_read_one, tasks, n_jobs=n_jobs, progress=progress, description="reading logs")

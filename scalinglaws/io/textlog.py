@@ -5,21 +5,31 @@ dialect        lines read
 =============  ============================================================================================
 nanogpt        ``iter 120: loss 3.2100, time 812.50ms, mfu 31.00%`` (training loss);
                ``step 500: train loss 3.1, val loss 3.2`` (the validation loss; the train estimate is not used);
-               ``tokens per iteration will be: 491,520`` and ``number of parameters: 123.59M`` (run metadata;
-               nanoGPT's count leaves out the position embeddings)
+               ``tokens per iteration will be: 491,520`` (or the older ``total number of tokens per iteration:
+               491520``) and ``number of parameters: 123.59M`` (nanoGPT's count leaves out the position
+               embedding but includes the token embedding: see :func:`nanogpt_parameters`)
 megatron       Megatron-LM's ``iteration 100/ 2000 | consumed samples: 51200 | ... | learning rate: 3.0E-04 |
-               global batch size: 512 | lm loss: 6.1E+00 | ...`` and ``validation loss at iteration 1000 |
-               lm loss value: 3.4E+00 | ...``; the argument dump (``seq_length ..... 2048``) gives metadata,
-               and tokens = consumed samples × ``seq_length``
+               global batch size: 512 | lm loss: 6.1E+00 | ...`` (and the 2019–2020 fields without colons,
+               ``learning rate 3.9E-06 | lm loss 8.99E+00 |``), ``validation loss at iteration 1000 | lm loss
+               value: 3.4E+00 | ...`` (or ``| LM loss: ...``); the argument dump (``seq_length ..... 2048``)
+               gives metadata; tokens are Megatron-DeepSpeed's ``consumed tokens:``, else consumed samples ×
+               ``seq_length``
 gpt-neox       the same lines as written by GPT-NeoX (``lm_loss: ...``, ``validation results at iteration
                1000 | lm_loss value: ...``)
 torchtitan     ``step: 10  loss:  8.7759  memory: ...`` and ``validate step: 10  loss: ...`` (colour codes and the
                ``[titan] <time> - root - INFO -`` prefix are ignored)
+modded-nanogpt ``step:N/M train_loss:X train_time:...`` and ``step:N/M val_loss:Y ...`` (records of the speedruns)
+llm.c          ``s:N trl:X`` (training; ``lr:L norm:G`` may follow) and ``s:N tel:Y`` (validation)
+olmo           ``[step=N/M,epoch=E]`` and then one indented ``name=value`` line per metric
+               (``train/CrossEntropyLoss``, ``throughput/total_tokens``, ``eval/<set>/CrossEntropyLoss``);
+               ``Number of non-embedding parameters: ...`` gives N
 regex          your own: a regular expression with named groups ``step`` and any of ``loss``, ``eval_loss``,
                ``lr``, ``tokens`` (other named groups become metrics of their own)
 =============  ============================================================================================
 
-Lines that are not metrics (startup banners, warnings, samples) are ignored and counted. A value written as
+Lines that are not metrics (startup banners, warnings, samples) are ignored and counted. A last line without its
+newline is cut off only when it ends where a number could go on (``loss 3.22``); one that ends after its values
+(``train_loss:3.2215 train_ti``) is read. A value written as
 ``nan`` or ``inf`` is kept as a non-finite loss, which flags the run as diverged. A run is named after the
 file (``gpt-125m.log`` → ``gpt-125m``), or after its folder when the file has a generic name (``train.log``,
 ``stdout.txt``, ...).
