@@ -267,3 +267,13 @@ def test_a_folder_of_many_logs_is_read_in_parallel_with_one_summary(tmp_path, ca
         sl.ingest(tmp_path, strict=True)
     code, out, err = run_cli(capsys, "ingest", tmp_path, "--n-jobs", "2")
     assert code == 0 and err == ""  # no progress bar when not on a terminal
+
+
+def test_logs_named_alike_by_their_files_are_told_apart_by_their_paths(tmp_path):
+    for name, loss in (("a", 4.0), ("b", 5.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "main.log").write_text(f"s:0 trl:{loss}\ns:1 trl:{loss - 1}\n")
+    result = sl.ingest(tmp_path)
+    assert sorted(result.runs["run"]) == ["a/main", "b/main"]
+    assert _curve(result, "b/main", "loss") == {0: 5.0, 1: 4.0}
+    assert any("named by their paths" in note for note in result.notes)

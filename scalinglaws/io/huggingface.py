@@ -101,7 +101,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     keys = {role: name for role, name in KEYS.items() if role != "tokens"}
     if TOKENS in frame.columns:
         keys["tokens"] = TOKENS
-    return [LogTable(frame=frame, path=str(path), format=FORMAT, keys=keys, meta={run: meta},
+    return [LogTable(frame=frame, path=str(path), format=FORMAT, keys=keys, meta={run: meta}, named_by_path=True,
                      folder=str(folder), lineage=tuple(_fingerprint(e) for e in history))]
 
 

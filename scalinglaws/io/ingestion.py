@@ -250,6 +250,7 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
                              hint="the logs hold no data rows yet; give logs of runs that have started")
         return _empty(ctx, paths, diverge_factor, params, keys, regex, skip_bad_lines)
     parts, blocks = supersede_states(parts, blocks, ctx)
+    _tell_apart(parts, blocks, ctx)
     curves, owners, segments = _combine(parts, blocks, ctx)
     info = _run_info(curves, owners, sidecar, params)
     matched = {sidecar_entry(run, sidecar).get("_name") for run in info["run"]}
@@ -364,7 +365,7 @@ def _canonical(table: LogTable, user_keys: Mapping[str, str], ctx: ParseContext)
     given.update({role: name for role, name in user_keys.items() if name in metrics})
     chosen = choose_keys(metrics, {r: n for r, n in given.items() if n in metrics})
     for role, name in chosen.items():
-        others = [] if role in user_keys else rivals(role, name, metrics)
+        others = [] if role in user_keys or table.keys.get(role) == name else rivals(role, name, metrics)
         if others:
             ctx.notes.append(f"{Path(table.path).name}: {len(others) + 1} metrics could be the {role} "
                              f"({', '.join(map(str, [name, *others]))}); {name!r} was taken; choose with "
@@ -422,6 +423,39 @@ def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> tuple[pd
     ordered = ordered.assign(_run=run_of).groupby(["_run", "step"], sort=True, as_index=False).last()
     ordered = ordered.drop(columns="_run")[list(frame.columns)]  # split rows of one step merged, in run order
     return (ordered, *run_blocks(ordered["run"])[:2])
+
+
+def _tell_apart(parts, blocks, ctx: ParseContext) -> None:
+    """Runs named after their files or folders (``main.log`` → ``main``) that two logs of a folder both give are
+    two runs, not one: each is renamed after its path below the ingested folder, and the notes say so."""
+    owners: dict[str, list[int]] = {}
+    for k, (_, names) in enumerate(blocks):
+        for run in names:
+            owners.setdefault(run, []).append(k)
+    for run, ks in owners.items():
+        if len(ks) < 2 or not all(parts[k][0].named_by_path and len(blocks[k][1]) == 1 for k in ks):
+            continue
+        new = {}
+        for k in ks:
+            table, item = parts[k][0], parts[k][3]
+            path = Path(table.path)
+            try:
+                rel = path.resolve().relative_to(Path(item.root).resolve()) if item.root else path
+            except ValueError:
+                rel = path
+            new[k] = rel.with_suffix("").as_posix() if rel.suffix else rel.as_posix()
+        if len(set(new.values())) < len(ks):
+            continue  # the paths do not tell them apart either: merged or refused below
+        for k in ks:
+            table, frame, chosen, item = parts[k]
+            if run in table.meta:
+                table.meta[new[k]] = table.meta.pop(run)
+            parts[k] = (table, frame.assign(run=new[k]), chosen, item)
+            blocks[k] = (blocks[k][0], [new[k]])
+            if run in ctx.flags:
+                ctx.flags[new[k]] = list(ctx.flags[run])
+        ctx.notes.append(f"{len(ks)} logs would all be run {run!r} (named after their files or folders): "
+                         f"named by their paths instead, {', '.join(new[k] for k in ks)}")
 
 
 def _combine(parts, blocks, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, tuple], tuple]:

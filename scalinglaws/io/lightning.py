@@ -127,6 +127,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
             _resumed(float(frames[0][0].min()), frames[0][0].astype(float)):
         ctx.flag(run, f"its steps start at {int(frames[0][0].min())}: resumed from a checkpoint of a run not found here")
     return [LogTable(frame=frame, path=str(path), format=FORMAT, lines=np.concatenate(where), folder=str(path.parent),
+                     named_by_path=True,
                      notes=notes)]
 
 

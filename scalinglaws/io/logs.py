@@ -62,6 +62,8 @@ class LogTable:
     offset: int | None = None  # row i is on line i + offset (one line per row after a header)
     notes: list[str] = field(default_factory=list)
     folder: str | None = None  # where to look for config files of these runs (default: the file's folder)
+    named_by_path: bool = False  # its run was named after its file or folder (not by the log): a name another
+    #                              log's path also gives is told apart by the paths (see ingestion)
     lineage: tuple | None = None  # fingerprints of the log's entries in order (a state that is a prefix of
     #                               another's is superseded by it; see ingestion)
 

@@ -153,6 +153,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     meta = _run_constants(runs, metrics)
     out = pd.DataFrame({"run": runs.reset_index(drop=True), "step": steps, **metrics}, copy=False)
     return [LogTable(frame=out, path=str(path), format=FORMAT, lines=source.lines, offset=source.offset,
+                     named_by_path=run_col is None,
                      folder=str(path.parent), meta=meta)]
 
 

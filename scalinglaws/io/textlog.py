@@ -397,7 +397,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     notes = [f"{dialect.name} dialect; {ignored} other lines ignored"]
     keys = {role: role for role in ROLES if role in frame.columns}
     keys.update({role: name for role, name in getattr(dialect, "keys", {}).items() if name in frame.columns})
-    return [LogTable(frame=frame, path=str(path), format=f"{FORMAT}:{dialect.name}", keys=keys, meta={run: meta},
+    return [LogTable(frame=frame, path=str(path), format=f"{FORMAT}:{dialect.name}", keys=keys, meta={run: meta}, named_by_path=True,
                      lines=np.asarray(lines), notes=notes, folder=str(path.parent))]
 
 

@@ -173,7 +173,7 @@ def parse_history(path: Path, ctx: ParseContext) -> list[LogTable]:
     run = run_name(path, ctx)
     frame, _ = wide_from_records(kept, run, key)
     frame = frame.drop(columns=[c for c in _W_AND_B_KEYS if c in frame.columns])
-    return [LogTable(frame=frame, path=str(path), format=HISTORY_FORMAT, lines=np.asarray(where),
+    return [LogTable(frame=frame, path=str(path), format=HISTORY_FORMAT, lines=np.asarray(where), named_by_path=True,
                      folder=str(path.parent))]
 
 
