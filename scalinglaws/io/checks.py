@@ -29,6 +29,8 @@ __all__ = ["check_runs", "smooth", "SMOOTH_FROM", "OVERFIT_MARGIN"]
 
 #: Curves with fewer logged values than this are not smoothed (sparse evaluations are averages already).
 SMOOTH_FROM = 20
+#: Longer curves are reduced to this many block medians before smoothing.
+BLOCKS = 200
 #: How far above its best the evaluation loss must end to call a run over-fitting.
 OVERFIT_MARGIN = 0.05
 #: A rise counts only when it is at least this fraction of the curve's fall from its first value to its best.
@@ -36,28 +38,36 @@ MATERIAL = 0.05
 _PER_SEQUENCE = 20.0  # nats: no per-token language-model loss is this high for long (ln 256k ≈ 12.5)
 
 
-def smooth(values: np.ndarray) -> np.ndarray:
+def smooth(values: np.ndarray, steps: np.ndarray | None = None):
     """A running median (centred, window ``max(5, n/20)`` values, odd) of one run's logged values; unchanged
-    below :data:`SMOOTH_FROM` values.
+    below :data:`SMOOTH_FROM` values. Past :data:`BLOCKS` values, the values are first reduced to the medians of
+    :data:`BLOCKS` equal blocks (aligned on the last value), so that smoothing stays O(n). With ``steps``, returns
+    ``(curve, steps of its points)``.
 
     >>> smooth(np.array([3.0, 2.0, 9.0, 1.0])).tolist()
     [3.0, 2.0, 9.0, 1.0]
     """
     n = len(values)
-    if n < SMOOTH_FROM:
-        return values
-    window = max(5, n // 20) | 1
-    return pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
+    at = steps
+    if n >= SMOOTH_FROM:
+        if n > 2 * BLOCKS:
+            block = n // BLOCKS
+            cut = n - (n // block) * block
+            values = np.median(values[cut:].reshape(-1, block), axis=1)
+            at = None if steps is None else steps[cut:].reshape(-1, block)[:, -1]
+        window = max(5, len(values) // 20) | 1
+        values = pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
+    return values if steps is None else (values, at)
 
 
 def _trend(values: np.ndarray, steps: np.ndarray):
     """(best, step of best, final, first) of a smoothed curve, or None below three values."""
     if values.size < 3:
         return None
-    curve = smooth(values)
+    curve, at = smooth(values, steps)
     i = int(np.argmin(curve))
     final = min(float(np.median(curve[-3:])), float(curve[-1]))  # a last spike is not a rise; a fall is a fall
-    return float(curve[i]), int(steps[i]), final, float(curve[0])
+    return float(curve[i]), int(at[i]), final, float(curve[0])
 
 
 def _rose(trend, factor: float) -> bool:
@@ -109,7 +119,7 @@ def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, 
         if t is not None and _rose(t, diverge_factor):
             reasons.append(f"loss rose from {t[0]:.4g} to {t[2]:.4g}")
         elif e is not None and e[2] > (1 + OVERFIT_MARGIN) * e[0]:
-            falling = t is not None and t[2] < float(np.interp(e[1], train_steps, smooth(train)))
+            falling = t is not None and t[2] < float(np.interp(e[1], *reversed(smooth(train, train_steps))))
             if falling:
                 notes.append(f"over-fitting: eval loss rose from {e[0]:.4g} (step {e[1]}) to {e[2]:.4g} while the "
                              f"training loss fell to {t[2]:.4g}")
