@@ -277,3 +277,14 @@ def test_logs_named_alike_by_their_files_are_told_apart_by_their_paths(tmp_path)
     assert sorted(result.runs["run"]) == ["a/main", "b/main"]
     assert _curve(result, "b/main", "loss") == {0: 5.0, 1: 4.0}
     assert any("named by their paths" in note for note in result.notes)
+
+
+def test_a_trainers_tensorboard_copy_of_a_run_is_not_a_second_run(tmp_path):
+    pytest.importorskip("tensorboard")
+    out = tmp_path / "out"
+    shutil.copytree(LOGS / "huggingface" / "run-a", out)
+    events = out / "runs" / "Jan01_00-00-00_host"
+    shutil.copytree(next(p for p in (LOGS / "tensorboard").iterdir() if p.is_dir()), events)
+    result = sl.ingest(tmp_path)
+    assert result.runs["run"].tolist() == ["out"] and result.runs["format"].tolist() == ["huggingface"]
+    assert "TensorBoard copies of a Trainer run" in " ".join(result.skipped["reason"])

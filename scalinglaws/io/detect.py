@@ -196,6 +196,24 @@ def _known() -> str:
     return ", ".join(f.description for f in formats() if f.sniff is not None or f.sniff_folder is not None)
 
 
+#: Why a TensorBoard folder that copies another log of the same run is not read as a run of its own.
+TB_COPY_HF = "TensorBoard copies of a Trainer run (its trainer_state.json holds the same curve, and is read)"
+TB_COPY_LIGHTNING = "TensorBoard copies of a Lightning run (its metrics.csv beside them is read)"
+
+
+def _copy_of_another_log(folder: Path, files: list[str]) -> str | None:
+    """Whether a TensorBoard folder is the copy a trainer writes of a run logged in a format read anyway: the
+    Hugging Face Trainer's ``<output>/runs/<time>_<host>/`` next to ``<output>/trainer_state.json`` (or its
+    checkpoints'), or Lightning's TensorBoardLogger writing into the folder of a CSVLogger's ``metrics.csv``."""
+    if "metrics.csv" in files:
+        return TB_COPY_LIGHTNING
+    if folder.parent.name == "runs":
+        output = folder.parent.parent
+        if (output / "trainer_state.json").is_file() or any(output.glob("checkpoint-*/trainer_state.json")):
+            return TB_COPY_HF
+    return None
+
+
 def _walk(root: Path, regex, found: list[Found], passed: list[tuple[str, str]], sidecars: list[Path]) -> None:
     folder_formats: list[LogFormat] = [f for f in formats() if f.sniff_folder is not None]
     for folder, dirs, files in os.walk(root):
@@ -217,6 +235,11 @@ def _walk(root: Path, regex, found: list[Found], passed: list[tuple[str, str]], 
             if len(pointers) == len(own):  # every file of the run is a pointer: no run here
                 files = [n for n in files if n not in pointers]
                 claimed = None
+        copy = _copy_of_another_log(here, files) if claimed is not None and claimed.name == "tensorboard" else None
+        if copy is not None:  # the trainer's TensorBoard copy of a run whose own log is read
+            passed.extend((str(here / n), copy) for n in sorted(files)
+                          if claimed.sniff(Probe(here / n, b"", regex, False)))
+            claimed = None
         if claimed is not None:
             found.append(Found(claimed.name, here, None if here == root else root))  # a run folder named: named
             if claimed.sniff is None:  # the folder is the whole run (MLflow): nothing below is a log of its own
