@@ -212,6 +212,9 @@ def test_eval_only_at_step_zero_never_gives_a_stale_or_zero_token_point():
     assert auto["metric"] == "loss" and auto["D"] == 5000 * 1e5 and "step 0" in auto["note"]
     forced = sl.points_from_curves(curves, runs, metric="eval").iloc[0]
     assert forced["exclude"] and "D = 0" in forced["reason"]
+    curves, runs = _sweep(eval_steps=[0, 1000])  # the last evaluation at step 1000 of 5000: kept, and said
+    stale = sl.points_from_curves(curves, runs).iloc[0]
+    assert stale["metric"] == "eval_loss" and stale["D"] == 1000 * 1e5 and "step 1000 of 5000" in stale["note"]
 
 
 def test_metric_eval_on_a_run_without_eval_names_the_right_cause(capsys, tmp_path):

@@ -203,7 +203,7 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
                        tracking_uri=tracking_uri)
     found, passed, sidecars = discover(paths, ctx.regex, tracking_uri=tracking_uri)
     for path, reason in passed:
-        if strict and reason != "files that are not logs" and not reason.startswith(("hidden", "Jupyter")):
+        if strict and (reason == LFS_REASON or reason.startswith(("unreadable", "special files"))):
             raise InputError(f"is one of the {reason}", path=path, hint="leave out --strict to skip it")
         ctx.skip(path, reason)
     if runs is not None:

@@ -22,11 +22,11 @@ linearly in log(tokens) between the logged values around Tk (D = Tk): intermedia
 for IsoFLOP profiles. ``at_flops=[C1, ...]`` does the same at Tk = Ck / (6·N) for each run. A run that did not
 reach a token count gives no point there (counted in ``attrs["not_reached"]``).
 
-No point is given unmarked at D = 0 or from a stale evaluation: with ``metric="auto"``, a run whose evaluations
-all lie in the first half of its steps (the only one at step 0, say) takes its training loss instead, and its
-``note`` says so; a point at D = 0 (step 0, before any training) or with a loss of 0 or below (not a
-cross-entropy) is ``exclude``d with its ``reason``; an explicit ``metric="eval"`` on a stale evaluation is kept
-and noted.
+No point is given unmarked at D = 0 or from a stale evaluation: with ``metric="auto"``, a run whose only
+evaluation is at step 0 (before any training) takes its training loss instead, and its ``note`` says so; a run
+whose last evaluation lies in the first half of its steps keeps it (D is the tokens at that step) with a
+``note``; a point at D = 0 (step 0) or with a loss of 0 or below (not a cross-entropy) is ``exclude``d with its
+``reason``.
 """
 
 from __future__ import annotations
@@ -200,6 +200,6 @@ def _metric_of(group: pd.DataFrame, metric: str) -> tuple[str, str]:
     if not stale:
         return "eval_loss", ""
     where = "its only evaluations are at step 0" if last_eval == 0 else f"its last evaluation is at step {last_eval}"
-    if metric == "auto" and trained.any() and steps[trained].max() > last_eval:
+    if metric == "auto" and last_eval == 0 and trained.any() and steps[trained].max() > 0:
         return "loss", f"{where} of {last}: the training loss is used"
     return "eval_loss", f"{where} of {last}: the point is from then"
