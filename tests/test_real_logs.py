@@ -291,3 +291,11 @@ def test_a_trainers_tensorboard_copy_of_a_run_is_not_a_second_run(tmp_path):
     result = sl.ingest(tmp_path)
     assert result.runs["run"].tolist() == ["out"] and result.runs["format"].tolist() == ["huggingface"]
     assert "TensorBoard copies of a Trainer run" in " ".join(result.skipped["reason"])
+
+
+def test_tokens_between_logged_counts_are_interpolated_and_said(tmp_path):
+    log = tmp_path / "run.csv"
+    log.write_text("step,loss,val_loss,tokens\n10,4.0,,1000\n15,,4.2,\n20,3.5,,2000\n")
+    result = sl.ingest(log)
+    assert _curve(result, "run", "tokens") == {10: 1000.0, 15: 1500.0, 20: 2000.0}
+    assert "interpolated" in result.runs.iloc[0]["flags"]

@@ -579,6 +579,14 @@ def _tokens(curves: pd.DataFrame, info: pd.DataFrame, segments, ctx: ParseContex
             if tokens is logged:
                 tokens = logged.copy()
             tokens[lo:hi] = np.where(ok, seg, steps[lo:hi] * tps[j])
+        elif ok.sum() >= 2 and not ok.all():  # logged on some rows (training entries), not on others (evals)
+            s, known = steps[lo:hi], np.flatnonzero(ok)
+            inside = ~ok & (s >= s[known[0]]) & (s <= s[known[-1]])
+            if inside.any():
+                if tokens is logged:
+                    tokens = logged.copy()
+                tokens[lo:hi][inside] = np.interp(s[inside], s[known], seg[known])
+                ctx.flag(run, f"tokens at {int(inside.sum())} steps interpolated between the logged counts")
     if tokens is not logged:
         curves = curves.assign(tokens=tokens)
     info = info.copy()
