@@ -357,6 +357,20 @@ def no_match_hint(path: Path, regex: re.Pattern) -> str:
     return f"your --regex {regex.pattern!r} matches no line of the file's first 64 KiB{shown}"
 
 
+def _columns(rows: list[dict]) -> pd.DataFrame:
+    """Rows ``{"step": int, name: float, ...}`` as a frame of an int64 step and float columns (NaN: not logged),
+    built column by column (a frame of records would be cast cell by cell)."""
+    n = len(rows)
+    columns: dict[str, np.ndarray] = {"step": np.zeros(n, dtype=np.int64)}
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            column = columns.get(key)
+            if column is None:
+                column = columns[key] = np.full(n, np.nan)
+            column[i] = value
+    return pd.DataFrame(columns, copy=False)
+
+
 def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     text = read_text(path)
     if not text.strip():
@@ -390,10 +404,10 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     if not rows:
         raise InputError(f"no metric lines ({dialect.name} dialect)", path=path,
                          hint="the run logged no step yet, or give --regex for this log's lines")
-    frame = dialect.finish(pd.DataFrame.from_records(rows), meta)
-    frame = frame.astype({c: float for c in frame.columns if c != "step"})
+    frame = dialect.finish(_columns(rows), meta)
     run = run_name(path, ctx)
-    frame.insert(0, "run", run)
+    frame = pd.DataFrame({"run": np.full(len(frame), run, dtype=object),
+                          **{c: frame[c].to_numpy() for c in frame.columns}}, copy=False)
     notes = [f"{dialect.name} dialect; {ignored} other lines ignored"]
     keys = {role: role for role in ROLES if role in frame.columns}
     keys.update({role: name for role, name in getattr(dialect, "keys", {}).items() if name in frame.columns})
