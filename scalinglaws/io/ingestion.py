@@ -38,7 +38,7 @@ from .checks import check_runs
 from .detect import LFS_REASON, Found, discover
 from .formats import get_format
 from .lineage import supersede_states
-from .logs import LogTable, ParseContext, SkippedLog, writeable
+from .logs import LogTable, ParseContext, writeable
 from .names import ROLES, choose_keys, rivals
 from .runs import gather, read_sidecar, sidecar_entry
 from .textlog import compile_regex
