@@ -131,7 +131,12 @@ def test_truncated_mlflow_metric(capsys, tmp_path):
     runs = _copy(LOGS / "mlflow", tmp_path / "mlflow")
     metric = sorted(runs.rglob("metrics/train_loss"))[0]
     metric.write_text(metric.read_text()[:-6])
-    line = one_line_error(capsys, "ingest", runs)
+    line = one_line_error(capsys, "ingest", metric.parents[1])  # the run folder, named: an error
+    assert "train_loss, line" in line and "incomplete" in line
+    code, out, err = run(capsys, "ingest", runs)  # in a folder of runs: that run is skipped, and said
+    assert code == 0, err
+    assert "1 unreadable logs" in out and "train_loss, line" in out and "incomplete" in out
+    line = one_line_error(capsys, "ingest", runs, "--strict")  # --strict restores the stop
     assert "train_loss, line" in line and "incomplete" in line
 
 
@@ -154,7 +159,7 @@ def test_logs_without_steps(capsys, tmp_path):
     (tmp_path / "b.csv").write_text("step,loss\n1,3.0\n2,2.5\n")
     result = sl.ingest(tmp_path)  # the empty log is counted, not an error, when others have steps
     assert result.runs["run"].tolist() == ["b"]
-    assert result.skipped.to_dict("records") == [
+    assert result.skipped[["path", "reason", "count"]].to_dict("records") == [
         {"path": str(header_only), "reason": "logs with no logged steps", "count": 1}]
 
 

@@ -268,31 +268,20 @@ def XF(reason: str):
 
 CASES: dict[str, Case] = {
     # llm.c and modded-nanogpt (KellerJordan/modded-nanogpt)
-    "llmc-modded-adamw": Case("llmc-modded-adamw/f66d43d7-e449-4029-8adf-e8537bab49ea.log", llmc,
-                              xfail="issue 19: llm.c logs (s:N trl:X / s:N tel:Y) not recognised"),
-    "llmc-modded-gpt2medium-evalonly": Case("llmc-modded-gpt2medium-evalonly/main.log", llmc,
-                                            xfail="issue 19: llm.c logs (s:N tel:Y) not recognised"),
-    "llmc-modded-llmc-lr-norm": Case("llmc-modded-llmc-lr-norm/main.log", llmc,
-                                     xfail="issue 19: llm.c logs (s:N trl:X lr:L norm:G) not recognised"),
+    "llmc-modded-adamw": Case("llmc-modded-adamw/f66d43d7-e449-4029-8adf-e8537bab49ea.log", llmc),
+    "llmc-modded-gpt2medium-evalonly": Case("llmc-modded-gpt2medium-evalonly/main.log", llmc),
+    "llmc-modded-llmc-lr-norm": Case("llmc-modded-llmc-lr-norm/main.log", llmc),
     "modded-nanogpt-record-trainloss": Case(
-        "modded-nanogpt-record-trainloss/22d24867-eb5a-4fcc-ae2c-263d0277dfd1.txt", modded,
-        xfail="issue 19: modded-nanogpt records (step:N/M train_loss:X) not recognised"),
+        "modded-nanogpt-record-trainloss/22d24867-eb5a-4fcc-ae2c-263d0277dfd1.txt", modded),
     "modded-nanogpt-record-valonly": Case(
-        "modded-nanogpt-record-valonly/e6969115-4597-4d60-8566-efdd0c243d10.txt", modded,
-        xfail="issue 19: modded-nanogpt records (step:N/M val_loss:Y) not recognised"),
+        "modded-nanogpt-record-valonly/e6969115-4597-4d60-8566-efdd0c243d10.txt", modded),
     "modded-nanogpt-2026-final-eval": Case(
-        "modded-nanogpt-2026-final-eval/seed42.log", modded,
-        xfail="issue 19: modded-nanogpt records (step:N/M val_loss:Y ... final_eval) not recognised"),
+        "modded-nanogpt-2026-final-eval/seed42.log", modded),
     # nanoGPT, torchtitan, OLMo consoles
     "nanogpt-shakespeare-nan": Case("nanogpt-shakespeare-nan/train.log", nanogpt, checks=("diverged",)),
     "torchtitan-aurora-ezpz": Case("torchtitan-aurora-ezpz/tt-bc.log", torchtitan),
-    "megatron-deepspeed-pdsh": Case("megatron-deepspeed-pdsh/eth_real_qwen25_7b_tp2pp2dp2_baseline.log", megatron,
-                                    xfail="new finding: Megatron-DeepSpeed's logged 'consumed tokens' field is not "
-                                          "read; tokens come only from consumed samples x seq_length of the "
-                                          "argument dump, so a log without the dump has no tokens"),
-    "olmo-console": Case("olmo-console/training.log", olmo,
-                         xfail="new finding: OLMo's console log ([step=N/M,epoch=E] + indented name=value "
-                               "lines) is not recognised"),
+    "megatron-deepspeed-pdsh": Case("megatron-deepspeed-pdsh/eth_real_qwen25_7b_tp2pp2dp2_baseline.log", megatron),
+    "olmo-console": Case("olmo-console/training.log", olmo),
     # custom logs: refused without a pattern, read with one
     "custom-loguru-gpt2": Case("custom-loguru-gpt2/log/train_log.txt",
                                regex(r"batch_index=(?P<step>\d+) loss=(?P<loss>[0-9.]+)$"),
@@ -302,57 +291,35 @@ CASES: dict[str, Case] = {
                                     regex=r"batch: (?P<step>\d+),.* loss: (?P<loss>[0-9.]+)$"),
     # Hugging Face Trainer / TRL
     "hf-verifier-qwen05": Case("hf-verifier-qwen05", hf_states),
-    "hf-trl-num-tokens": Case("hf-trl-num-tokens", hf_states,
-                              xfail="issue 19: TRL's num_tokens should give the token counts"),
-    "hf-two-runs-one-folder": Case("hf-two-runs-one-folder", hf_states,
-                                   xfail="issue 19: several distinct HF runs in one folder come back as one run "
-                                         "(the other called superseded)"),
+    "hf-trl-num-tokens": Case("hf-trl-num-tokens", hf_states),
+    "hf-two-runs-one-folder": Case("hf-two-runs-one-folder", hf_states),
     "hf-whisper-checkpoint-prefix": Case("hf-whisper-checkpoint-prefix", lambda p: [hf_state(p / "trainer_state.json")],
-                                         must_skip=("last-checkpoint/trainer_state.json",),
-                                         xfail="new finding: the Hub's last-checkpoint/ folder (hub_strategy="
-                                               "'checkpoint') is a second run duplicating the output folder's "
-                                               "(its log_history is a prefix: issue 19's prefix rule would fix it)"),
-    "hf-cpt-predict-entries": Case("hf-cpt-predict-entries", hf_states,
-                                   xfail="issue 19: HF step-less predict_* entries make the state fail"),
-    "hf-trl-grpo-zero-loss": Case("hf-trl-grpo-zero-loss", hf_states,
-                                  xfail="new finding: TRL GRPO logs a loss of exactly 0.0, and one such value "
-                                        "refuses the whole trainer_state.json (also: num_tokens not read)"),
-    "hf-summary-only": Case("hf-summary-only", refuse_or_skip=("trainer_state.json", "loss"),
-                            xfail="new finding (like issue 19's W&B 'no loss accepted without a word'): a "
-                                  "trainer_state.json holding only the final summary becomes a run with no loss"),
-    "hf-whisper-overfit": Case("hf-whisper-overfit", hf_states, checks=("not_diverged_overfit",),
-                               xfail="issue 19: over-fitting (eval loss rising) is called divergence"),
+                                         must_skip=("last-checkpoint/trainer_state.json",)),
+    "hf-cpt-predict-entries": Case("hf-cpt-predict-entries", hf_states),
+    "hf-trl-grpo-zero-loss": Case("hf-trl-grpo-zero-loss", hf_states),
+    "hf-summary-only": Case("hf-summary-only", refuse_or_skip=("trainer_state.json", "loss")),
+    "hf-whisper-overfit": Case("hf-whisper-overfit", hf_states, checks=("not_diverged_overfit",)),
     "hf-whisper-folder-with-lfs-events": Case(
         "hf-whisper-folder-with-lfs-events", hf_states, source="hf-whisper-folder-with-lfs-events",
-        must_skip=("events.out.tfevents.1674944078.gpu07.cyverse.org.12415.0",),
-        xfail="issue 19: one unreadable file (a Git-LFS pointer) stops a whole folder"),
+        must_skip=("events.out.tfevents.1674944078.gpu07.cyverse.org.12415.0",)),
     "lfs-pointer-tfevents": Case(
         "lfs-pointer-tfevents", None, error=("lfs",),
-        error_file="events.out.tfevents.1674944078.gpu07.cyverse.org.12415.0",
-        xfail="issue 19: Git-LFS pointer files are reported as cut-off event files"),
+        error_file="events.out.tfevents.1674944078.gpu07.cyverse.org.12415.0"),
     # Lightning
-    "lightning-slm-ipynb": Case("lightning-slm-ipynb", lightning, must_skip=("metrics-checkpoint.csv",),
-                                xfail="issue 19: .ipynb_checkpoints copies are ignored without being counted"),
+    "lightning-slm-ipynb": Case("lightning-slm-ipynb", lightning, must_skip=("metrics-checkpoint.csv",)),
     "lightning-slm-two-versions": Case("lightning-slm-two-versions", lightning),
     "lightning-cli-dice-zero-loss": Case(
-        "lightning-cli-dice-zero-loss", lightning,
-        xfail="new finding: one logged loss of exactly 0.0 (a Dice loss) refuses the whole metrics.csv"),
+        "lightning-cli-dice-zero-loss", lightning),
     # W&B
     "wandb-csv-nanogpt-8runs": Case("wandb-csv-nanogpt-8runs/wandb_export.csv", wandb_panel),
     "wandb-runs-table-export": Case(
-        "wandb-runs-table-export/wandb_export.csv", wandb_runs_table,
-        xfail="new finding: a W&B runs-table export (one row per run) with repeated run names (seeds) is "
-              "merged into one run per name, silently"),
+        "wandb-runs-table-export/wandb_export.csv", wandb_runs_table),
     "wandb-runfolder-rl-noloss": Case(
         "wandb-runfolder-rl-noloss", refuse_or_skip=("wandb-history.jsonl", "loss"),
-        must_skip=("wandb-events.jsonl",),
-        xfail="issue 19: W&B run folders (wandb-events.jsonl stops the folder; a history with no loss is "
-              "accepted without a word)"),
+        must_skip=("wandb-events.jsonl",)),
     # MLflow
     "mlflow-single-step0": Case("mlflow-single-step0", mlflow),
-    "mlflow-no-loss": Case("mlflow-no-loss", refuse_or_skip=("38737742e8da4097ae97cf21f7de93e6", "loss"),
-                           xfail="new finding (like issue 19's W&B 'no loss accepted without a word'): an MLflow "
-                                 "run with no loss metric becomes a run of NaN losses, silently"),
+    "mlflow-no-loss": Case("mlflow-no-loss", refuse_or_skip=("38737742e8da4097ae97cf21f7de93e6", "loss")),
 }
 
 

@@ -23,15 +23,18 @@ from typing import Callable
 
 from ..exceptions import InputError
 
-__all__ = ["LogFormat", "Probe", "register_format", "formats", "get_format", "BUILTIN_FORMATS"]
+__all__ = ["LogFormat", "Probe", "register_format", "formats", "get_format", "ignored", "BUILTIN_FORMATS"]
 
 #: Modules of ``scalinglaws.io`` that register the built-in formats (one line per format module).
 BUILTIN_FORMATS = (
     "tensorboard",
     "mlflow",
+    "mlflow_server",
     "huggingface",
     "lightning",
     "wandb",
+    "wandb_runs",
+    "wandb_offline",
     "plain",
     "textlog",
 )
@@ -67,6 +70,12 @@ class LogFormat:
         Whether a folder is one run of this format (then ``parse`` gets the folder).
     priority : int
         Order of the detectors (lower first).
+    ignore : callable ``(path) -> str | None``, optional
+        Files this format's tool writes that are not training curves (W&B's system metrics, run summaries):
+        the reason to give when one is left out (in a folder it is listed in ``skipped``; named, refused).
+    sniff_uri : callable ``(text) -> bool``, optional
+        Whether a path argument is an address this format reads (``mlflow://host:port/experiment``); then
+        ``parse`` gets the address as text.
     """
 
     name: str
@@ -75,6 +84,8 @@ class LogFormat:
     sniff: Callable[[Probe], bool] | None = None
     sniff_folder: Callable[[Path, list[str]], bool] | None = None
     priority: int = 50
+    ignore: Callable[[Path], str | None] | None = None
+    sniff_uri: Callable[[str], bool] | None = None
 
 
 _REGISTRY: dict[str, LogFormat] = {}
@@ -83,8 +94,8 @@ _LOADED = False
 
 def register_format(fmt: LogFormat) -> LogFormat:
     """Add a format (or replace one of the same name); returns it."""
-    if not (fmt.sniff or fmt.sniff_folder):
-        raise InputError(f"log format {fmt.name!r} needs a sniff or a sniff_folder detector")
+    if not (fmt.sniff or fmt.sniff_folder or fmt.sniff_uri):
+        raise InputError(f"log format {fmt.name!r} needs a sniff, sniff_folder or sniff_uri detector")
     _REGISTRY[fmt.name] = fmt
     return fmt
 
@@ -101,6 +112,16 @@ def formats() -> list[LogFormat]:
     """Every registered format, in detector order."""
     _load_builtin()
     return sorted(_REGISTRY.values(), key=lambda f: (f.priority, f.name))
+
+
+def ignored(path: Path) -> str | None:
+    """Why a file that a format's tool writes is not a log (see :attr:`LogFormat.ignore`), or None."""
+    for fmt in formats():
+        if fmt.ignore is not None:
+            reason = fmt.ignore(path)
+            if reason:
+                return reason
+    return None
 
 
 def get_format(name: str) -> LogFormat:

@@ -19,11 +19,18 @@ from pathlib import Path
 
 from ..exceptions import InputError
 from .formats import LogFormat, register_format
-from .logs import LogTable, ParseContext, read_text, wide_from_records
+from .logs import LogTable, ParseContext, SkippedLog, read_text, wide_from_records
 
 FORMAT = "huggingface"
 KEYS = {"loss": "loss", "eval_loss": "eval_loss", "lr": "learning_rate", "tokens": "num_input_tokens_seen"}
-_CHECKPOINT = re.compile(r"checkpoint-\d+$")
+#: Token counts a state may carry, in order of preference: the Trainer's own, TRL's per-entry count, and TRL's
+#: copy of it in evaluation entries.
+TOKEN_KEYS = ("num_input_tokens_seen", "num_tokens", "eval_num_tokens")
+#: The column the token counts of a state are gathered into (the first of TOKEN_KEYS found in each entry).
+TOKENS = "tokens (num_input_tokens_seen, num_tokens)"
+_CHECKPOINT = re.compile(r"(checkpoint-\d+|last-checkpoint)$")
+_SUMMARY = ("train_loss", "total_flos", "train_samples_per_second")
+_STEPLESS = ("predict_", "test_")
 
 
 def sniff(probe) -> bool:
@@ -32,9 +39,14 @@ def sniff(probe) -> bool:
 
 
 def run_folder(path: Path) -> Path:
-    """The output folder a state belongs to (``out/checkpoint-500/trainer_state.json`` → ``out``)."""
+    """The output folder a state belongs to (``out/checkpoint-500/trainer_state.json`` → ``out``; the Hub's
+    ``out/last-checkpoint/`` too)."""
     folder = path.parent
     return folder.parent if _CHECKPOINT.match(folder.name) else folder
+
+
+def _fingerprint(entry: dict) -> str:
+    return json.dumps(entry, sort_keys=True, default=str)
 
 
 def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
@@ -48,24 +60,49 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     if not isinstance(history, list) or not all(isinstance(e, dict) for e in history):
         raise InputError("has no 'log_history' list of entries", path=path,
                          hint="give the trainer_state.json that transformers' Trainer writes")
-    records = []
+    records, summaries, stepless = [], [], 0
     for i, entry in enumerate(history):
-        if not isinstance(entry.get("step"), int) or isinstance(entry.get("step"), bool):
+        step = entry.get("step")
+        if not isinstance(step, int) or isinstance(step, bool):
+            if entry and all(k.startswith(_STEPLESS) or k == "epoch" for k in entry):
+                stepless += 1  # trainer.predict()/evaluate(metric_key_prefix="test") scores: no step, no curve
+                continue
             ctx.bad(InputError(f"log_history entry {i} has no integer 'step'", path=path,
                                hint="the state was edited or written by another tool"), "entries without step")
             continue
-        records.append({"step": entry["step"], **{k: entry[k] for k in KEYS.values() if k in entry}})
-    if not records:
-        raise InputError("log_history has no entries with a step", path=path,
-                         hint="the run logged nothing yet (logging_steps larger than the steps done?)")
+        if "loss" not in entry and any(k in entry for k in _SUMMARY):  # the final summary: its train_loss is the
+            #                                                   run's mean, not a point
+            summaries.append(entry)
+            continue
+        record = {k: v for k, v in entry.items() if k != "epoch"}
+        tokens = next((entry[k] for k in TOKEN_KEYS if isinstance(entry.get(k), (int, float))), None)
+        if tokens is not None:
+            record[TOKENS] = tokens
+        records.append(record)
+    if stepless:
+        ctx.skip(path, "step-less predict_/test_ entries of trainer states (test-set scores, not curve points)",
+                 count=stepless)
     folder = run_folder(path)
     run = ctx.run_name(folder)
+    if not records:
+        if summaries:
+            steps = state.get("logging_steps"), state.get("max_steps") or state.get("global_step")
+            why = (f" (logging_steps {steps[0]} > the {steps[1]} steps run)"
+                   if all(isinstance(v, int) for v in steps) and steps[0] > steps[1] else "")
+            raise SkippedLog(f"log_history holds only the final summary (train_loss is the run's mean): no loss at "
+                             f"any step{why}", path=path, reason="trainer states with no loss at any step "
+                             "(only the final summary)", hint="log more often (logging_steps) to get a curve")
+        raise SkippedLog("log_history has no entries with a step", path=path, reason="trainer states with no "
+                         "logged step", hint="the run logged nothing yet (logging_steps larger than the steps done?)")
     frame, _ = wide_from_records(records, run, "step")
     meta = {k: state[k] for k in ("global_step", "max_steps") if isinstance(state.get(k), (int, float))}
     if state.get("train_batch_size"):
         meta["per_device_batch_size"] = state["train_batch_size"]
-    return [LogTable(frame=frame, path=str(path), format=FORMAT, keys=dict(KEYS), meta={run: meta},
-                     folder=str(folder))]
+    keys = {role: name for role, name in KEYS.items() if role != "tokens"}
+    if TOKENS in frame.columns:
+        keys["tokens"] = TOKENS
+    return [LogTable(frame=frame, path=str(path), format=FORMAT, keys=keys, meta={run: meta}, named_by_path=True,
+                     folder=str(folder), lineage=tuple(_fingerprint(e) for e in history))]
 
 
 register_format(LogFormat(FORMAT, "Hugging Face trainer_state.json", parse=parse, sniff=sniff, priority=20))

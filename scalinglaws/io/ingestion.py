@@ -34,14 +34,16 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..schema import CURVES_COLUMNS, FLOPS_PER_PARAM_TOKEN, format_number
-from .detect import Found, discover
-from .logs import NONFINITE, LogTable, ParseContext, writeable
-from .names import ROLES, choose_keys, is_bits
+from .checks import check_runs
+from .detect import LFS_REASON, Found, discover
+from .formats import get_format
+from .lineage import supersede_states
+from .logs import LogTable, ParseContext, writeable
+from .names import ROLES, choose_keys, rivals
 from .runs import gather, read_sidecar, sidecar_entry
 from .textlog import compile_regex
 
 __all__ = ["Ingested", "ingest"]
-_PER_SEQUENCE = 20.0  # nats: no per-token language-model loss is this high for long (ln 256k ≈ 12.5)
 _TOKEN_TOLERANCE = 0.02
 
 
@@ -62,8 +64,11 @@ class Ingested:
     files : DataFrame
         One row per parsed log: ``path``, ``format``, ``runs``, ``rows``, ``notes``.
     skipped : DataFrame
-        ``path``, ``reason``, ``count`` of everything left out: skipped lines, rows replaced by restarts,
-        superseded states, files in folders that are not logs.
+        ``path``, ``reason``, ``count`` and ``detail`` (the one-line message, where there is one) of everything
+        left out: skipped lines, rows replaced by restarts, superseded states, files in folders that are not
+        logs or could not be read.
+    notes : tuple of str
+        What was merged, renamed, guessed or defaulted, in words (printed by :meth:`summary`).
     """
 
     curves: pd.DataFrame
@@ -71,6 +76,7 @@ class Ingested:
     files: pd.DataFrame
     skipped: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
     def table(self) -> pd.DataFrame:
         """The curves with each run's ``N``, ``C = 6·N·tokens``, ``format`` and ``source`` joined on."""
@@ -83,57 +89,79 @@ class Ingested:
             out[column] = out["run"].map(info[column]).astype("category")
         return out
 
-    def points(self, how: str = "final", *, metric: str = "auto", ema: int = 10, at_tokens=None,
-               at_flops=None, include_diverged: bool = False, require=("N", "D")) -> pd.DataFrame:
+    def points(self, how: str = "final", *, metric: str = "auto", ema: float = 10, ema_unit: str = "steps",
+               at_tokens=None, at_flops=None, include_diverged: bool = False, require=("N", "D")) -> pd.DataFrame:
         """One point per run (or per run and token count), ready for :func:`~scalinglaws.fit`.
 
-        See :func:`~scalinglaws.io.points.points_from_curves` for ``how``, ``metric``, ``ema``, ``at_tokens`` and
-        ``at_flops``. Diverged runs are kept with ``exclude=True`` and their reason (or dropped from the
+        See :func:`~scalinglaws.io.points.points_from_curves` for ``how``, ``metric``, ``ema``, ``ema_unit``,
+        ``at_tokens`` and ``at_flops``. Diverged runs are kept with ``exclude=True`` and their reason (or dropped from the
         table's fit with ``include_diverged=True`` to fit them anyway).
         """
         from .points import points_from_curves
 
-        return points_from_curves(self.curves, self.runs, how=how, metric=metric, ema=ema, at_tokens=at_tokens,
+        if not len(self.runs):
+            left = self.skipped.groupby("reason", sort=False)["count"].sum()
+            raise InputError("no run could be read from the logs",
+                             hint="; ".join(f"{n} {r}" for r, n in left.items()) or "the logs hold no runs")
+        return points_from_curves(self.curves, self.runs, how=how, metric=metric, ema=ema, ema_unit=ema_unit,
+                                  at_tokens=at_tokens,
                                   at_flops=at_flops, include_diverged=include_diverged, require=require)
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """The runs, the files read and what was skipped (the curves are :attr:`curves`)."""
         return {"runs": self.runs, "files": self.files, "skipped": self.skipped}
 
-    def summary(self) -> str:
-        """Files, runs (format, steps, tokens, N, final loss, flags) and everything skipped, as text."""
+    def summary(self, max_runs: int = 40) -> str:
+        """Files, runs (format, steps, tokens, N, final loss, flags), what was merged, renamed or guessed, and
+        everything left out with its reason, as text. Past ``max_runs`` runs, only the runs with flags are
+        listed one by one (every run is in :attr:`runs`)."""
         formats = Counter(self.files["format"])
-        lines = [f"Ingested {len(self.files)} logs ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))}): "
-                 f"{len(self.runs)} runs, {len(self.curves)} rows"]
-        lines.append(f"  {'run':<28} {'format':<18} {'steps':>8} {'tokens':>8} {'N':>8} {'loss':>8} "
-                     f"{'eval':>8}  flags")
+        kinds = f" ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))})" if formats else ""
+        lines = [f"Ingested {len(self.files)} logs{kinds}: {len(self.runs)} runs, {len(self.curves)} rows"]
+        if len(self.runs):
+            lines.append(f"  {'run':<28} {'format':<18} {'steps':>8} {'tokens':>8} {'N':>8} {'loss':>8} "
+                         f"{'eval':>8}  flags")
         last = self.curves.groupby("run", sort=False).agg(loss=("loss", "last"), eval_loss=("eval_loss", "last"))
+        quiet = 0
         for row in self.runs.itertuples():
+            flags = (f"DIVERGED ({row.reason}); " if row.diverged else "") + (row.flags or "")
+            if len(self.runs) > max_runs and not flags:
+                quiet += 1
+                continue
             fmt = lambda v: "-" if v is None or not np.isfinite(v) else format_number(v)
             loss = last["loss"].get(row.run, np.nan)
             ev = last["eval_loss"].get(row.run, np.nan)
-            flags = (f"DIVERGED ({row.reason}); " if row.diverged else "") + (row.flags or "")
             lines.append(f"  {str(row.run)[:28]:<28} {row.format[:18]:<18} {row.last_step:>8} "
                          f"{fmt(row.tokens):>8} {fmt(row.N):>8} "
                          f"{'-' if np.isnan(loss) else f'{loss:.4f}':>8} {'-' if np.isnan(ev) else f'{ev:.4f}':>8}"
                          f"  {flags.rstrip('; ')}")
+        if quiet:
+            lines.append(f"  ... and {quiet} more runs without flags (all of them: the runs table, --runs-out)")
+        if self.notes:
+            lines.append("Notes:")
+            lines.extend(f"  {note}" for note in self.notes)
         if len(self.skipped):
             lines.append("Left out:")
             for (reason, ), group in self.skipped.groupby(["reason"], sort=False):
                 where = ", ".join(Path(p).name for p in group["path"].head(3))
                 more = f" and {len(group) - 3} more" if len(group) > 3 else ""
                 lines.append(f"  {int(group['count'].sum())} {reason} ({where}{more})")
+                details = group["detail"] if "detail" in group else ()
+                for detail in [d for d in details if d][:3]:
+                    lines.append(f"      {detail}")
         return "\n".join(lines)
 
 
 def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str] | None = None,
-           skip_bad_lines: bool = False, diverge_factor: float = 1.25, params: str = "non_embedding") -> Ingested:
+           skip_bad_lines: bool = False, diverge_factor: float = 1.25, params: str = "non_embedding",
+           strict: bool = False, tracking_uri: str | None = None, n_jobs: int | None = None,
+           progress: bool | None = None) -> Ingested:
     """Read training logs (files or folders, any supported format) into an :class:`Ingested`.
 
     Parameters
     ----------
     paths : path or sequence of paths
-        Log files, run folders, or folders to search.
+        Log files, run folders, folders to search, or tracking servers (``mlflow://host:port/experiment``).
     runs : path, optional
         A sidecar table with a ``run`` column and metadata (``N``, ``batch_size``, ``seq_len``, ...). A
         ``runs.csv`` found in an ingested folder is read too.
@@ -145,14 +173,25 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
     skip_bad_lines : bool
         Skip (and count) malformed and cut-off lines instead of stopping at the first.
     diverge_factor : float
-        A run whose final loss exceeds its best loss by this factor is flagged as diverged.
+        A run whose smoothed training loss ends this factor above its best is flagged as diverged.
     params : {"non_embedding", "total"}
         Which count N is when it comes from a model config (see :mod:`scalinglaws.io.architecture`).
+    strict : bool
+        Stop at the first log of a folder that cannot be read (by default it is skipped, and ``skipped`` says
+        why).
+    tracking_uri : str, optional
+        An MLflow tracking server (``http://host:5000``): ``paths`` not on disk name its experiments.
+    n_jobs : int, optional
+        Worker processes reading the logs (-1: every core). Default: every core for folders of more than
+        :data:`PARALLEL_FROM` logs, else this process.
+    progress : bool, optional
+        A progress bar while reading; by default only on an interactive terminal.
 
     Raises
     ------
     InputError
-        For a file that cannot be read (named with its line), a run found twice, or conflicting metadata.
+        For a log named by the user that cannot be read (named with its line), a run found twice, or
+        conflicting metadata; in folders, a log that cannot be read is skipped and listed (unless ``strict``).
     """
     if isinstance(paths, (str, Path)):
         paths = [paths]
@@ -160,57 +199,149 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
         raise InputError(f"params must be 'non_embedding' or 'total', not {params!r}")
     if not diverge_factor > 1:
         raise InputError(f"diverge_factor must be > 1, got {diverge_factor}")
-    ctx = ParseContext(regex=compile_regex(regex) if regex else None, skip_bad_lines=skip_bad_lines)
-    found, passed, sidecars = discover(paths, ctx.regex)
+    ctx = ParseContext(regex=compile_regex(regex) if regex else None, skip_bad_lines=skip_bad_lines,
+                       tracking_uri=tracking_uri)
+    found, passed, sidecars = discover(paths, ctx.regex, tracking_uri=tracking_uri)
     for path, reason in passed:
-        ctx.skipped[(path, reason)] += 1
+        if strict and (reason == LFS_REASON or reason.startswith(("unreadable", "special files"))):
+            raise InputError(f"is one of the {reason}", path=path, hint="leave out --strict to skip it")
+        ctx.skip(path, reason)
     if runs is not None:
         sidecars = [Path(runs), *sidecars]
     sidecar = _sidecars(sidecars)
+    tables = read_logs(found, ctx, strict=strict, n_jobs=n_jobs, progress=progress)
     parts: list[tuple[LogTable, pd.DataFrame, dict, Found]] = []
     blocks: list[tuple[np.ndarray, list[str]]] = []  # each settled frame's run blocks: starts and names
-    for item in found:
+    logged: dict[str, list[str]] = {}  # metric names of each log, for messages
+    for table, item in tables:
         ctx.root = item.root
-        for table in item.parser(item.path, ctx):
-            frame, chosen = _canonical(table, keys or {})
-            if frame.empty:
-                ctx.skipped[(table.path, "logs with no logged steps")] += 1
-                continue
-            settled, starts, names = _settle(frame, table, ctx)
-            for name in names:
-                if not name.strip():  # a run name of spaces only
-                    i = int(np.flatnonzero((frame["run"] == name).to_numpy())[0])
-                    raise InputError("run name is blank", column="run", hint="name the run of every row",
-                                     **table.line_of(i))
-            parts.append((table, settled, chosen, item))
-            blocks.append((starts, names))
-    if not parts:
-        shown = ", ".join(sorted(p for p, r in ctx.skipped if r == "logs with no logged steps"))
-        raise InputError("no logged steps found", path=shown,
-                         hint="the logs hold no data rows yet; give logs of runs that have started")
+        metrics = [str(c) for c in table.frame.columns if c not in ("run", "step")]
+        logged[table.path] = metrics
+        frame, chosen = _canonical(table, keys or {}, ctx)
+        if frame.empty:
+            ctx.skip(table.path, "logs with no logged steps")
+            continue
+        if "loss" not in chosen and "eval_loss" not in chosen:
+            error = _no_loss(table, metrics, keys)
+            if (item.named and isinstance(item.path, Path) and Path(item.path).is_file()) or strict:
+                raise error
+            ctx.skip(table.path, "logs with no loss metric", str(error))
+            continue
+        settled, starts, names = _settle(frame, table, ctx)
+        for name in names:
+            if not name.strip():  # a run name of spaces only
+                i = int(np.flatnonzero((frame["run"] == name).to_numpy())[0])
+                raise InputError("run name is blank", column="run", hint="name the run of every row",
+                                 **table.line_of(i))
+        parts.append((table, settled, chosen, item))
+        blocks.append((starts, names))
     if keys:
         used = {name for _, _, chosen, _ in parts for name in chosen.values()}
         for role, name in keys.items():
             if name not in used:
+                there = sorted({m for names in logged.values() for m in names})
+                shown = ", ".join(there[:40]) + (f" and {len(there) - 40} more" if len(there) > 40 else "")
                 raise InputError(f"no log has a metric {name!r} (given for {role})",
-                                 hint="metric names are listed by 'scalinglaws ingest' in its files table")
+                                 hint=f"the metrics logged are: {shown}" if there else "the logs hold no metrics")
+    if not parts:
+        named = [str(item.path) for item in found if item.named]
+        if named and not any(r not in ("logs with no logged steps",) for (_, r) in ctx.skipped):
+            raise InputError("no logged steps found", path=", ".join(sorted(named)),
+                             hint="the logs hold no data rows yet; give logs of runs that have started")
+        return _empty(ctx, paths, diverge_factor, params, keys, regex, skip_bad_lines)
+    parts, blocks = supersede_states(parts, blocks, ctx)
+    _tell_apart(parts, blocks, ctx)
     curves, owners, segments = _combine(parts, blocks, ctx)
     info = _run_info(curves, owners, sidecar, params)
     matched = {sidecar_entry(run, sidecar).get("_name") for run in info["run"]}
     for name, row in sidecar.items():
         if name not in matched:
-            ctx.skipped[(row["_from"], "runs-table rows naming no ingested run")] += 1
-    curves, info = _tokens(curves, info, segments)
-    info = _checks(curves, info, diverge_factor, segments)
+            ctx.skip(row["_from"], "runs-table rows naming no ingested run")
+    curves, info = _tokens(curves, info, segments, ctx)
+    info = check_runs(curves, info, diverge_factor, segments, ctx.flags)
     curves = _clean(curves)
     files = pd.DataFrame([{"path": t.path, "format": t.format, "runs": len(names), "rows": len(f),
                            **{f"{role}_key": chosen.get(role) for role in ROLES}, "notes": "; ".join(t.notes)}
                           for (t, f, chosen, _), (_, names) in zip(parts, blocks)])
-    skipped = pd.DataFrame([{"path": p, "reason": r, "count": int(n)} for (p, r), n in ctx.skipped.items()],
-                           columns=["path", "reason", "count"])
-    return Ingested(curves=curves, runs=info, files=files, skipped=skipped,
-                    settings={"paths": [str(p) for p in paths], "diverge_factor": diverge_factor, "params": params,
-                              "keys": dict(keys or {}), "regex": regex, "skip_bad_lines": skip_bad_lines})
+    return Ingested(curves=curves, runs=info, files=files, skipped=_skipped_table(ctx),
+                    settings=_settings(paths, diverge_factor, params, keys, regex, skip_bad_lines),
+                    notes=tuple(dict.fromkeys(ctx.notes)))
+
+
+#: Folders with at least this many logs are read by worker processes (``n_jobs=None``).
+PARALLEL_FROM = 64
+
+
+def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False, n_jobs: int | None = None,
+              progress: bool | None = None) -> list[tuple[LogTable, Found]]:
+    """Parse every log (in worker processes when there are many), each with a fresh context whose counts are
+    added to ``ctx``. A log the user named that fails raises; one met in a folder is skipped with its reason
+    (unless ``strict``)."""
+    from .._parallel import run_tasks
+
+    if n_jobs is None:
+        n_jobs = -1 if len(found) >= PARALLEL_FROM else 1
+    if progress is None and len(found) < PARALLEL_FROM:
+        progress = False  # a bar only where reading takes a while
+    tasks = [(get_format(item.format).parse, item.path, ctx.fresh(item.root), item.named or strict)
+             for item in found]
+    results = run_tasks(_read_one, tasks, n_jobs=n_jobs, progress=progress, description="reading logs")
+    out: list[tuple[LogTable, Found]] = []
+    for item, (tables, sub, error) in zip(found, results):
+        ctx.absorb(sub)
+        if error is not None:
+            if item.named or strict:
+                raise error
+            reason = getattr(error, "reason", None) or (LFS_REASON if "Git LFS" in error.problem
+                                                        else "unreadable logs")
+            ctx.skip(item.path, reason, str(error))
+            continue
+        out.extend((table, item) for table in tables)
+    return out
+
+
+def _read_one(parse, path, ctx: ParseContext, raising: bool):
+    """One log: (its tables, its context, None) or ([], its context, the error that stopped it)."""
+    try:
+        return parse(path, ctx), ctx, None
+    except InputError as err:
+        return [], ctx, err
+    except (MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as err:  # a parser's library failed on a file of a folder: the folder goes on
+        if raising:
+            raise
+        return [], ctx, InputError(f"cannot be read ({type(err).__name__}: {err})".replace("\n", " "), path=path,
+                                   hint="read it alone to see the whole error")
+
+
+def _no_loss(table: LogTable, metrics: list[str], keys) -> InputError:
+    shown = ", ".join(metrics[:12]) + (f" and {len(metrics) - 12} more" if len(metrics) > 12 else "")
+    return InputError("has no loss metric (neither a training nor an evaluation loss)", path=table.path,
+                      hint=(f"its metrics are {shown}; if one is the loss, name it with --key loss=NAME"
+                            if metrics else "it logged no metric"))
+
+
+def _settings(paths, diverge_factor, params, keys, regex, skip_bad_lines) -> dict:
+    return {"paths": [str(p) for p in paths], "diverge_factor": diverge_factor, "params": params,
+            "keys": dict(keys or {}), "regex": regex, "skip_bad_lines": skip_bad_lines}
+
+
+def _skipped_table(ctx: ParseContext) -> pd.DataFrame:
+    return pd.DataFrame([{"path": p, "reason": r, "count": int(n), "detail": ctx.details.get((p, r), "")}
+                         for (p, r), n in ctx.skipped.items()], columns=["path", "reason", "count", "detail"])
+
+
+def _empty(ctx, paths, diverge_factor, params, keys, regex, skip_bad_lines) -> Ingested:
+    """What an ingest that read no run gives: empty tables, and everything left out, with its reasons."""
+    curves = pd.DataFrame({c: pd.Series(dtype=object if c == "run" else float) for c in CURVES_COLUMNS})
+    curves["step"] = curves["step"].astype(np.int64)
+    runs = pd.DataFrame(columns=["run", "format", "source", "rows", "last_step", "tokens", "N", "diverged",
+                                 "reason", "flags"])
+    files = pd.DataFrame(columns=["path", "format", "runs", "rows", "notes"])
+    return Ingested(curves=curves, runs=runs, files=files, skipped=_skipped_table(ctx),
+                    settings=_settings(paths, diverge_factor, params, keys, regex, skip_bad_lines),
+                    notes=tuple(dict.fromkeys(ctx.notes)))
 
 
 def _sidecars(paths: Sequence[Path]) -> dict[str, dict]:
@@ -225,27 +356,33 @@ def _sidecars(paths: Sequence[Path]) -> dict[str, dict]:
     return merged
 
 
-def _canonical(table: LogTable, user_keys: Mapping[str, str]) -> tuple[pd.DataFrame, dict]:
-    """The table with its metrics renamed to the roles, values checked (lines named), in logged order."""
+def _canonical(table: LogTable, user_keys: Mapping[str, str], ctx: ParseContext) -> tuple[pd.DataFrame, dict]:
+    """The table with its metrics renamed to the roles, values checked (lines named), in logged order. A choice
+    among equally good metrics (several eval sets) is said in ``ctx.notes``."""
     frame = table.frame
     metrics = [c for c in frame.columns if c not in ("run", "step")]
     given = dict(table.keys)
     given.update({role: name for role, name in user_keys.items() if name in metrics})
     chosen = choose_keys(metrics, {r: n for r, n in given.items() if n in metrics})
+    for role, name in chosen.items():
+        others = [] if role in user_keys or table.keys.get(role) == name else rivals(role, name, metrics)
+        if others:
+            ctx.notes.append(f"{Path(table.path).name}: {len(others) + 1} metrics could be the {role} "
+                             f"({', '.join(map(str, [name, *others]))}); {name!r} was taken; choose with "
+                             f"--key {role}=NAME")
     out = {"run": frame["run"], "step": frame["step"].to_numpy(dtype=np.int64)}
     for role in ROLES:
         if role not in chosen:  # not logged: a read-only all-NaN view, which takes no memory
             out[role] = np.broadcast_to(np.float64(np.nan), len(frame))
             continue
         values = frame[chosen[role]].to_numpy(dtype=float)
-        positive = role in ("loss", "eval_loss")
-        lowest = np.fmin.reduce(values) if values.size else np.nan  # NaN-ignoring; no temporary array
-        bad = np.flatnonzero(values <= 0 if positive else values < 0) if lowest <= 0 else ()
-        if len(bad):
-            i = int(bad[0])
-            what = "a loss must be positive (nats/token)" if "loss" in role else f"{role} must be >= 0"
-            raise InputError(f"{values[i]:g} in {chosen[role]!r}: {what}", column=str(chosen[role]),
-                             hint="pick another metric with --key", **table.line_of(i))
+        if role in ("lr", "tokens"):  # a loss may be 0 or below (RL, Dice objectives): kept, and flagged later
+            lowest = np.fmin.reduce(values) if values.size else np.nan  # NaN-ignoring; no temporary array
+            bad = np.flatnonzero(values < 0) if lowest < 0 else ()
+            if len(bad):
+                i = int(bad[0])
+                raise InputError(f"{values[i]:g} in {chosen[role]!r}: {role} must be >= 0", column=str(chosen[role]),
+                                 hint="pick another metric with --key", **table.line_of(i))
         out[role] = values
     return pd.DataFrame(out, copy=False), chosen
 
@@ -288,6 +425,39 @@ def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> tuple[pd
     return (ordered, *run_blocks(ordered["run"])[:2])
 
 
+def _tell_apart(parts, blocks, ctx: ParseContext) -> None:
+    """Runs named after their files or folders (``main.log`` → ``main``) that two logs of a folder both give are
+    two runs, not one: each is renamed after its path below the ingested folder, and the notes say so."""
+    owners: dict[str, list[int]] = {}
+    for k, (_, names) in enumerate(blocks):
+        for run in names:
+            owners.setdefault(run, []).append(k)
+    for run, ks in owners.items():
+        if len(ks) < 2 or not all(parts[k][0].named_by_path and len(blocks[k][1]) == 1 for k in ks):
+            continue
+        new = {}
+        for k in ks:
+            table, item = parts[k][0], parts[k][3]
+            path = Path(table.path)
+            try:
+                rel = path.resolve().relative_to(Path(item.root).resolve()) if item.root else path
+            except ValueError:
+                rel = path
+            new[k] = rel.with_suffix("").as_posix() if rel.suffix else rel.as_posix()
+        if len(set(new.values())) < len(ks):
+            continue  # the paths do not tell them apart either: merged or refused below
+        for k in ks:
+            table, frame, chosen, item = parts[k]
+            if run in table.meta:
+                table.meta[new[k]] = table.meta.pop(run)
+            parts[k] = (table, frame.assign(run=new[k]), chosen, item)
+            blocks[k] = (blocks[k][0], [new[k]])
+            if run in ctx.flags:
+                ctx.flags[new[k]] = list(ctx.flags[run])
+        ctx.notes.append(f"{len(ks)} logs would all be run {run!r} (named after their files or folders): "
+                         f"named by their paths instead, {', '.join(new[k] for k in ks)}")
+
+
 def _combine(parts, blocks, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, tuple], tuple]:
     """One frame of all runs; a run found in several logs is merged (disjoint metrics) or refused. Returns
     the frame, each run's part, and the start, end and name of each run's rows in the frame."""
@@ -303,27 +473,21 @@ def _combine(parts, blocks, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, 
             chosen_owner[run] = parts[ks[0]]
             continue
         pieces = [(k, frames[k].loc[frames[k]["run"] == run]) for k in ks]
-        if all(parts[k][0].format == "huggingface" for k in ks):  # checkpoint states of one output folder
-            best = max(pieces, key=lambda kp: (kp[1]["step"].max(), len(kp[1])))
-            for k, _ in pieces:
-                if k != best[0]:
-                    ctx.skipped[(parts[k][0].path, "superseded trainer states")] += 1
-            chosen_owner[run] = parts[best[0]]
-            merged.append(best[1])
-        else:
-            seen: dict[str, str] = {}
-            for k, piece in pieces:
-                for role in ROLES:
-                    if piece[role].notna().any():
-                        if role in seen:
-                            raise InputError(f"run {run!r} is also in {seen[role]} (both log its {role})",
-                                             path=parts[k][0].path,
-                                             hint="runs are matched by name: rename one, or ingest them apart")
-                        seen[role] = parts[k][0].path
-            piece = pd.concat([p for _, p in pieces]).groupby("step", as_index=False, sort=True).last()
-            piece["run"] = run
-            merged.append(piece[["run", "step", *ROLES]])
-            chosen_owner[run] = parts[ks[0]]
+        seen: dict[str, str] = {}
+        for k, piece in pieces:
+            for role in ROLES:
+                if piece[role].notna().any():
+                    if role in seen:
+                        raise InputError(f"run {run!r} is also in {seen[role]} (both log its {role})",
+                                         path=parts[k][0].path,
+                                         hint="runs are matched by name: rename one, or ingest them apart")
+                    seen[role] = parts[k][0].path
+        piece = pd.concat([p for _, p in pieces]).groupby("step", as_index=False, sort=True).last()
+        piece["run"] = run
+        merged.append(piece[["run", "step", *ROLES]])
+        chosen_owner[run] = parts[ks[0]]
+        ctx.notes.append(f"run {run!r} is spread over {len(ks)} logs ({', '.join(Path(parts[k][0].path).name for k in ks)}): "
+                         "merged by step, each giving different metrics")
         for k in ks:
             frames[k] = frames[k].loc[frames[k]["run"] != run]
     pieces = [(f, blocks[k] if len(f) == len(parts[k][1]) else run_blocks(f["run"])[:2])
@@ -343,22 +507,36 @@ def _run_info(curves: pd.DataFrame, owners: Mapping[str, tuple], sidecar: Mappin
     for run, (table, _, chosen, item) in owners.items():
         folder = Path(table.folder) if table.folder else Path(table.path).parent
         meta = gather(run, table.meta.get(run, {}), folder, item.root, sidecar)
-        if params == "total" and "N_total" in meta and meta.get("N_source", "").endswith(("config.json", ".json")):
-            meta["N"] = meta["N_total"]
-        tps = meta.get("tokens_per_step")
+        n_from = str(meta.get("N_source", ""))
+        if params == "total" and "N_total" in meta and (n_from.endswith(".json") or n_from.startswith("log")):
+            meta["N"], meta["N_source"] = meta["N_total"], f"{n_from}: total (embeddings included)"
+        tps, tps_flag = meta.get("tokens_per_step"), ""
         if tps is None and meta.get("batch_size") and meta.get("seq_len"):
             tps = meta["batch_size"] * meta.get("grad_accum", 1.0) * meta["seq_len"]
+            if table.format == "lightning" and "batch_size" not in meta.get("_sidecar_fields", ()):
+                tps, tps_flag = _per_device(meta, tps)
         rows.append({"run": run, "format": table.format, "source": table.path, "N": meta.get("N", np.nan),
                      "N_embed": meta.get("N_embed", np.nan), "N_total": meta.get("N_total", np.nan),
                      "N_source": meta.get("N_source", meta.get("N_note", "")),
                      "batch_size": meta.get("batch_size", np.nan), "seq_len": meta.get("seq_len", np.nan),
-                     "tokens_per_step": np.nan if tps is None else float(tps),
+                     "tokens_per_step": np.nan if tps is None else float(tps), "_N_flag": meta.get("N_flag", ""),
+                     "_tps_flag": tps_flag,
                      **{f"{role}_key": chosen.get(role, "") for role in ROLES},
                      **{k: v for k, v in meta.items() if k not in _KNOWN and not k.endswith("_source")}})
     return pd.DataFrame(rows)
 
 
-_KNOWN = {"N", "N_embed", "N_total", "N_note", "batch_size", "seq_len", "grad_accum", "tokens_per_step",
+def _per_device(meta: Mapping, tps: float) -> tuple[float, str]:
+    """A Lightning run's batch size is per device: tokens/step × devices × nodes when the config says them, and
+    a flag saying the count assumes one device when it does not."""
+    devices, nodes = meta.get("devices"), meta.get("num_nodes", 1.0)
+    if devices:
+        return tps * devices * nodes, ""
+    return tps, ("tokens assume 1 device: a Lightning batch size is per device, and no devices/num_nodes were "
+                 "found in hparams.yaml or config.yaml (give tokens_per_step in runs.csv)")
+
+
+_KNOWN = {"N", "N_embed", "N_total", "N_note", "N_flag", "devices", "num_nodes", "_sidecar_fields", "batch_size", "seq_len", "grad_accum", "tokens_per_step",
           "vocab_size"}
 
 
@@ -373,10 +551,12 @@ def run_blocks(runs: pd.Series) -> tuple[np.ndarray, list, bool]:
     return starts, names, len(set(names)) == len(names)
 
 
-def _tokens(curves: pd.DataFrame, info: pd.DataFrame, segments) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _tokens(curves: pd.DataFrame, info: pd.DataFrame, segments, ctx: ParseContext) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Fill tokens = step × tokens_per_step where not logged; flag logged tokens that disagree."""
     starts, ends, names = segments
-    tps = info.set_index("run").loc[names, "tokens_per_step"].to_numpy(dtype=float)
+    by_run = info.set_index("run").loc[names]
+    tps = by_run["tokens_per_step"].to_numpy(dtype=float)
+    tps_flags = by_run["_tps_flag"].tolist()
     logged = curves["tokens"].to_numpy(dtype=float)
     steps = curves["step"].to_numpy()
     tokens, flags, sources = logged, {}, {}
@@ -393,63 +573,26 @@ def _tokens(curves: pd.DataFrame, info: pd.DataFrame, segments) -> tuple[pd.Data
                     flags[run] = f"logged tokens are {ratio:.3g}x step x tokens/step (per-device counts?)"
         elif np.isfinite(tps[j]):
             sources[run] = "step x tokens/step"
+            if tps_flags[j]:
+                ctx.flag(run, tps_flags[j])
         if np.isfinite(tps[j]) and not ok.all():
             if tokens is logged:
                 tokens = logged.copy()
             tokens[lo:hi] = np.where(ok, seg, steps[lo:hi] * tps[j])
+        elif ok.sum() >= 2 and not ok.all():  # logged on some rows (training entries), not on others (evals)
+            s, known = steps[lo:hi], np.flatnonzero(ok)
+            inside = ~ok & (s >= s[known[0]]) & (s <= s[known[-1]])
+            if inside.any():
+                if tokens is logged:
+                    tokens = logged.copy()
+                tokens[lo:hi][inside] = np.interp(s[inside], s[known], seg[known])
+                ctx.flag(run, f"tokens at {int(inside.sum())} steps interpolated between the logged counts")
     if tokens is not logged:
         curves = curves.assign(tokens=tokens)
     info = info.copy()
     info["tokens_source"] = [sources.get(run, "") for run in info["run"]]
     info["flags"] = [flags.get(run, "") for run in info["run"]]
-    return curves, info
-
-
-def _checks(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, segments) -> pd.DataFrame:
-    """Steps, tokens, divergence and unit checks per run."""
-    starts, ends, names = segments
-    step = curves["step"].to_numpy()
-    tokens = curves["tokens"].to_numpy(dtype=float)
-    loss = curves["loss"].to_numpy(dtype=float)
-    eval_loss = curves["eval_loss"].to_numpy(dtype=float)
-    by_run = info.set_index("run")
-    out = {k: [] for k in ("rows", "last_step", "tokens", "diverged", "reason")}
-    flags = []
-    for j, run in enumerate(names):
-        lo, hi = starts[j], ends[j]
-        out["rows"].append(hi - lo)
-        out["last_step"].append(int(step[hi - 1]))
-        seg_tokens = tokens[lo:hi][np.isfinite(tokens[lo:hi])]
-        out["tokens"].append(float(seg_tokens[-1]) if seg_tokens.size else np.nan)
-        reasons, notes = [], [by_run.at[run, "flags"]] if by_run.at[run, "flags"] else []
-        for name, values in (("loss", loss[lo:hi]), ("eval_loss", eval_loss[lo:hi])):
-            bad = np.flatnonzero(values == NONFINITE)
-            if bad.size:
-                reasons.append(f"{name} not finite at step {int(step[lo + bad[0]])}")
-        evaluated = bool(np.isfinite(eval_loss[lo:hi]).any())  # the run's checks use its eval loss if logged
-        metric = eval_loss[lo:hi] if evaluated else loss[lo:hi]
-        finite = metric[np.isfinite(metric)]
-        if finite.size >= 3:
-            best = float(finite.min())
-            final = float(np.median(finite[-3:]))
-            if final > diverge_factor * best:
-                reasons.append(f"loss rose from {best:.4g} to {final:.4g}")
-        key = by_run.at[run, "eval_loss_key" if evaluated else "loss_key"]
-        if key and is_bits(key):
-            notes.append(f"{key!r} is in bits, not nats")
-        if np.count_nonzero(finite > _PER_SEQUENCE) > finite.size / 2:  # the median is above it
-            notes.append(f"median loss {np.median(finite):.3g} nats: a per-sequence sum, not per token?")
-        out["diverged"].append(bool(reasons))
-        out["reason"].append("; ".join(reasons))
-        flags.append("; ".join(n for n in notes if n))
-    info = info.set_index("run").loc[names].reset_index()
-    for k, v in out.items():
-        info[k] = v
-    info["flags"] = flags
-    front = ["run", "format", "source", "rows", "last_step", "tokens", "N", "N_embed", "N_total", "N_source",
-             "batch_size", "seq_len", "tokens_per_step", "tokens_source", "loss_key", "eval_loss_key", "lr_key",
-             "tokens_key", "diverged", "reason", "flags"]
-    return info[front + [c for c in info.columns if c not in front]]
+    return curves, info.drop(columns="_tps_flag")
 
 
 def _clean(curves: pd.DataFrame) -> pd.DataFrame:

@@ -38,8 +38,10 @@ class LogOptions:
 
     ``runs``: a sidecar runs table; ``regex``: a pattern for other text logs; ``keys``: role → logged metric;
     ``params``: ``"non_embedding"`` or ``"total"`` N from model configs; ``skip_bad_lines``; ``diverge_factor``;
-    ``how`` (``final``, ``ema``, ``best``), ``metric`` (``auto``, ``eval``, ``train``) and ``ema`` (the window) of
-    each run's point.
+    ``how`` (``final``, ``ema``, ``best``), ``metric`` (``auto``, ``eval``, ``train``), ``ema`` and ``ema_unit``
+    (the window, in ``steps`` or ``tokens``) of each run's point; ``strict`` (stop at a bad log in a folder),
+    ``tracking_uri`` (an MLflow server whose experiments the paths name), ``n_jobs`` and ``progress`` (reading
+    many logs).
     """
 
     runs: str | None = None
@@ -50,7 +52,12 @@ class LogOptions:
     diverge_factor: float = 1.25
     how: str = "final"
     metric: str = "auto"
-    ema: int = 10
+    ema: float = 10
+    ema_unit: str = "steps"
+    strict: bool = False
+    tracking_uri: str | None = None
+    n_jobs: int | None = None
+    progress: bool | None = None
 
     def __post_init__(self):
         if self.how not in HOWS:
@@ -63,7 +70,9 @@ class LogOptions:
     def ingest(self, paths) -> Ingested:
         """:func:`~scalinglaws.io.ingestion.ingest` with these options."""
         return ingest(paths, runs=self.runs, regex=self.regex, keys=self.keys or None,
-                      skip_bad_lines=self.skip_bad_lines, diverge_factor=self.diverge_factor, params=self.params)
+                      skip_bad_lines=self.skip_bad_lines, diverge_factor=self.diverge_factor, params=self.params,
+                      strict=self.strict, tracking_uri=self.tracking_uri, n_jobs=self.n_jobs,
+                      progress=self.progress)
 
 
 @dataclass(frozen=True)
@@ -148,14 +157,32 @@ def read_input(path, options: ReadOptions | None = None, **changes) -> Input:
         return Input(path, "points", table, notes=_table_notes(table))
     ingested = options.logs.ingest([path])
     if options.kind == "curves":  # the steps, with each run's N (and C) joined on
-        return Input(path, "curves", ingested.table(), ingested)
+        table, notes = ingested.table(), []
+        for column in ("loss", "eval_loss"):
+            low = table[column].to_numpy(dtype=float) <= 0
+            if low.any():  # a loss of 0 or below (RL, Dice) is no cross-entropy: left out of the fit, and said
+                table.loc[low, column] = float("nan")
+                notes.append(f"{int(low.sum())} rows with {column} <= 0 left out (not a cross-entropy in nats)")
+        return Input(path, "curves", table, ingested, tuple(notes))
     logs = options.logs
-    points = ingested.points(how=logs.how, metric=logs.metric, ema=logs.ema, require=options.require)
+    points = ingested.points(how=logs.how, metric=logs.metric, ema=logs.ema, ema_unit=logs.ema_unit,
+                             require=options.require)
+    unusable = points["exclude"] & ~(points["loss"] > 0) | points["exclude"] & ~(points["D"] > 0)
+    dropped = points.loc[unusable]
+    points = points.loc[~unusable]
+    if points.empty:
+        raise InputError("no run gives a point a fit can use", path=path,
+                         hint="; ".join(f"{r.run}: {r.reason}" for r in dropped.itertuples()))
     table = points_table(points, columns=options.columns, require=options.require)
     table.attrs["source"] = path
     rule = {"auto": "evaluation loss when logged, else training loss", "eval": "evaluation loss",
             "train": "training loss"}[logs.metric]
     notes = [f"one point per run: the {logs.how} {rule}"]
+    if len(dropped):
+        notes.append(f"{len(dropped)} runs without a usable point ({'; '.join(f'{r.run}: {r.reason}' for r in dropped.itertuples())})")
+    noted = table.loc[table["note"].astype(str) != ""] if "note" in table else table.iloc[:0]
+    if len(noted):
+        notes.append("; ".join(f"{r.run}: {r.note}" for r in noted.itertuples()))
     excluded = table.loc[table["exclude"]] if "exclude" in table else table.iloc[:0]
     if len(excluded):
         notes.append(f"{len(excluded)} runs excluded ({'; '.join(f'{r.run}: {r.reason}' for r in excluded.itertuples())})")

@@ -26,10 +26,27 @@ from ..exceptions import InputError
 from ..schema import Source
 from .tables import decode_text
 
-__all__ = ["LogTable", "ParseContext", "logged_floats", "check_last_line", "read_text"]
+__all__ = ["LogTable", "ParseContext", "SkippedLog", "logged_floats", "check_last_line", "read_text"]
 
 #: How a logged non-finite value (NaN, inf) is kept apart from "not logged" (NaN) until the checks run.
 NONFINITE = np.inf
+
+
+class SkippedLog(InputError):
+    """A log that holds nothing to read (a trainer state with only its final summary, a run with no loss):
+    named by the user it is an error; met in a folder it is skipped under ``reason``."""
+
+    def __init__(self, problem: str, *, reason: str, **where):
+        super().__init__(problem, **where)
+        self.reason = reason
+
+    def __reduce__(self):
+        return (_rebuild_skipped, (self.problem, self.reason, dict(path=self.path, line=self.line, row=self.row,
+                                                                  column=self.column, hint=self.hint)))
+
+
+def _rebuild_skipped(problem, reason, where):
+    return SkippedLog(problem, reason=reason, **where)
 
 
 @dataclass
@@ -45,6 +62,10 @@ class LogTable:
     offset: int | None = None  # row i is on line i + offset (one line per row after a header)
     notes: list[str] = field(default_factory=list)
     folder: str | None = None  # where to look for config files of these runs (default: the file's folder)
+    named_by_path: bool = False  # its run was named after its file or folder (not by the log): a name another
+    #                              log's path also gives is told apart by the paths (see ingestion)
+    lineage: tuple | None = None  # fingerprints of the log's entries in order (a state that is a prefix of
+    #                               another's is superseded by it; see ingestion)
 
     def line_of(self, i: int) -> dict:
         """Keyword arguments locating row ``i`` for :class:`InputError` (see :meth:`Source.at`)."""
@@ -59,6 +80,10 @@ class ParseContext:
     regex: re.Pattern | None = None
     skip_bad_lines: bool = False
     skipped: Counter = field(default_factory=Counter)  # (path, reason) -> count
+    details: dict = field(default_factory=dict)  # (path, reason) -> the one-line message of what was skipped
+    notes: list = field(default_factory=list)  # what was merged, renamed, guessed or defaulted, in words
+    flags: dict = field(default_factory=dict)  # run -> [flag, ...] found while reading
+    tracking_uri: str | None = None  # the MLflow server named with tracking_uri= / --tracking-uri
 
     def bad(self, error: InputError, reason: str, count: int = 1) -> None:
         """Raise ``error`` (telling how to skip instead), or count ``count`` skipped lines under ``reason``."""
@@ -68,6 +93,30 @@ class ParseContext:
             raise type(error)(error.problem, path=error.path, line=error.line, row=error.row,
                               column=error.column, hint=error.hint) from None
         self.skipped[(error.path, reason)] += count
+
+    def skip(self, path, reason: str, detail: str = "", count: int = 1) -> None:
+        """Count ``count`` things of ``path`` left out for ``reason`` (``detail``: the one-line message)."""
+        self.skipped[(str(path), reason)] += count
+        if detail:
+            self.details.setdefault((str(path), reason), detail)
+
+    def flag(self, run: str, text: str) -> None:
+        """A flag on a run (shown in the runs table and the summary)."""
+        self.flags.setdefault(run, []).append(text)
+
+    def fresh(self, root: Path | None) -> "ParseContext":
+        """A context with these settings and nothing counted yet (for one log, possibly in another process)."""
+        return ParseContext(root=root, regex=self.regex, skip_bad_lines=self.skip_bad_lines,
+                            tracking_uri=self.tracking_uri)
+
+    def absorb(self, other: "ParseContext") -> None:
+        """Add what another context counted and noted."""
+        self.skipped.update(other.skipped)
+        for key, value in other.details.items():
+            self.details.setdefault(key, value)
+        self.notes.extend(other.notes)
+        for run, flags in other.flags.items():
+            self.flags.setdefault(run, []).extend(flags)
 
     def run_name(self, folder: Path) -> str:
         """A run named after its folder: the path below the ingested root, or the folder's own name."""

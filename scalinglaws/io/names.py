@@ -31,7 +31,7 @@ from typing import Iterable, Mapping
 
 from ..schema import COLUMNS, METRIC_ROLES, normalize
 
-__all__ = ["ROLES", "normalize", "choose_keys", "is_bits", "step_key"]
+__all__ = ["ROLES", "normalize", "choose_keys", "is_bits", "step_key", "rivals"]
 
 #: Roles of a curves table that a logged metric can fill, besides the step (the vocabulary's).
 ROLES = METRIC_ROLES
@@ -118,6 +118,13 @@ def choose_keys(names: Iterable, given: Mapping[str, str] | None = None,
             chosen[role] = best
             taken.add(best)
     return {role: chosen[role] for role in (*ROLES, "step") if role in chosen}
+
+
+def rivals(role: str, chosen: str, names: Iterable) -> list[str]:
+    """Other names that fit ``role`` exactly as well as the ``chosen`` one (several eval sets: the choice was a
+    guess, and is said)."""
+    score = _score(role, chosen)
+    return [n for n in dict.fromkeys(names) if n != chosen and score > 0 and _score(role, n) == score]
 
 
 def step_key(names: Iterable) -> str | None:

@@ -29,11 +29,49 @@ _SUFFIXES = (".csv", ".tsv", ".tab", ".jsonl", ".ndjson", ".json", ".parquet", "
 _COMPRESSED = (".gz", ".bz2", ".xz", ".zst")
 
 
+_TEXT_NAMES = (".log", ".txt", ".out", ".dat", "")
+
+
+def is_delimited_table(head: bytes) -> bool:
+    """Whether text (a file's beginning) is a CSV or TSV table of steps: a header with a step column and at least
+    two rows with the header's number of fields, every cell of them a number or empty (a console log whose
+    lines happen to hold commas is not)."""
+    if b"\x00" in head[:4096]:
+        return False
+    lines = [line for line in head.decode("utf-8-sig", "replace").splitlines()[:50] if line.strip()]
+    if len(lines) < 3:
+        return False
+    if not head.endswith(b"\n"):
+        lines = lines[:-1]  # the head may cut the last line
+    for sep in ("\t", ","):
+        rows = list(csv.reader(lines, delimiter=sep))
+        header, body = rows[0], rows[1:]
+        if len(header) < 2 or step_key(header) is None or len(body) < 2:
+            continue
+        if all(len(r) == len(header) for r in body) and all(
+                _numberish(cell) for r in body for j, cell in enumerate(r) if normalize(header[j]) not in _RUN_COLUMNS):
+            return True
+    return False
+
+
+def _numberish(cell: str) -> bool:
+    cell = cell.strip()
+    if cell.lower() in ("", "nan", "inf", "-inf", "na", "null", "none"):
+        return True
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
 def sniff(probe) -> bool:
     name = probe.path.name.lower()
     for ext in _COMPRESSED:
         if name.endswith(ext):
             name = name[: -len(ext)]
+    if probe.path.suffix.lower() in _TEXT_NAMES and not name.endswith(_SUFFIXES):
+        return is_delimited_table(probe.head)  # a CSV or TSV saved as .log/.txt: told by its content
     if not name.endswith(_SUFFIXES):
         return False
     # in a folder, a JSON object that is not a trainer state is a config or a result, not a log
@@ -42,13 +80,20 @@ def sniff(probe) -> bool:
 
 def _cut_last_row(path: Path, frame: pd.DataFrame, source, ctx: ParseContext) -> pd.DataFrame:
     """A delimited file whose last line lacks its newline and some fields was cut off while being written."""
-    if path.suffix.lower() not in (".csv", ".tsv", ".tab") or frame.empty:
+    if frame.empty:
         return frame
     tail = tail_bytes(path, 4096)
     if tail.endswith((b"\n", b"\n\x00")) or b"\x00" in tail:  # complete, or UTF-16 (not checked)
         return frame
     last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", "replace")
-    sep = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
+    if path.suffix.lower() in (".tsv", ".tab"):
+        sep = "\t"
+    elif path.suffix.lower() == ".csv":
+        sep = ","
+    elif path.suffix.lower() in _TEXT_NAMES and frame.shape[1] > 1:
+        sep = "\t" if "\t" in tail else ","
+    else:
+        return frame
     fields = next(csv.reader([last], delimiter=sep), [])
     if len(fields) >= frame.shape[1]:
         return frame
@@ -108,6 +153,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     meta = _run_constants(runs, metrics)
     out = pd.DataFrame({"run": runs.reset_index(drop=True), "step": steps, **metrics}, copy=False)
     return [LogTable(frame=out, path=str(path), format=FORMAT, lines=source.lines, offset=source.offset,
+                     named_by_path=run_col is None,
                      folder=str(path.parent), meta=meta)]
 
 

@@ -8,9 +8,12 @@ How (``how``), with D the tokens seen at the step the value belongs to:
 ``final``
     the last logged value.
 ``ema``
-    an exponential moving average of the last ``ema`` logged values with α = 2/(ema + 1), weighting the
-    latest most and normalised by its weights: Σ_j (1-α)^j x_{n-j} / Σ_j (1-α)^j, j = 0 … ema-1. It takes the
-    noise out of a training loss logged every few steps; D is the tokens at the last value.
+    an exponential moving average over a window of ``ema`` **steps** (or tokens, ``ema_unit="tokens"``) before
+    the last logged value, not over a number of logged values: each value logged within the window weighs
+    (1-α)^Δ, α = 2/(ema + 1), Δ the steps (tokens) between it and the last value, normalised by the weights:
+    Σ_j (1-α)^Δ_j x_j / Σ_j (1-α)^Δ_j. A loss logged every step gets the classic EMA of its last ``ema``
+    values; sparse evaluations (every 1000 steps, with ``ema=10``) get their last value, never the step-0 one.
+    D is the tokens at the last value.
 ``best``
     the lowest logged value (best evaluation loss) and the tokens at its step.
 
@@ -18,6 +21,12 @@ How (``how``), with D the tokens seen at the step the value belongs to:
 linearly in log(tokens) between the logged values around Tk (D = Tk): intermediate checkpoints as points, e.g.
 for IsoFLOP profiles. ``at_flops=[C1, ...]`` does the same at Tk = Ck / (6·N) for each run. A run that did not
 reach a token count gives no point there (counted in ``attrs["not_reached"]``).
+
+No point is given unmarked at D = 0 or from a stale evaluation: with ``metric="auto"``, a run whose only
+evaluation is at step 0 (before any training) takes its training loss instead, and its ``note`` says so; a run
+whose last evaluation lies in the first half of its steps keeps it (D is the tokens at that step) with a
+``note``; a point at D = 0 (step 0) or with a loss of 0 or below (not a cross-entropy) is ``exclude``d with its
+``reason``.
 """
 
 from __future__ import annotations
@@ -32,6 +41,9 @@ __all__ = ["points_from_curves"]
 
 HOWS = ("final", "ema", "best")
 METRICS = ("auto", "eval", "train")
+EMA_UNITS = ("steps", "tokens")
+#: An evaluation is stale when the run's last one is before this fraction of its last step.
+STALE = 0.5
 
 
 def _counts(values, name: str) -> list[float] | None:
@@ -55,15 +67,26 @@ def _missing(points: pd.DataFrame, column: str, what: str, hint: str) -> None:
         raise InputError(f"run {bad[0]!r}{others} has no {what}", hint=hint)
 
 
+def _ema(values: np.ndarray, x: np.ndarray, window: float) -> float:
+    """The exponential average of ``values`` over the ``window`` before the last ``x`` (steps or tokens)."""
+    delta = x[-1] - x
+    inside = np.isfinite(delta) & (delta < window) & (delta >= 0)
+    inside[-1] = True
+    if window <= 1:
+        return float(values[-1])
+    weights = np.exp(delta[inside] * np.log1p(-2.0 / (window + 1)))
+    return float(np.dot(weights, values[inside]) / weights.sum())
+
+
 def points_from_curves(curves: pd.DataFrame, runs: pd.DataFrame | None = None, *, how: str = "final",
-                       metric: str = "auto", ema: int = 10, at_tokens=None, at_flops=None,
-                       include_diverged: bool = False, require=("N", "D")) -> pd.DataFrame:
+                       metric: str = "auto", ema: float = 10, ema_unit: str = "steps", at_tokens=None,
+                       at_flops=None, include_diverged: bool = False, require=("N", "D")) -> pd.DataFrame:
     """Points from a curves table (``run, step, tokens, loss, eval_loss``) and a runs table (``run, N``, ...).
 
-    See the module docstring for ``how``, ``metric``, ``ema``, ``at_tokens`` and ``at_flops``. Runs flagged
-    ``diverged`` in ``runs`` get ``exclude=True`` and their ``reason`` (fits leave them out and say so), unless
-    ``include_diverged``. ``require`` names columns every point must have (a clear error names the first run
-    without: add it to ``runs.csv``).
+    See the module docstring for ``how``, ``metric``, ``ema`` (a window in ``ema_unit``: steps or tokens),
+    ``at_tokens`` and ``at_flops``. Runs flagged ``diverged`` in ``runs`` get ``exclude=True`` and their
+    ``reason`` (fits leave them out and say so), unless ``include_diverged``. ``require`` names columns every
+    point must have (a clear error names the first run without: add it to ``runs.csv``).
 
     >>> curves = pd.DataFrame({"run": "a", "step": [1, 2, 3], "tokens": [1e9, 2e9, 3e9],
     ...                        "loss": [4.0, 3.5, 3.2], "eval_loss": [np.nan, np.nan, 3.3]})
@@ -75,8 +98,11 @@ def points_from_curves(curves: pd.DataFrame, runs: pd.DataFrame | None = None, *
         raise InputError(f"how must be one of {', '.join(HOWS)}, not {how!r}")
     if metric not in METRICS:
         raise InputError(f"metric must be one of {', '.join(METRICS)}, not {metric!r}")
-    if not (isinstance(ema, (int, np.integer)) and ema >= 1):
-        raise InputError(f"ema must be a whole number of logged values >= 1, not {ema!r}")
+    if ema_unit not in EMA_UNITS:
+        raise InputError(f"ema_unit must be one of {', '.join(EMA_UNITS)}, not {ema_unit!r}")
+    if isinstance(ema, bool) or not (isinstance(ema, (int, float, np.integer, np.floating)) and ema > 0
+                                     and np.isfinite(ema)):
+        raise InputError(f"ema must be a positive window of {ema_unit}, not {ema!r}")
     at_tokens, at_flops = _counts(at_tokens, "at_tokens"), _counts(at_flops, "at_flops")
     if at_tokens and at_flops:
         raise InputError("give at_tokens or at_flops, not both")
@@ -84,24 +110,24 @@ def points_from_curves(curves: pd.DataFrame, runs: pd.DataFrame | None = None, *
     rows, not_reached = [], 0
     for run, group in curves.groupby("run", sort=False):
         n = float(info.at[run, "N"]) if "N" in info and run in info.index else np.nan
-        use_eval = metric == "eval" or (metric == "auto" and group["eval_loss"].notna().any())
-        column = "eval_loss" if use_eval else "loss"
+        column, note = _metric_of(group, metric)
         part = group.loc[group[column].notna(), ["step", "tokens", column]]
         if part.empty:
-            rows.append({"run": run, "N": n, "D": np.nan, "loss": np.nan, "step": np.nan, "metric": column})
+            rows.append({"run": run, "N": n, "D": np.nan, "loss": np.nan, "step": np.nan, "metric": column,
+                         "note": note})
             continue
         values, tokens, steps = (part[column].to_numpy(float), part["tokens"].to_numpy(float),
                                  part["step"].to_numpy())
         if at_tokens or at_flops:
             targets = at_tokens or [c / (FLOPS_PER_PARAM_TOKEN * n) if n > 0 else np.nan for c in at_flops]
-            ok = np.isfinite(tokens) & (tokens > 0)
+            ok = np.isfinite(tokens) & (tokens > 0) & (values > 0)
             for k, target in enumerate(targets):
                 if ok.sum() < 1 or not (tokens[ok].min() <= target <= tokens[ok].max()):
                     not_reached += 1
                     continue
                 loss = float(np.exp(np.interp(np.log(target), np.log(tokens[ok]), np.log(values[ok]))))
                 row = {"run": run, "N": n, "D": target, "loss": loss,
-                       "step": float(np.interp(target, tokens[ok], steps[ok])), "metric": column}
+                       "step": float(np.interp(target, tokens[ok], steps[ok])), "metric": column, "note": note}
                 row["at_tokens" if at_tokens else "at_flops"] = (at_tokens or at_flops)[k]
                 rows.append(row)
             continue
@@ -111,34 +137,69 @@ def points_from_curves(curves: pd.DataFrame, runs: pd.DataFrame | None = None, *
         else:
             i = len(values) - 1
             if how == "ema":
-                k = min(ema, len(values))
-                weights = (1 - 2 / (ema + 1)) ** np.arange(k)
-                value = float(np.dot(weights, values[::-1][:k]) / weights.sum())
+                value = _ema(values, steps.astype(float) if ema_unit == "steps" else tokens, float(ema))
             else:
                 value = values[i]
         rows.append({"run": run, "N": n, "D": tokens[i], "loss": float(value), "step": int(steps[i]),
-                     "metric": column})
+                     "metric": column, "note": note})
     points = pd.DataFrame(rows)
     if points.empty:
         raise InputError("no run reached the token counts asked for" if (at_tokens or at_flops)
                          else "no run has loss values", hint="check the ingested runs with 'scalinglaws ingest'")
+    diverged = points["run"].map(info["diverged"]) if "diverged" in info else pd.Series(False, index=points.index)
+    diverged = diverged.fillna(False).astype(bool).to_numpy()
+    reasons = np.where(diverged, points["run"].map(info["reason"]).fillna("").to_numpy() if "reason" in info else "",
+                       "").astype(object)
+    unusable = np.zeros(len(points), dtype=bool)
+    for j, row in enumerate(points.itertuples()):
+        why = []
+        if np.isfinite(row.loss) and row.loss <= 0:
+            why.append(f"loss {row.loss:g} <= 0: not a cross-entropy in nats")
+        if np.isfinite(row.D) and row.D <= 0:
+            why.append("D = 0: the point is at step 0, before any training")
+        if why:
+            unusable[j] = True
+            reasons[j] = "; ".join([r for r in (reasons[j],) if r] + why)
+    checked = points.loc[~unusable]
+    _missing(checked, "loss", f"{'evaluation' if metric == 'eval' else 'training'} loss values",
+             "it logged only a training loss: use --metric train or auto" if metric == "eval" else
+             "choose another --metric, or check the run's log")
     if "N" in require:
-        _missing(points, "N", "parameter count N", "add it to a runs.csv (columns run,N; found in the ingested "
+        _missing(checked, "N", "parameter count N", "add it to a runs.csv (columns run,N; found in the ingested "
                  "folder or given with --runs), or put the model's config.json next to its log")
     if "D" in require:
-        _missing(points, "D", "token counts", "log them, or give batch_size and seq_len in runs.csv "
+        _missing(checked, "D", "token counts", "log them, or give batch_size and seq_len in runs.csv "
                  "(tokens = step x batch_size x seq_len)")
-    _missing(points, "loss", f"{'evaluation' if metric == 'eval' else 'training'} loss values",
-             "choose another --metric, or check the run's log")
     points["C"] = FLOPS_PER_PARAM_TOKEN * points["N"] * points["D"]
     points["how"] = "at_tokens" if at_tokens else "at_flops" if at_flops else how
-    diverged = points["run"].map(info["diverged"]) if "diverged" in info else pd.Series(False, index=points.index)
-    diverged = diverged.fillna(False).astype(bool)
-    points["exclude"] = diverged.to_numpy() & (not include_diverged)
-    points["reason"] = np.where(diverged, points["run"].map(info["reason"]) if "reason" in info else "", "")
+    points["exclude"] = (diverged & (not include_diverged)) | unusable
+    points["reason"] = reasons
     for column in ("format", "source"):
         if column in info:
             points[column] = points["run"].map(info[column])
+    points["note"] = points["note"].fillna("")
     points.attrs["not_reached"] = not_reached
-    order = ["run", "N", "D", "C", "loss", "step", "metric", "how", "exclude", "reason"]
+    order = ["run", "N", "D", "C", "loss", "step", "metric", "how", "exclude", "reason", "note"]
     return points[order + [c for c in points.columns if c not in order]]
+
+
+def _metric_of(group: pd.DataFrame, metric: str) -> tuple[str, str]:
+    """The column a run's point takes, and a note when the choice was not the plain one."""
+    if metric == "train":
+        return "loss", ""
+    evaluated = group["eval_loss"].notna().to_numpy()
+    if metric == "eval" and not evaluated.any():
+        return "eval_loss", ""
+    if not evaluated.any():
+        return "loss", ""
+    steps = group["step"].to_numpy()
+    last_eval = int(steps[evaluated].max())
+    trained = group["loss"].notna().to_numpy()
+    last = int(steps.max())
+    stale = last_eval < STALE * last
+    if not stale:
+        return "eval_loss", ""
+    where = "its only evaluations are at step 0" if last_eval == 0 else f"its last evaluation is at step {last_eval}"
+    if metric == "auto" and last_eval == 0 and trained.any() and steps[trained].max() > 0:
+        return "loss", f"{where} of {last}: the training loss is used"
+    return "eval_loss", f"{where} of {last}: the point is from then"

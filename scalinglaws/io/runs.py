@@ -56,6 +56,8 @@ FIELDS: Mapping[str, tuple[str, ...]] = {
     "tokens_per_step": ("tokens_per_step", "tokens_per_iter", "tokens_per_iteration", "tokens_per_batch",
                         "batch_tokens", "global_batch_tokens"),
     "vocab_size": ("vocab_size", "padded_vocab_size"),
+    "devices": ("devices", "num_devices", "gpus", "n_gpus", "num_gpus"),
+    "num_nodes": ("num_nodes", "nodes", "n_nodes"),
 }
 SIDECAR_NAMES = tuple(f"runs{ext}" for ext in (".csv", ".tsv", ".jsonl", ".json", ".parquet"))
 CONFIG_NAMES = ("config.json", "config.yaml", "config.yml", "hparams.yaml", "hparams.yml", "args.json",
@@ -139,7 +141,12 @@ def config_fields(flat: Mapping[str, object], path: Path | None = None) -> dict:
         return out  # a model config says nothing about training batches
     for field, names in FIELDS.items():
         for name in names:
-            value = _number(by_leaf.get(name))
+            raw = by_leaf.get(name)
+            if field == "devices" and isinstance(raw, (list, tuple)):  # Lightning's devices=[0, 1]
+                raw = len(raw) or None
+            elif field == "devices" and isinstance(raw, str) and "," in raw:  # devices="0,1"
+                raw = len([d for d in raw.split(",") if d.strip()]) or None
+            value = _number(raw)
             if value is not None:
                 out[field] = value
                 break
@@ -205,10 +212,20 @@ def gather(run: str, log_meta: Mapping, folder: Path | None, root: Path | None,
     label = Path(entry.pop("_from", "runs table")).name
     entry.pop("_name", None)
     take(entry, label)
-    take(config_fields(log_meta), "log")
+    found["_sidecar_fields"] = tuple(entry)
+    logged = config_fields(log_meta)
+    # counts a log states as they are (OLMo's, nanoGPT's corrected one) and what was said of them
+    logged.update({k: log_meta[k] for k in _STATED if log_meta.get(k) is not None})
+    if "N" in logged and "N_note" in log_meta and "N" not in found:
+        found["N_source"] = f"log ({log_meta['N_note']})"
+    take(logged, "log")
     for config in _configs_near(folder, root):
         take(config_fields(read_config(config), config), _shown(config))
     return found
+
+
+#: Run facts a log may state beyond the config fields (passed through as the log gives them).
+_STATED = ("N", "N_total", "N_embed", "N_note", "N_flag", "devices", "num_nodes")
 
 
 def sidecar_entry(run: str, sidecar: Mapping[str, dict]) -> dict:

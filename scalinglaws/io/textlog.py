@@ -5,21 +5,31 @@ dialect        lines read
 =============  ============================================================================================
 nanogpt        ``iter 120: loss 3.2100, time 812.50ms, mfu 31.00%`` (training loss);
                ``step 500: train loss 3.1, val loss 3.2`` (the validation loss; the train estimate is not used);
-               ``tokens per iteration will be: 491,520`` and ``number of parameters: 123.59M`` (run metadata;
-               nanoGPT's count leaves out the position embeddings)
+               ``tokens per iteration will be: 491,520`` (or the older ``total number of tokens per iteration:
+               491520``) and ``number of parameters: 123.59M`` (nanoGPT's count leaves out the position
+               embedding but includes the token embedding: see :func:`nanogpt_parameters`)
 megatron       Megatron-LM's ``iteration 100/ 2000 | consumed samples: 51200 | ... | learning rate: 3.0E-04 |
-               global batch size: 512 | lm loss: 6.1E+00 | ...`` and ``validation loss at iteration 1000 |
-               lm loss value: 3.4E+00 | ...``; the argument dump (``seq_length ..... 2048``) gives metadata,
-               and tokens = consumed samples × ``seq_length``
+               global batch size: 512 | lm loss: 6.1E+00 | ...`` (and the 2019–2020 fields without colons,
+               ``learning rate 3.9E-06 | lm loss 8.99E+00 |``), ``validation loss at iteration 1000 | lm loss
+               value: 3.4E+00 | ...`` (or ``| LM loss: ...``); the argument dump (``seq_length ..... 2048``)
+               gives metadata; tokens are Megatron-DeepSpeed's ``consumed tokens:``, else consumed samples ×
+               ``seq_length``
 gpt-neox       the same lines as written by GPT-NeoX (``lm_loss: ...``, ``validation results at iteration
                1000 | lm_loss value: ...``)
 torchtitan     ``step: 10  loss:  8.7759  memory: ...`` and ``validate step: 10  loss: ...`` (colour codes and the
                ``[titan] <time> - root - INFO -`` prefix are ignored)
+modded-nanogpt ``step:N/M train_loss:X train_time:...`` and ``step:N/M val_loss:Y ...`` (records of the speedruns)
+llm.c          ``s:N trl:X`` (training; ``lr:L norm:G`` may follow) and ``s:N tel:Y`` (validation)
+olmo           ``[step=N/M,epoch=E]`` and then one indented ``name=value`` line per metric
+               (``train/CrossEntropyLoss``, ``throughput/total_tokens``, ``eval/<set>/CrossEntropyLoss``);
+               ``Number of non-embedding parameters: ...`` gives N
 regex          your own: a regular expression with named groups ``step`` and any of ``loss``, ``eval_loss``,
                ``lr``, ``tokens`` (other named groups become metrics of their own)
 =============  ============================================================================================
 
-Lines that are not metrics (startup banners, warnings, samples) are ignored and counted. A value written as
+Lines that are not metrics (startup banners, warnings, samples) are ignored and counted. A last line without its
+newline is cut off only when it ends where a number could go on (``loss 3.22``); one that ends after its values
+(``train_loss:3.2215 train_ti``) is read. A value written as
 ``nan`` or ``inf`` is kept as a non-finite loss, which flags the run as diverged. A run is named after the
 file (``gpt-125m.log`` → ``gpt-125m``), or after its folder when the file has a generic name (``train.log``,
 ``stdout.txt``, ...).
@@ -67,8 +77,13 @@ class NanoGPT(Dialect):
     signature = re.compile(rf"^(iter \d+: loss {_NUM}|step \d+: train loss {_NUM}, val loss {_NUM})", re.M)
     _iter = re.compile(rf"^iter (\d+): loss ({_NUM})")
     _eval = re.compile(rf"^step (\d+): train loss {_NUM}, val loss ({_NUM})")
-    _tokens = re.compile(r"^tokens per iteration will be: ([\d,]+)")
+    # the current line, and the older "total number of tokens per iteration: 655360" (a print of two values)
+    _tokens = re.compile(r"^(?:tokens per iteration will be|total number of tokens per iteration):? ([\d,]+)\s*$")
     _params = re.compile(r"^number of parameters: ([\d.]+)M")
+    _vocab = re.compile(r"^(?:found vocab_size = (\d+)|defaulting to vocab_size of GPT-2 to (\d+)|"
+                        r"forcing vocab_size=(\d+))")
+    _config = re.compile(r"^(?:Overriding: )?(n_embd|n_layer|n_head|block_size|vocab_size)\s*=\s*(\d+)\s*(?:#.*)?$")
+    _counted = re.compile(r"^num (?:non-)?decayed parameter tensors: \d+, with ([\d,]+) parameters")
 
     def read(self, line, meta):
         if m := self._iter.match(line):
@@ -78,33 +93,79 @@ class NanoGPT(Dialect):
         if m := self._tokens.match(line):
             meta["tokens_per_step"] = int(m[1].replace(",", ""))
         elif m := self._params.match(line):
-            meta["N"] = float(m[1]) * 1e6
+            meta["nanogpt_params"] = float(m[1]) * 1e6
+        elif m := self._vocab.match(line):
+            meta["vocab_size"] = int(next(g for g in m.groups() if g))
+        elif m := self._config.match(line):
+            meta[f"nanogpt_{m[1]}"] = int(m[2])
+        elif m := self._counted.match(line):
+            meta["nanogpt_counted"] = meta.get("nanogpt_counted", 0) + int(m[1].replace(",", ""))
         return None
+
+    def finish(self, frame, meta):
+        nanogpt_parameters(meta)
+        return frame
+
+
+def nanogpt_parameters(meta: dict) -> None:
+    """nanoGPT prints ``number of parameters`` without the position embedding but *with* the token embedding
+    (tied to the output layer, so nanoGPT counts it as a weight). N (non-embedding) = printed - vocab × n_embd
+    when the log gives both; N_total = the optimizer's count of every parameter when printed (else printed +
+    block_size × n_embd). What could not be corrected is said in ``N_note``."""
+    printed = meta.pop("nanogpt_params", None)
+    counted = meta.pop("nanogpt_counted", None)
+    n_embd = meta.pop("nanogpt_n_embd", None)
+    vocab = meta.get("vocab_size") or meta.pop("nanogpt_vocab_size", None)
+    block = meta.pop("nanogpt_block_size", None)
+    for key in ("nanogpt_n_layer", "nanogpt_n_head", "nanogpt_vocab_size"):
+        meta.pop(key, None)
+    if printed is None:
+        return
+    if n_embd and vocab:
+        meta["N"] = printed - vocab * n_embd
+        meta["N_embed_token"] = float(vocab * n_embd)
+        meta["N_note"] = (f"nanoGPT's printed count {printed / 1e6:.2f}M less its token embedding "
+                          f"(vocab {vocab} x n_embd {n_embd})")
+    else:
+        meta["N"] = printed
+        missing = " and ".join(n for n, v in (("vocab_size", vocab), ("n_embd", n_embd)) if not v)
+        meta["N_note"] = (f"nanoGPT's printed count, which includes the token embedding ({missing} not in the log, "
+                          "so it could not be taken out: give N in runs.csv)")
+        meta["N_flag"] = "N includes the token embedding (nanoGPT's count; vocab_size x n_embd not logged)"
+    if counted:
+        meta["N_total"] = float(counted)
+    elif block and n_embd:
+        meta["N_total"] = printed + block * n_embd
 
 
 class Megatron(Dialect):
+    """Megatron-LM's iteration lines, the current ``key: value`` fields and the 2019–2020 ones without a colon
+    (``learning rate 3.937E-06 | lm loss 8.995377E+00 |``); ``consumed tokens:`` (Megatron-DeepSpeed) is the
+    token count, else consumed samples × ``seq_length`` of the argument dump."""
+
     name = "megatron"
-    signature = re.compile(r"iteration\s+\d+/\s*\d+ \|.*\| (lm loss|lm_loss): ", re.M)
+    signature = re.compile(r"iteration\s+\d+/\s*\d+ \|.*\| (lm loss|lm_loss):? ", re.M | re.I)
     _iteration = re.compile(r"iteration\s+(\d+)/\s*\d+\s*\|(.*)$")
     _validation = re.compile(r"validation (?:loss|results) at iteration (\d+)[^|]*\|(.*)$")
+    _field = re.compile(rf"^\s*([A-Za-z][\w ()/-]*?)\s*(?::\s*|\s+)({_NUM})\s*$")
     _argument = re.compile(r"^\s{2}(\w+) \.{3,} (.+?)\s*$")
     _fields = {"lm loss": "loss", "lm_loss": "loss", "learning rate": "lr", "consumed samples": "samples",
-               "global batch size": "batch"}
+               "consumed tokens": "tokens", "global batch size": "batch"}
+    _eval_fields = ("lm loss value", "lm_loss value", "lm loss", "lm_loss")
 
     def read(self, line, meta):
         if m := self._validation.search(line):
             for part in m[2].split("|"):
-                key, _, value = part.partition(":")
-                if key.strip() in ("lm loss value", "lm_loss value"):
-                    return {"step": int(m[1]), "eval_loss": _value(value.strip())}
+                if (f := self._field.match(part)) and f[1].strip().lower() in self._eval_fields:
+                    return {"step": int(m[1]), "eval_loss": _value(f[2])}
             return None
         if m := self._iteration.search(line):
             row = {"step": int(m[1])}
             for part in m[2].split("|"):
-                key, sep, value = part.partition(":")
-                role = self._fields.get(key.strip())
-                if sep and role:
-                    row[role] = _value(value.strip().split()[0])
+                f = self._field.match(part)
+                role = self._fields.get(f[1].strip().lower()) if f else None
+                if role:
+                    row[role] = _value(f[2])
             return row
         if m := self._argument.match(line):
             meta[m[1]] = m[2]
@@ -112,7 +173,7 @@ class Megatron(Dialect):
 
     def finish(self, frame, meta):
         seq = meta.get("seq_length")
-        if "samples" in frame and seq is not None and str(seq).isdigit():
+        if "tokens" not in frame and "samples" in frame and seq is not None and str(seq).isdigit():
             frame["tokens"] = frame["samples"] * int(seq)
         return frame.drop(columns=[c for c in ("samples", "batch") if c in frame])
 
@@ -137,6 +198,78 @@ class TorchTitan(Dialect):
         return None
 
 
+class ModdedNanoGPT(Dialect):
+    """modded-nanogpt records: ``step:N/M train_loss:X train_time:...`` and ``step:N/M val_loss:Y ...``
+    (training lines of newer records carry no loss: they are not metric lines)."""
+
+    name = "modded-nanogpt"
+    signature = re.compile(rf"^step:\d+/\d+ (?:train|val)_loss:{_NUM}", re.M)
+    _line = re.compile(rf"^step:(\d+)/\d+ (train_loss|val_loss):({_NUM})(?:\s|$)")
+
+    def read(self, line, meta):
+        if m := self._line.match(line):
+            return {"step": int(m[1]), "loss" if m[2] == "train_loss" else "eval_loss": _value(m[3])}
+        return None
+
+
+class LlmC(Dialect):
+    """llm.c's ``main.log``: ``s:N trl:X`` (training; newer ones add ``lr:L norm:G``) and ``s:N tel:Y``
+    (validation)."""
+
+    name = "llm.c"
+    signature = re.compile(rf"^s:\d+ t[re]l:{_NUM}", re.M)
+    _line = re.compile(rf"^s:(\d+) (trl|tel):({_NUM})((?: \w+:{_NUM})*)\s*$")
+    _extra = re.compile(rf"(\w+):({_NUM})")
+
+    def read(self, line, meta):
+        if m := self._line.match(line):
+            row = {"step": int(m[1]), "loss" if m[2] == "trl" else "eval_loss": _value(m[3])}
+            for key, value in self._extra.findall(m[4]):
+                row["grad_norm" if key == "norm" else key] = _value(value)
+            return row
+        return None
+
+
+class OLMo(Dialect):
+    """OLMo's console: a ``[step=N/M,epoch=E]`` line, then one indented ``name=value`` line per metric
+    (``train/CrossEntropyLoss``, ``throughput/total_tokens``, ``eval/<set>/CrossEntropyLoss`` ...); the
+    parameter counts it prints at start-up are the run's N."""
+
+    name = "olmo"
+    signature = re.compile(r"\[step=\d+/\d+(?:,epoch=\d+)?\]\s*\n\s{4}[\w/]", re.M)
+    _header = re.compile(r"\[step=(\d+)/\d+(?:,epoch=\d+)?\]\s*$")
+    _metric = re.compile(rf"^ {{4}}([^=\s][^=]*)=({_NUM})\s*$")
+    _params = re.compile(r"(Total number of parameters|Number of non-embedding parameters): ([\d,]+)")
+    keys = {"loss": "train/CrossEntropyLoss", "tokens": "throughput/total_tokens"}
+
+    def __init__(self):
+        self.row: dict | None = None
+        self.step: int | None = None
+
+    def read(self, line, meta):
+        if m := self._header.search(line):
+            self.step = int(m[1])
+            self.row = {"step": self.step}
+            return self.row  # filled by the lines below it
+        if self.step is not None and (m := self._metric.match(line)):
+            if self.row is None:  # an evaluation block after a step: its metrics belong to that step
+                self.row = {"step": self.step}
+                self.row[m[1]] = _value(m[2])
+                return self.row
+            self.row[m[1]] = _value(m[2])
+            return CONTINUED
+        self.row = None
+        if m := self._params.search(line):
+            count = float(m[2].replace(",", ""))
+            meta["N_total" if m[1].startswith("Total") else "N"] = count
+            meta["N_note"] = "OLMo's printed non-embedding count"
+        return None
+
+
+#: A line whose values went into a row returned before.
+CONTINUED = {}
+
+
 class Regex(Dialect):
     name = "regex"
 
@@ -155,7 +288,7 @@ class Regex(Dialect):
         return row
 
 
-DIALECTS = (NeoX(), Megatron(), NanoGPT(), TorchTitan())
+DIALECTS = (NeoX, Megatron, NanoGPT, TorchTitan, ModdedNanoGPT, LlmC, OLMo)
 
 
 def compile_regex(pattern: str) -> re.Pattern:
@@ -173,16 +306,19 @@ def compile_regex(pattern: str) -> re.Pattern:
 
 
 def dialect_of(head: str, regex: re.Pattern | None = None) -> Dialect | None:
-    """The dialect whose metric lines appear in ``head`` (the file's beginning); a user's regex comes first."""
+    """The dialect whose metric lines appear in ``head`` (the file's beginning), as a fresh reader; a user's
+    regex comes first."""
     if regex is not None and regex.search(head):
         return Regex(regex)
+    plain = _ANSI.sub("", head)
     for dialect in DIALECTS:
-        if dialect.signature.search(_ANSI.sub("", head)):
-            return dialect
+        if dialect.signature.search(plain):
+            return dialect()
     return None
 
 
 _TEXT_SUFFIXES = ("", ".log", ".txt", ".out", ".err", ".stdout", ".stderr")
+_CUT = re.compile(r"[\d.eE+\-,]$|(?<![a-z])(n|na|i|in)$")  # a line ending where a number may go on
 
 
 def sniff(probe) -> bool:
@@ -192,17 +328,47 @@ def sniff(probe) -> bool:
     return b"\x00" not in probe.head[:4096] and dialect_of(probe.head.decode("utf-8", "replace"), probe.regex) is not None
 
 
-def _metric(dialect: Dialect, line: str) -> bool:
-    """Whether a line is one of the dialect's metric lines (a cut-off one counts: its numbers may be cut)."""
+def _complete(dialect: Dialect, line: str) -> bool:
+    """Whether a last line without its newline is whole: not a metric line, or one that does not end where a
+    number could go on (``loss:3.2215 train_ti`` is whole; ``loss 3.22`` may have been cut)."""
+    probe = type(dialect)(dialect.pattern) if isinstance(dialect, Regex) else type(dialect)()
     try:
-        return dialect.read(line, {}) is not None
+        if probe.read(line, {}) is None:
+            return True
     except ValueError:
-        return True
+        return False
+    return not _CUT.search(line.rstrip("%"))
 
 
 def run_name(path: Path, ctx: ParseContext) -> str:
     stem = path.name.split(".")[0]
     return ctx.run_name(path.parent) if stem.lower() in _GENERIC_NAMES or not stem else stem
+
+
+def no_match_hint(path: Path, regex: re.Pattern) -> str:
+    """What to say when the user's pattern matches no line: the pattern and a line it should have read."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(65536).decode("utf-8", "replace")
+    except OSError:
+        head = ""
+    sample = next((line.strip() for line in head.splitlines() if re.search(r"\d", line)), "")
+    shown = f"; a line of the file: {sample[:100]!r}" if sample else ""
+    return f"your --regex {regex.pattern!r} matches no line of the file's first 64 KiB{shown}"
+
+
+def _columns(rows: list[dict]) -> pd.DataFrame:
+    """Rows ``{"step": int, name: float, ...}`` as a frame of an int64 step and float columns (NaN: not logged),
+    built column by column (a frame of records would be cast cell by cell)."""
+    n = len(rows)
+    columns: dict[str, np.ndarray] = {"step": np.zeros(n, dtype=np.int64)}
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            column = columns.get(key)
+            if column is None:
+                column = columns[key] = np.full(n, np.nan)
+            column[i] = value
+    return pd.DataFrame(columns, copy=False)
 
 
 def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
@@ -211,11 +377,13 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
         raise InputError("file is empty", path=path, hint="the run logged nothing yet")
     dialect = dialect_of(text[:262144], ctx.regex)
     if dialect is None:
+        if ctx.regex is not None:
+            raise InputError("no line matches the given --regex", path=path, hint=no_match_hint(path, ctx.regex))
         raise InputError("no metric lines of a known trainer", path=path,
-                         hint="known: nanoGPT, Megatron-LM, GPT-NeoX, torchtitan; for another give --regex")
+                         hint=f"known: {KNOWN}; for another give --regex")
     raw = text.split("\n")
     meta: dict = {}
-    cut = check_last_line(path, text[-400:].encode(), len(raw), ctx, complete=lambda line: not _metric(dialect, line))
+    cut = check_last_line(path, text[-400:].encode(), len(raw), ctx, complete=lambda line: _complete(dialect, line))
     rows, lines, ignored = [], [], 0
     for number, line in enumerate(raw[:-1] if cut else raw, start=1):
         try:
@@ -227,20 +395,26 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
         if row is None:
             ignored += bool(line.strip())
             continue
+        if row is CONTINUED:
+            continue
         rows.append(row)
         lines.append(number)
+    kept = [i for i, r in enumerate(rows) if len(r) > 1]  # a step header whose block held no metric is no row
+    rows, lines = [rows[i] for i in kept], [lines[i] for i in kept]
     if not rows:
         raise InputError(f"no metric lines ({dialect.name} dialect)", path=path,
                          hint="the run logged no step yet, or give --regex for this log's lines")
-    frame = dialect.finish(pd.DataFrame.from_records(rows), meta)
-    frame = frame.astype({c: float for c in frame.columns if c != "step"})
+    frame = dialect.finish(_columns(rows), meta)
     run = run_name(path, ctx)
-    frame.insert(0, "run", run)
+    frame = pd.DataFrame({"run": np.full(len(frame), run, dtype=object),
+                          **{c: frame[c].to_numpy() for c in frame.columns}}, copy=False)
     notes = [f"{dialect.name} dialect; {ignored} other lines ignored"]
     keys = {role: role for role in ROLES if role in frame.columns}
-    return [LogTable(frame=frame, path=str(path), format=f"{FORMAT}:{dialect.name}", keys=keys, meta={run: meta},
+    keys.update({role: name for role, name in getattr(dialect, "keys", {}).items() if name in frame.columns})
+    return [LogTable(frame=frame, path=str(path), format=f"{FORMAT}:{dialect.name}", keys=keys, meta={run: meta}, named_by_path=True,
                      lines=np.asarray(lines), notes=notes, folder=str(path.parent))]
 
 
-register_format(LogFormat(FORMAT, "console logs of nanoGPT, Megatron-LM, GPT-NeoX and torchtitan (others with --regex)",
+KNOWN = "nanoGPT, Megatron-LM, GPT-NeoX, torchtitan, modded-nanogpt, llm.c, OLMo"
+register_format(LogFormat(FORMAT, f"console logs of {KNOWN} (others with --regex)",
                           parse=parse, sniff=sniff, priority=90))

@@ -57,14 +57,13 @@ def sniff_history(probe) -> bool:
     return isinstance(record, dict) and any(k in record for k in _W_AND_B_KEYS)
 
 
+_STEPS = ("step", "global_step", "trainer_global_step", "train_global_step", "_step", "iter", "iteration",
+          "tokens", "train_tokens")
+
+
 def parse_csv(path: Path, ctx: ParseContext) -> list[LogTable]:
     cells, lines = read_small_csv(path, ctx)
     x = cells.columns[0]
-    if normalize(x) not in ("step", "global_step", "trainer_global_step", "train_global_step", "_step", "iter",
-                            "iteration", "tokens", "train_tokens"):
-        raise InputError(f"the panel's x axis is {x!r}, not the step", path=path, column=str(x),
-                         hint="export the panel with 'Step' (or your step metric) as its x axis")
-    steps = step_cells(cells[x], lines, path, column=str(x))
     by_run: dict[str, dict[str, str]] = {}
     for column in cells.columns[1:]:
         m = _COLUMN.match(str(column))
@@ -73,20 +72,52 @@ def parse_csv(path: Path, ctx: ParseContext) -> list[LogTable]:
                              hint="give the CSV exactly as W&B exported it")
         if not m["envelope"]:
             by_run.setdefault(m["run"], {})[m["metric"]] = column
+    # an x axis that is not the step (epoch, time): each run's own step column gives the steps, if it is there
+    own_steps = {run: step_key(metrics) for run, metrics in by_run.items()}
+    if normalize(x) not in _STEPS and not (by_run and all(own_steps.values())):
+        raise InputError(f"the panel's x axis is {x!r}, not the step", path=path, column=str(x),
+                         hint="export the panel with 'Step' (or your step metric) as its x axis, or add the "
+                              "runs' _step to the panel")
+    per_run = normalize(x) not in _STEPS
+    steps = None if per_run else step_cells(cells[x], lines, path, column=str(x))
     envelopes = {c for c in cells.columns if str(c).endswith(("__MIN", "__MAX"))}
-    values = numeric_cells(cells, lines, path, skip={x, *envelopes})
+    values = numeric_cells(cells, lines, path, skip=({x} if not per_run else set()) | envelopes)
     frames, where = [], []
     for run, metrics in by_run.items():
-        part = pd.DataFrame({"run": run, "step": steps, **{m: values[c] for m, c in metrics.items() if c in values}})
-        logged = part.drop(columns=["run", "step"]).notna().any(axis=1).to_numpy()
-        frames.append(part.loc[logged])
-        where.append(lines[logged])
+        if per_run:
+            column = metrics.pop(own_steps[run])
+            logged = cells[column].astype("string").str.strip().fillna("") != ""
+            run_steps = step_cells(cells.loc[logged, column], lines[logged.to_numpy()], path, column=str(column))
+            part = pd.DataFrame({"run": run, "step": run_steps, str(x): values[x][logged.to_numpy()] if x in values
+                                 else np.nan, **{m: values[c][logged.to_numpy()] for m, c in metrics.items()
+                                                 if c in values}})
+            keep = logged.to_numpy()
+        else:
+            part = pd.DataFrame({"run": run, "step": steps, **{m: values[c] for m, c in metrics.items() if c in values}})
+            keep = np.ones(len(part), dtype=bool)
+        present = part.drop(columns=["run", "step", str(x)], errors="ignore").notna().any(axis=1).to_numpy()
+        frames.append(part.loc[present])
+        where.append(lines[keep][present])
     notes = []
     if normalize(x) in ("tokens", "train_tokens"):
         notes.append(f"x axis {x!r} is a token count: it is the step column here")
+    if per_run:
+        notes.append(f"x axis {x!r}: the steps are each run's {', '.join(sorted(set(own_steps.values())))} column")
+        ctx.notes.append(f"{path.name}: the panel's x axis is {x!r}; steps read from each run's "
+                         f"{', '.join(sorted(set(own_steps.values())))} column")
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"run": [], "step": []})
     return [LogTable(frame=frame, path=str(path), format=CSV_FORMAT, lines=np.concatenate(where) if where else None,
                      notes=notes)]
+
+
+#: Files of a W&B run folder that are not training curves, and why.
+IGNORED = {"wandb-events.jsonl": "W&B system metrics (wandb-events.jsonl: GPU, CPU, memory), not training curves",
+           "wandb-summary.json": "W&B run summaries (wandb-summary.json: each metric's last value, not a curve)",
+           "wandb-metadata.json": "W&B run metadata files (wandb-metadata.json)"}
+
+
+def ignore(path: Path) -> str | None:
+    return IGNORED.get(path.name)
 
 
 def run_name(path: Path, ctx: ParseContext) -> str:
@@ -142,7 +173,7 @@ def parse_history(path: Path, ctx: ParseContext) -> list[LogTable]:
     run = run_name(path, ctx)
     frame, _ = wide_from_records(kept, run, key)
     frame = frame.drop(columns=[c for c in _W_AND_B_KEYS if c in frame.columns])
-    return [LogTable(frame=frame, path=str(path), format=HISTORY_FORMAT, lines=np.asarray(where),
+    return [LogTable(frame=frame, path=str(path), format=HISTORY_FORMAT, lines=np.asarray(where), named_by_path=True,
                      folder=str(path.parent))]
 
 
@@ -154,6 +185,7 @@ def _is_json(line: str) -> bool:
         return False
 
 
-register_format(LogFormat(CSV_FORMAT, "W&B panel exports (CSV)", parse=parse_csv, sniff=sniff_csv, priority=40))
+register_format(LogFormat(CSV_FORMAT, "W&B panel exports (CSV)", parse=parse_csv, sniff=sniff_csv, priority=40,
+                          ignore=ignore))
 register_format(LogFormat(HISTORY_FORMAT, "W&B run histories (JSON Lines)", parse=parse_history, sniff=sniff_history,
                           priority=41))

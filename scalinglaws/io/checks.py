@@ -1,0 +1,148 @@
+"""The checks every ingested run goes through: divergence, over-fitting, units, values a fit cannot use.
+
+**Divergence** is judged on a smoothed curve, not on raw per-batch losses (whose lucky minima make any noisy run
+look like it rose): the training loss (the evaluation loss when there is none) is smoothed by a running median
+over ``max(5, n/20)`` logged values (none below :data:`SMOOTH_FROM` values), and the run is *diverged* when its
+final value (the lower of its last smoothed value and the median of the last three) exceeds ``diverge_factor`` times the lowest smoothed value (by a rise of
+at least :data:`MATERIAL` of the curve's fall from its first value to its best: a training loss memorised down to
+1e-4 that doubles has not diverged), or when a logged value is NaN/inf.
+
+**Over-fitting** is told apart: when the evaluation loss ends more than :data:`OVERFIT_MARGIN` above its best
+while the training loss kept falling, the run is flagged *over-fitting* (not diverged: its points are real
+measurements, of a model past its best). With no training loss to compare, an evaluation loss that rose by
+``diverge_factor`` is divergence or over-fitting, and the reason says it cannot tell.
+
+**Values a fit cannot use** are flagged: a loss of 0 or below (reinforcement-learning surrogates, Dice losses
+log exactly 0.0) is kept in the curves as logged, but it is no cross-entropy in nats, and points made of it are
+excluded from fits; a loss named in bits, or a median loss above 20 nats (a per-sequence sum?), is flagged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .logs import NONFINITE
+from .names import is_bits
+
+__all__ = ["check_runs", "smooth", "SMOOTH_FROM", "OVERFIT_MARGIN"]
+
+#: Curves with fewer logged values than this are not smoothed (sparse evaluations are averages already).
+SMOOTH_FROM = 20
+#: Longer curves are reduced to this many block medians before smoothing.
+BLOCKS = 200
+#: How far above its best the evaluation loss must end to call a run over-fitting.
+OVERFIT_MARGIN = 0.05
+#: A rise counts only when it is at least this fraction of the curve's fall from its first value to its best.
+MATERIAL = 0.05
+_PER_SEQUENCE = 20.0  # nats: no per-token language-model loss is this high for long (ln 256k ≈ 12.5)
+
+
+def smooth(values: np.ndarray, steps: np.ndarray | None = None):
+    """A running median (centred, window ``max(5, n/20)`` values, odd) of one run's logged values; unchanged
+    below :data:`SMOOTH_FROM` values. Past :data:`BLOCKS` values, the values are first reduced to the medians of
+    :data:`BLOCKS` equal blocks (aligned on the last value), so that smoothing stays O(n). With ``steps``, returns
+    ``(curve, steps of its points)``.
+
+    >>> smooth(np.array([3.0, 2.0, 9.0, 1.0])).tolist()
+    [3.0, 2.0, 9.0, 1.0]
+    """
+    n = len(values)
+    at = steps
+    if n >= SMOOTH_FROM:
+        if n > 2 * BLOCKS:
+            block = n // BLOCKS
+            cut = n - (n // block) * block
+            values = np.median(values[cut:].reshape(-1, block), axis=1)
+            at = None if steps is None else steps[cut:].reshape(-1, block)[:, -1]
+        window = max(5, len(values) // 20) | 1
+        values = pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
+    return values if steps is None else (values, at)
+
+
+def _trend(values: np.ndarray, steps: np.ndarray):
+    """(best, step of best, final, first) of a smoothed curve, or None below three values."""
+    if values.size < 3:
+        return None
+    curve, at = smooth(values, steps)
+    i = int(np.argmin(curve))
+    final = min(float(np.median(curve[-3:])), float(curve[-1]))  # a last spike is not a rise; a fall is a fall
+    return float(curve[i]), int(at[i]), final, float(curve[0])
+
+
+def _rose(trend, factor: float) -> bool:
+    """Whether a curve ended ``factor`` above its best, by a rise that matters next to how far it fell (a loss
+    memorised down to 1e-4 that doubles has not diverged)."""
+    best, _, final, first = trend
+    return final > factor * best and final - best >= MATERIAL * max(first - best, 0.0)
+
+
+def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, segments,
+               flags: dict | None = None) -> pd.DataFrame:
+    """Rows, last step and tokens of every run, and its checks (``diverged``, ``reason``, ``flags``)."""
+    starts, ends, names = segments
+    step = curves["step"].to_numpy()
+    tokens = curves["tokens"].to_numpy(dtype=float)
+    loss = curves["loss"].to_numpy(dtype=float)
+    eval_loss = curves["eval_loss"].to_numpy(dtype=float)
+    by_run = info.set_index("run")
+    out = {k: [] for k in ("rows", "last_step", "tokens", "diverged", "reason")}
+    all_flags = []
+    for j, run in enumerate(names):
+        lo, hi = starts[j], ends[j]
+        out["rows"].append(hi - lo)
+        out["last_step"].append(int(step[hi - 1]))
+        seg_tokens = tokens[lo:hi][np.isfinite(tokens[lo:hi])]
+        out["tokens"].append(float(seg_tokens[-1]) if seg_tokens.size else np.nan)
+        notes = [by_run.at[run, "flags"]] if by_run.at[run, "flags"] else []
+        if "_N_flag" in by_run and by_run.at[run, "_N_flag"]:
+            notes.append(by_run.at[run, "_N_flag"])
+        notes += list((flags or {}).get(run, []))
+        reasons = []
+        steps = step[lo:hi]
+        series = {}
+        for name, values in (("loss", loss[lo:hi]), ("eval_loss", eval_loss[lo:hi])):
+            bad = np.flatnonzero(values == NONFINITE)
+            if bad.size:
+                reasons.append(f"{name} not finite at step {int(steps[bad[0]])}")
+            ok = np.isfinite(values)
+            low = ok & (values <= 0)
+            if low.any():
+                notes.append(f"{name} <= 0 at {int(low.sum())} of {int(ok.sum())} steps (lowest {values[low].min():g}): "
+                             "not a cross-entropy in nats (an RL or Dice objective?); points of such values are "
+                             "left out of fits")
+            series[name] = (values[ok], steps[ok], bool(low.any()))
+        train, train_steps, train_low = series["loss"]
+        ev, ev_steps, ev_low = series["eval_loss"]
+        t = None if train_low else _trend(train, train_steps)
+        e = None if ev_low else _trend(ev, ev_steps)
+        if t is not None and _rose(t, diverge_factor):
+            reasons.append(f"loss rose from {t[0]:.4g} to {t[2]:.4g}")
+        elif e is not None and e[2] > (1 + OVERFIT_MARGIN) * e[0]:
+            falling = t is not None and t[2] < float(np.interp(e[1], *reversed(smooth(train, train_steps))))
+            if falling:
+                notes.append(f"over-fitting: eval loss rose from {e[0]:.4g} (step {e[1]}) to {e[2]:.4g} while the "
+                             f"training loss fell to {t[2]:.4g}")
+            elif _rose(e, diverge_factor):
+                why = "no training loss to tell divergence from over-fitting" if t is None else \
+                    "while the training loss did not fall"
+                reasons.append(f"eval loss rose from {e[0]:.4g} to {e[2]:.4g} ({why})")
+        evaluated = ev.size > 0
+        key = by_run.at[run, "eval_loss_key" if evaluated else "loss_key"]
+        if key and is_bits(key):
+            notes.append(f"{key!r} is in bits, not nats")
+        finite = ev if evaluated else train
+        if finite.size and np.count_nonzero(finite > _PER_SEQUENCE) > finite.size / 2:  # the median is above it
+            notes.append(f"median loss {np.median(finite):.3g} nats: a per-sequence sum, not per token?")
+        out["diverged"].append(bool(reasons))
+        out["reason"].append("; ".join(reasons))
+        all_flags.append("; ".join(dict.fromkeys(n for n in notes if n)))
+    info = info.set_index("run").loc[names].reset_index()
+    for k, v in out.items():
+        info[k] = v
+    info["flags"] = all_flags
+    info = info.drop(columns=[c for c in ("_N_flag",) if c in info])
+    front = ["run", "format", "source", "rows", "last_step", "tokens", "N", "N_embed", "N_total", "N_source",
+             "batch_size", "seq_len", "tokens_per_step", "tokens_source", "loss_key", "eval_loss_key", "lr_key",
+             "tokens_key", "diverged", "reason", "flags"]
+    return info[front + [c for c in info.columns if c not in front]]
