@@ -243,43 +243,45 @@ class DropPlan:
 
     # -- building --------------------------------------------------------------------------------------
     def _traverse(self, sched, sources, targets, St, theta_s, theta_t, direct, far):
-        """Well-separated pairs of target and source blocks, from the coarsest level down.
+        """Well-separated pairs of target and source blocks, from the coarsest blocks down.
 
-        Target blocks with more than p targets are aligned blocks (``tj`` at the current level), split with
-        their source block into four child pairs; smaller ones are a range of targets [tlo, thi) that is
-        evaluated directly, so only the source block is split further, each target on its own.
+        A pair that is not separated splits the block at fault: the source block when it is too wide or too
+        inhomogeneous for its distance, the target block when it is too wide, both when they overlap in time.
+        Target blocks with more than p targets are aligned blocks (level ``tl``, index ``tj``); smaller ones are
+        evaluated directly, so once they need splitting they become single targets (``tl`` = −1), each with
+        its own distance.
         """
         p = self.p
-        tj = np.zeros(1, dtype=np.int64)
+        L = sched.L
+        tl, tj = np.array([L]), np.zeros(1, dtype=np.int64)
         tlo, thi = np.zeros(1, dtype=np.int64), np.full(1, targets.size, dtype=np.int64)
-        sj = np.zeros(1, dtype=np.int64)
-        for l in range(sched.L, -1, -1):
-            grouped = tj >= 0
-            tlo[grouped] = np.searchsorted(targets, tj[grouped] << l)
-            thi[grouped] = np.searchsorted(targets, (tj[grouped] + 1) << l)
-            src = sources.level(l, sj)
+        sl, sj = np.array([L]), np.zeros(1, dtype=np.int64)
+        while tj.size:
+            grouped = tl >= 0
+            tlo[grouped] = np.searchsorted(targets, tj[grouped] << tl[grouped])
+            thi[grouped] = np.searchsorted(targets, (tj[grouped] + 1) << tl[grouped])
+            src = self._gather(sources, sl, sj)
             keep = (thi > tlo) & (src["tot"] > 0)
             keep[keep] = src["klo"][keep] <= targets[thi[keep] - 1]
-            tj, tlo, thi, sj = tj[keep], tlo[keep], thi[keep], sj[keep]
+            tl, tj, tlo, thi, sl, sj = tl[keep], tj[keep], tlo[keep], thi[keep], sl[keep], sj[keep]
             src = {key: value[keep] for key, value in src.items()}
             if tj.size == 0:
                 break
             count = thi - tlo
             big = count > p
-            if l == 0:
-                separated = np.ones(tj.size, dtype=bool)
-            else:
-                klo, khi = src["klo"], src["khi"]
-                d = St[tlo] - sched.Sprev[khi]
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    spread_s = (sched.amax[l][sj] - sched.amin[l][sj]
-                                + np.log1p((sched.Sprev[khi] - sched.Sprev[klo]) / d))
-                    spread_t = np.log1p((St[thi - 1] - St[tlo]) / d)
-                separated = (khi <= targets[tlo]) & (d > 0) & ((klo == khi) | (spread_s <= theta_s))
-                separated &= ~big | (spread_t <= theta_t)
+            klo, khi = src["klo"], src["khi"]
+            atom = klo == khi
+            ordered = khi <= targets[tlo]
+            d = St[tlo] - sched.Sprev[khi]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                spread_s = src["arange"] + np.log1p((sched.Sprev[khi] - sched.Sprev[klo]) / d)
+                spread_t = np.log1p((St[thi - 1] - St[tlo]) / d)
+            source_ok = ordered & (d > 0) & (atom | (spread_s <= theta_s))
+            target_ok = ~big | (ordered & (d > 0) & (spread_t <= theta_t))
+            separated = (source_ok & target_ok) | (atom & (count == 1) & ordered)  # one change, one target: exact
             sel = separated & big
             if sel.any():
-                far.append((l, tj[sel], src["W"][sel], src["a"][sel], src["s"][sel]))
+                far.append((tl[sel], tj[sel], src["W"][sel], src["a"][sel], src["s"][sel]))
             sel = separated & ~big
             if sel.any():
                 c = count[sel]
@@ -289,23 +291,61 @@ class DropPlan:
                 u = np.maximum(St[rows][:, None] - s, 0.0)
                 nz = W != 0
                 direct.append((np.broadcast_to(rows[:, None], W.shape)[nz], W[nz], a[nz], u[nz]))
-            if l == 0:
+            rest = ~separated
+            split_s = rest & ~atom & (~source_ok | ~ordered)
+            split_t = rest & (~target_ok | ~ordered | atom)
+            split_t |= rest & ~split_s  # nothing else to split
+            pieces = []
+            # big targets split into their two aligned halves, small ones into single targets
+            for ts in (False, True):
+                for ss in (False, True):
+                    sel = rest & (split_t == ts) & (split_s == ss)
+                    if not sel.any():
+                        continue
+                    pieces.append(self._children(sel, ts, ss, big, tl, tj, tlo, thi, sl, sj))
+            if not pieces:
                 break
-            # big pairs: both blocks split; small pairs: one pair per target, the source block split
-            rest = ~separated & big
-            tj4 = (2 * tj[rest][:, None] + np.array([0, 0, 1, 1])).ravel()
-            sj4 = (2 * sj[rest][:, None] + np.array([0, 1, 0, 1])).ravel()
-            rest = ~separated & ~big
-            c = count[rest]
-            single = np.repeat(tlo[rest], c) + (np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c))
-            single = np.repeat(single, 2)
-            sj1 = (2 * np.repeat(sj[rest], c)[:, None] + np.array([0, 1])).ravel()
-            tj = np.concatenate([tj4, np.full(single.size, -1)])
-            tlo = np.concatenate([np.zeros(tj4.size, dtype=np.int64), single])
-            thi = np.concatenate([np.zeros(tj4.size, dtype=np.int64), single + 1])
-            sj = np.concatenate([sj4, sj1])
-            if tj.size == 0:
-                break
+            tl, tj, tlo, thi, sl, sj = (np.concatenate(parts) for parts in zip(*pieces))
+
+    @staticmethod
+    def _children(sel, split_t, split_s, big, tl, tj, tlo, thi, sl, sj):
+        """Child pairs of the selected pairs, splitting the target block, the source block or both."""
+        tl, tj, tlo, thi, sl, sj, big = tl[sel], tj[sel], tlo[sel], thi[sel], sl[sel], sj[sel], big[sel]
+        if split_s:
+            sl, sj = np.repeat(sl - 1, 2), (2 * sj[:, None] + np.array([0, 1])).ravel()
+            tl, tj, tlo, thi, big = (np.repeat(v, 2) for v in (tl, tj, tlo, thi, big))
+        if not split_t:
+            return tl, tj, tlo, thi, sl, sj
+        halves = big & (tl > 0)
+        out = [(np.repeat(tl[halves] - 1, 2), (2 * tj[halves][:, None] + np.array([0, 1])).ravel(),
+                np.zeros(2 * halves.sum(), dtype=np.int64), np.zeros(2 * halves.sum(), dtype=np.int64),
+                np.repeat(sl[halves], 2), np.repeat(sj[halves], 2))]
+        few = ~halves
+        c = thi[few] - tlo[few]
+        single = np.repeat(tlo[few], c) + (np.arange(c.sum()) - np.repeat(np.cumsum(c) - c, c))
+        out.append((np.full(single.size, -1), np.zeros(single.size, dtype=np.int64), single, single + 1,
+                    np.repeat(sl[few], c), np.repeat(sj[few], c)))
+        return tuple(np.concatenate(parts) for parts in zip(*out))
+
+    @staticmethod
+    def _gather(sources, sl, sj) -> dict:
+        """Source block data for pairs at mixed levels, nodes padded to two (zero weights)."""
+        m = sj.size
+        out = {"tot": np.zeros(m), "klo": np.zeros(m, dtype=np.int64), "khi": np.zeros(m, dtype=np.int64),
+               "arange": np.zeros(m), "W": np.zeros((m, 2)), "a": np.zeros((m, 2)), "s": np.zeros((m, 2))}
+        sched = sources.sched
+        for l in np.unique(sl):
+            rows = np.flatnonzero(sl == l)
+            data = sources.level(int(l), sj[rows])
+            for key in ("tot", "klo", "khi"):
+                out[key][rows] = data[key]
+            q = data["W"].shape[1]
+            for key in ("W", "a", "s"):
+                out[key][rows, :q] = data[key]
+            inside = sj[rows] < sched.amax[l].size
+            b = np.where(inside, sj[rows], 0)
+            out["arange"][rows] = np.where(inside, sched.amax[l][b] - sched.amin[l][b], 0.0)
+        return out
 
     def _build_direct(self, direct):
         """Direct terms grouped by how many each target has: (rows, W, a, u) with W, a, u of shape (count, rows)."""
@@ -316,11 +356,18 @@ class DropPlan:
         order = np.argsort(rows, kind="stable")
         rows, W, a, u = rows[order], W[order], a[order], u[order]
         targets, starts, counts = np.unique(rows, return_index=True, return_counts=True)
-        self.direct = []
+        self.direct, order, offset = [], [], 0
         for c in np.unique(counts):
             sel = counts == c
             index = starts[sel][None, :] + np.arange(c)[:, None]  # (count, rows): sums run over axis 0
-            self.direct.append((targets[sel], W[index], a[index], u[index]))
+            self.direct.append((offset, W[index], a[index], u[index]))
+            order.append(targets[sel])
+            offset += int(sel.sum())
+        # the buckets' targets, in bucket order: as a gather when they are all the targets, else a scatter
+        self.direct_rows = np.concatenate(order) if order else np.empty(0, np.int64)
+        self.direct_gather = None
+        if self.direct_rows.size == self.n:
+            self.direct_gather = np.argsort(self.direct_rows)
         self.n_direct = rows.size
 
     def _build_far(self, far, targets, St, L):
@@ -353,7 +400,12 @@ class DropPlan:
         first, count = np.concatenate(first_all), np.concatenate(count_all)
         level, block = np.concatenate(level_all), np.concatenate(block_all)
         # far terms, sorted by their target block
-        bid = np.concatenate([ids[l][1] + np.searchsorted(ids[l][0], tj) for l, tj, *_ in far])
+        levels = np.concatenate([f[0] for f in far])
+        tjs = np.concatenate([f[1] for f in far])
+        bid = np.empty(tjs.size, dtype=np.int64)
+        for l in np.unique(levels):
+            sel = levels == l
+            bid[sel] = ids[int(l)][1] + np.searchsorted(ids[int(l)][0], tjs[sel])
         W = np.concatenate([f[2] for f in far])
         a = np.concatenate([f[3] for f in far])
         s = np.concatenate([f[4] for f in far])
@@ -385,10 +437,10 @@ class DropPlan:
         for l in sorted(ids, reverse=True):
             blocks, start = ids[l]
             sel = child[(child >= start) & (child < start + blocks.size)]
-            if sel.size:
+            if sel.size:  # all blocks of the level below the top one: consecutive ids
                 pts = _points(lo[sel], hi[sel], p).ravel()
                 M = _interpolation(pts, np.repeat(lo[parent[sel]], p), np.repeat(hi[parent[sel]], p), p)
-                self.down.append((sel, parent[sel], M.reshape(sel.size, p, p)))
+                self.down.append((slice(int(sel[0]), int(sel[-1]) + 1), parent[sel], M.reshape(sel.size, p, p)))
         # leaves: every target below a big block whose own block one level down is small (or that is at the
         # lowest big level) is interpolated from that big block
         leaf = np.full(self.n, -1)
@@ -408,13 +460,16 @@ class DropPlan:
         valid = slot < count[:, None]
         V = _interpolation(St[rows].ravel(), np.repeat(lo[blocks], width), np.repeat(hi[blocks], width), p)
         V = V.reshape(blocks.size, width, p) * valid[:, :, None]
-        self.leaf = (blocks, rows[valid], valid, V)
+        rows = rows[valid]
+        if rows.size and rows[-1] - rows[0] + 1 == rows.size:  # consecutive targets (always for dense ones)
+            rows = slice(int(rows[0]), int(rows[-1]) + 1)
+        self.leaf = (blocks, rows, valid, V)
 
     @property
     def nbytes(self) -> int:
-        arrays = [m for d in self.direct for m in d] + [m for d in self.far for m in d]
+        arrays = [m for d in self.direct for m in d[1:]] + [self.direct_rows] + [m for d in self.far for m in d]
         if self.nbig:
-            arrays += [*self.leaf] + [m for d in self.down for m in d]
+            arrays += [v for v in self.leaf if isinstance(v, np.ndarray)] + [m for d in self.down for m in d[1:]]
         return int(sum(a.nbytes for a in arrays))
 
     # -- evaluation -----------------------------------------------------------------------------------
@@ -423,19 +478,23 @@ class DropPlan:
         C, beta, gamma = (np.asarray(v, dtype=float).reshape(-1, 1) for v in (C, beta, gamma))
         S = C.shape[0]
         ch = 4 if gradient else 1
-        out = np.zeros((ch, S, self.n))
         Cd, bd, gd = C[:, :, None], beta[:, :, None], gamma[:, :, None]  # (S, 1, 1) against (count, rows)
-        for rows, W, a, u in self.direct:
+        found = np.empty((ch, S, self.direct_rows.size))
+        for offset, W, a, u in self.direct:
             step = max(1, _BLOCK // (S * W.shape[0]))
-            for i in range(0, rows.size, step):
+            for i in range(0, W.shape[1], step):
                 sums = kernel_sums(W[:, i : i + step], a[:, i : i + step], u[:, i : i + step], Cd, bd, gd,
                                    gradient, axis=1)
-                r = rows[i : i + step]
                 for c, total in enumerate(sums):
-                    out[c][:, r] += total
+                    found[c, :, offset + i : offset + i + total.shape[1]] = total
+        if self.direct_gather is not None:
+            out = np.take(found, self.direct_gather, axis=2)
+        else:
+            out = np.zeros((ch, S, self.n))
+            out[:, :, self.direct_rows] = found
         if self.nbig:
             p = self.p
-            E = np.zeros((self.nbig, p, ch, S))
+            E = np.zeros((ch, S, self.nbig, p))
             Cf, bf, gf = Cd[..., None], bd[..., None], gd[..., None]  # (S, 1, 1, 1) against (count, blocks, p)
             for blocks, W, a, u in self.far:
                 step = max(1, _BLOCK // (S * W.shape[0] * p))
@@ -444,8 +503,8 @@ class DropPlan:
                                        gradient, axis=1)  # each (S, blocks, p)
                     b = blocks[i : i + step]
                     for c, total in enumerate(sums):
-                        E[b, :, c, :] += total.transpose(1, 2, 0)
-            E = E.reshape(self.nbig, p, ch * S)
+                        E[c][:, b] = total  # every block is in one bucket
+            E = np.ascontiguousarray(E.reshape(ch * S, self.nbig, p).transpose(1, 2, 0))  # (blocks, p, ch·S)
             for child, parent, M in self.down:
                 E[child] += M @ E[parent]
             blocks, rows, valid, V = self.leaf

@@ -105,11 +105,23 @@ class CurveLaw(Law):
         return state
 
     def _locate(self, X) -> tuple[np.ndarray, np.ndarray]:
+        """Run index and step of every observation (int64), checked against the schedules."""
+        obs = self._observed(X)
+        return obs.run, obs.step
+
+    def _observed(self, X) -> "_Observations":
+        """The observations of X, remembered for the last few sets (a fit evaluates the same X many times)."""
         if self.schedules is None:
             raise LawError(f"law '{self.name}' is not bound to schedules; use law.bind({{run: schedule}}) or "
                            "fit_curves")
-        run = np.asarray(X["run_index"]).astype(np.int64).ravel()
-        step = np.asarray(X["step"]).astype(np.int64).ravel()
+        raw_run = np.asarray(X["run_index"], dtype=float).ravel()
+        raw_step = np.asarray(X["step"], dtype=float).ravel()
+        key = _fingerprint(raw_run, raw_step)
+        cache = self._cache.observations
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        run, step = raw_run.astype(np.int64), raw_step.astype(np.int64)
         if run.size and (run.min() < 0 or run.max() >= len(self.schedules)):
             raise LawError(f"run index out of range: the law has {len(self.schedules)} schedules")
         lengths = self._flat()[0]
@@ -119,7 +131,7 @@ class CurveLaw(Law):
                 bad = int(np.flatnonzero(beyond)[0]) if beyond.any() else 0
                 raise LawError(f"step {step[bad]} is beyond the end of schedule {self.schedules.names[run[bad]]!r} "
                                f"({lengths[run[bad]]} steps)")
-        return run, step
+        return _Caches.remember(cache, key, _Observations(key, run, step), _Caches.OBSERVATION_SETS)
 
     def _flat(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Lengths and offsets of the schedules, and their learning rates and forward areas end to end."""
@@ -132,9 +144,11 @@ class CurveLaw(Law):
         return self._cache.flat
 
     def _s1(self, X) -> np.ndarray:
-        run, step = self._locate(X)
-        _, offsets, _, s1 = self._flat()
-        return s1[offsets[run] + step]
+        obs = self._observed(X)
+        if obs.s1 is None:
+            _, offsets, _, s1 = self._flat()
+            obs.s1 = s1[offsets[obs.run] + obs.step]
+        return obs.s1
 
     def learning_rate(self, X) -> np.ndarray:
         """The learning rate at each observation."""
@@ -147,6 +161,8 @@ class _Caches:
     """What a curve law keeps between evaluations, all bounded and keyed cheaply (never by the inputs' bytes).
 
     * ``flat``: the bound schedules' learning rates and forward areas, end to end (O(total steps));
+    * ``observations``: the checked run indices and steps (and forward areas) of the last ``OBSERVATION_SETS``
+      sets of observations, keyed by a fingerprint of them;
     * ``annealing``: S2 and dS2/dλ of the last ``ANNEALING_VALUES`` momenta λ, each only up to the last step
       observed in each schedule (O(steps needed) each);
     * ``plans``: the Multi-Power law's evaluation plans (which change points act on which observations) for the
@@ -154,12 +170,14 @@ class _Caches:
       most ``PLAN_BYTES`` (plans beyond the budget are rebuilt at each evaluation).
     """
 
+    OBSERVATION_SETS = 2
     ANNEALING_VALUES = 4
     PLAN_SETS = 2
     PLAN_BYTES = 256 * 2**20
 
     def __init__(self):
         self.flat = None
+        self.observations: OrderedDict = OrderedDict()
         self.annealing: OrderedDict = OrderedDict()
         self.plans: OrderedDict = OrderedDict()
 
@@ -179,13 +197,23 @@ _TARGETS_PER_PLAN = 1 << 17
 
 
 def _fingerprint(run: np.ndarray, step: np.ndarray) -> tuple:
-    """A cheap O(n) key for a set of observations: sums and pseudo-random weighted sums of runs and steps."""
+    """A cheap O(n) key for a set of observations (float arrays): their sums and sums weighted by fixed
+    pseudo-random weights, which any change of a run index or step alters."""
     global _WEIGHTS
     n = run.size
     if _WEIGHTS.size < n:
         _WEIGHTS = np.random.default_rng(2025).random(max(n, 2 * _WEIGHTS.size)) + 0.5
     w = _WEIGHTS[:n]
-    return n, int(run.sum()), int(step.sum()), float(run @ w), float(step @ w)
+    return n, float(run.sum()), float(step.sum()), float(run @ w), float(step @ w)
+
+
+class _Observations:
+    """Checked run indices and steps of a set of observations, its fingerprint and (lazily) forward areas."""
+
+    __slots__ = ("key", "run", "step", "s1")
+
+    def __init__(self, key, run, step):
+        self.key, self.run, self.step, self.s1 = key, run, step, None
 
 
 def _batch(values) -> list:
@@ -352,11 +380,11 @@ class MultiPower(CurveLaw):
         kernel terms per observation for the fast evaluation, one per change point for the exact sum."""
         return 4096 if self.exact else 32
 
-    def _plans(self, run: np.ndarray, step: np.ndarray) -> list:
+    def _plans(self, obs: "_Observations") -> list:
         """Per run of X: (run, rows of X, index of each row's step in the run's distinct steps, the distinct
         steps, pieces (lo, hi, plan) of them). Kept for the last few sets of observations (:class:`_Caches`);
         a piece whose plan is beyond the memory budget has ``plan`` None and is planned at each evaluation."""
-        key = _fingerprint(run, step)
+        key, run, step = obs.key, obs.run, obs.step
         cache = self._cache.plans
         if key in cache:
             cache.move_to_end(key)
@@ -385,8 +413,8 @@ class MultiPower(CurveLaw):
         """The drop sum at every observation and, for the gradient, the sums of W·p·log(1 + x), W·p·v/(1 + x)
         and W·p·v·log η/(1 + x) (:mod:`._drop`): shape (channels, *batch, n) for parameters of shape () or
         (*batch, 1)."""
-        run, step = self._locate(X)
-        n = run.size
+        obs = self._observed(X)
+        n = obs.run.size
         C, beta, gamma = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (C, beta, gamma)))
         shape = C.shape
         if shape and shape[-1] != 1:  # parameters per observation: evaluate each distinct triple
@@ -397,7 +425,7 @@ class MultiPower(CurveLaw):
             return sums[:, index.ravel(), column].reshape((sums.shape[0],) + shape[:-1] + (n,))
         flat = [v.reshape(-1) for v in (C, beta, gamma)]
         out = np.zeros((4 if gradient else 1, flat[0].size, n))
-        for r, rows, inverse, targets, pieces in self._plans(run, step):
+        for r, rows, inverse, targets, pieces in self._plans(obs):
             lr = self.schedules[r].lr
             parts = []
             for lo, hi, plan in pieces:
