@@ -43,24 +43,24 @@ MIN_LR = 1e-10
 P_CHEB, Q_GAUSS, THETA_SOURCE, THETA_TARGET = 8, 2, 1.0, 0.7
 
 #: Elements per numpy pass (terms × parameter sets): keeps temporaries in cache and memory bounded.
-_BLOCK = 1 << 15
+_BLOCK = 1 << 16
 
 
 def kernel_sums(W, a, u, C, beta, gamma, gradient: bool, axis: int) -> list:
     """Sums over ``axis`` of the terms W·(1 − p) and, for the gradient, W·p·log(1 + x), W·p·v/(1 + x) and
     W·p·v·a/(1 + x), where v = e^{−γa}·u, x = C·v and p = (1 + x)^−β (a list of 1 or 4 arrays). Inputs
     broadcast; reducing over a non-last axis keeps numpy's inner loops long."""
-    v = np.exp(-gamma * a) * u
-    x = C * v
+    v = np.exp(a * -gamma)
+    v = v * u
+    x = v * C
     lb = np.log1p(x)
     g = np.multiply(lb, -beta)
     np.expm1(g, out=g)
-    g *= -W  # W·G(x), G = 1 − p
-    out = [g.sum(axis=axis)]
+    g *= W  # −W·G(x): G = 1 − p
+    out = [-g.sum(axis=axis)]
     if not gradient:
         return out
-    g -= W
-    np.negative(g, out=g)  # W·p
+    g += W  # W·p
     lb *= g
     out.append(lb.sum(axis=axis))
     x += 1.0

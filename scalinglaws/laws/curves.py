@@ -210,10 +210,10 @@ def _fingerprint(run: np.ndarray, step: np.ndarray) -> tuple:
 class _Observations:
     """Checked run indices and steps of a set of observations, its fingerprint and (lazily) forward areas."""
 
-    __slots__ = ("key", "run", "step", "s1")
+    __slots__ = ("key", "run", "step", "s1", "log_s1")
 
     def __init__(self, key, run, step):
-        self.key, self.run, self.step, self.s1 = key, run, step, None
+        self.key, self.run, self.step, self.s1, self.log_s1 = key, run, step, None, None
 
 
 def _batch(values) -> list:
@@ -394,6 +394,8 @@ class MultiPower(CurveLaw):
         groups, budget = [], _Caches.PLAN_BYTES
         for r, rows in zip(runs, np.split(order, starts[1:])):
             targets, inverse = np.unique(step[rows], return_inverse=True)
+            if rows.size == run.size and targets.size == rows.size and np.all(np.diff(step) > 0):
+                rows = inverse = None  # one run observed at increasing steps: the sums are in X's order
             pieces = []
             width = targets.size if self.exact else _TARGETS_PER_PLAN
             for lo in range(0, targets.size, width):
@@ -424,7 +426,7 @@ class MultiPower(CurveLaw):
             column = np.tile(np.arange(n), full.shape[0] // n)
             return sums[:, index.ravel(), column].reshape((sums.shape[0],) + shape[:-1] + (n,))
         flat = [v.reshape(-1) for v in (C, beta, gamma)]
-        out = np.zeros((4 if gradient else 1, flat[0].size, n))
+        out = None
         for r, rows, inverse, targets, pieces in self._plans(obs):
             lr = self.schedules[r].lr
             parts = []
@@ -434,7 +436,14 @@ class MultiPower(CurveLaw):
                 else:
                     parts.append((plan or DropPlan(lr, targets[lo:hi])).sums(*flat, gradient))
             sums = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)
+            if rows is None:
+                out = sums
+                continue
+            if out is None:
+                out = np.zeros((sums.shape[0], flat[0].size, n))
             out[:, :, rows] = sums[:, :, inverse]
+        if out is None:  # no observation
+            out = np.zeros((4 if gradient else 1, flat[0].size, n))
         return out.reshape((out.shape[0],) + shape[:-1] + (n,)) if shape else out[:, 0]
 
     def _value_and_gradient(self, X, L0, A, alpha, B, C, beta, gamma, gradient: bool):
@@ -445,9 +454,12 @@ class MultiPower(CurveLaw):
         value = L0 + A * term + B * drop
         if not gradient:
             return value, None
+        obs = self._observed(X)
+        if obs.log_s1 is None:
+            obs.log_s1 = np.log(s1)
         Bx, bx = np.asarray(B, dtype=float), np.asarray(beta, dtype=float)
         one = np.ones_like(value)
-        return value, (one, term * one, -A * term * np.log(s1) * one, drop * one, Bx * bx * sums[2] * one,
+        return value, (one, term * one, -A * term * obs.log_s1 * one, drop * one, Bx * bx * sums[2] * one,
                        Bx * sums[1] * one, -Bx * bx * np.asarray(C, dtype=float) * sums[3] * one)
 
     def evaluate(self, X, *p):
