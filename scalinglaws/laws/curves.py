@@ -167,7 +167,8 @@ class _Caches:
       observed in each schedule (O(steps needed) each);
     * ``plans``: the Multi-Power law's evaluation plans (which change points act on which observations) for the
       last ``PLAN_SETS`` sets of observations, keyed by a fingerprint of their run indices and steps, holding at
-      most ``PLAN_BYTES`` (plans beyond the budget are rebuilt at each evaluation).
+      most ``PLAN_BYTES`` (plans beyond the budget are rebuilt at each evaluation);
+    * ``drop``: the Multi-Power drop sums at the last parameter values (:class:`_LastSums`).
     """
 
     OBSERVATION_SETS = 2
@@ -180,6 +181,7 @@ class _Caches:
         self.observations: OrderedDict = OrderedDict()
         self.annealing: OrderedDict = OrderedDict()
         self.plans: OrderedDict = OrderedDict()
+        self.drop = _LastSums()
 
     @staticmethod
     def remember(store: OrderedDict, key, value, size: int):
@@ -205,6 +207,28 @@ def _fingerprint(run: np.ndarray, step: np.ndarray) -> tuple:
         _WEIGHTS = np.random.default_rng(2025).random(max(n, 2 * _WEIGHTS.size)) + 0.5
     w = _WEIGHTS[:n]
     return n, float(run.sum()), float(step.sum()), float(run @ w), float(step @ w)
+
+
+class _LastSums:
+    """The drop sums at the last parameters evaluated (one parameter set).
+
+    Least-squares solvers evaluate the loss at a point, then its Jacobian at the same point when they accept
+    it. Once that pattern is seen, a value-only evaluation computes the gradient sums too (the value is half
+    of their cost) and the Jacobian that follows is free.
+    """
+
+    def __init__(self):
+        self.key, self.values, self.pending, self.fuse = None, None, None, False
+
+    def sums(self, observations, params: tuple, gradient: bool, compute) -> np.ndarray:
+        key = (observations, params)
+        if key == self.key and (gradient <= (self.values.shape[0] == 4)):
+            return self.values if gradient else self.values[:1]
+        if gradient and key == self.pending:
+            self.fuse = True
+        self.pending = None if gradient else key
+        self.key, self.values = key, compute(gradient or self.fuse)
+        return self.values if gradient else self.values[:1]
 
 
 class _Observations:
@@ -426,6 +450,15 @@ class MultiPower(CurveLaw):
             column = np.tile(np.arange(n), full.shape[0] // n)
             return sums[:, index.ravel(), column].reshape((sums.shape[0],) + shape[:-1] + (n,))
         flat = [v.reshape(-1) for v in (C, beta, gamma)]
+        if flat[0].size == 1:
+            out = self._cache.drop.sums(obs.key, tuple(float(v[0]) for v in flat), gradient,
+                                        lambda fused: self._drop_sums(obs, flat, fused))
+        else:
+            out = self._drop_sums(obs, flat, gradient)
+        return out.reshape((out.shape[0],) + shape[:-1] + (n,)) if shape else out[:, 0]
+
+    def _drop_sums(self, obs: "_Observations", flat: list, gradient: bool) -> np.ndarray:
+        n = obs.run.size
         out = None
         for r, rows, inverse, targets, pieces in self._plans(obs):
             lr = self.schedules[r].lr
@@ -444,7 +477,7 @@ class MultiPower(CurveLaw):
             out[:, :, rows] = sums[:, :, inverse]
         if out is None:  # no observation
             out = np.zeros((4 if gradient else 1, flat[0].size, n))
-        return out.reshape((out.shape[0],) + shape[:-1] + (n,)) if shape else out[:, 0]
+        return out
 
     def _value_and_gradient(self, X, L0, A, alpha, B, C, beta, gamma, gradient: bool):
         s1 = self._s1(X)
