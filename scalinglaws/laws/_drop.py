@@ -34,13 +34,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MIN_LR", "DropPlan", "exact_sums", "kernel_sums"]
+__all__ = ["MIN_LR", "ChangeTree", "DropPlan", "exact_sums", "kernel_sums"]
 
 #: The smallest learning rate used in η^−γ (as the authors' code).
 MIN_LR = 1e-10
 
 #: Chebyshev points per interpolated target block, Gauss nodes per source block, separation thresholds.
-P_CHEB, Q_GAUSS, THETA_SOURCE, THETA_TARGET = 8, 2, 1.0, 0.7
+P_CHEB, Q_GAUSS, THETA_SOURCE, THETA_TARGET = 8, 2, 0.7, 0.7
 
 #: Elements per numpy pass (terms × parameter sets): keeps temporaries in cache and memory bounded.
 _BLOCK = 1 << 16
@@ -219,24 +219,35 @@ class _Sources:
         return out
 
 
+class ChangeTree:
+    """The change points of a schedule up to step ``last``: its per-step arrays and the trees of its rises and
+    falls (O(last) memory), shared by the plans of several pieces of observations."""
+
+    def __init__(self, lr, last: int):
+        self.last = int(last)
+        self.sched = _Schedule(lr, self.last)
+        self.sources = [src for src in (_Sources(self.sched, 1.0), _Sources(self.sched, -1.0)) if not src.empty]
+
+
 class DropPlan:
     """Parameter-independent plan of the drop sum at sorted distinct ``targets`` (steps) of one schedule.
 
     ``sums(C, beta, gamma, gradient)`` returns Σ W·(1 − p) per target and, for the gradient, the sums of
-    W·p·log(1 + x), W·p·v/(1 + x) and W·p·v·a/(1 + x) (see :func:`kernel_sums`).
+    W·p·log(1 + x), W·p·v/(1 + x) and W·p·v·a/(1 + x) (see :func:`kernel_sums`). ``tree`` is the schedule's
+    :class:`ChangeTree` up to at least the last target, built when not given.
     """
 
-    def __init__(self, lr, targets, *, p: int = P_CHEB, theta_s: float = THETA_SOURCE,
-                 theta_t: float = THETA_TARGET):
+    def __init__(self, lr, targets, *, tree: ChangeTree | None = None, p: int = P_CHEB,
+                 theta_s: float = THETA_SOURCE, theta_t: float = THETA_TARGET):
         targets = np.asarray(targets, dtype=np.int64)
         self.n, self.p = targets.size, p
-        sched = _Schedule(lr, int(targets[-1]))
+        if tree is None or tree.last < targets[-1]:
+            tree = ChangeTree(lr, int(targets[-1]))
+        sched = tree.sched
         St = sched.S[targets]
         direct, far = [], []
-        for sign in (1.0, -1.0):
-            sources = _Sources(sched, sign)
-            if not sources.empty:
-                self._traverse(sched, sources, targets, St, theta_s, theta_t, direct, far)
+        for sources in tree.sources:
+            self._traverse(sched, sources, targets, St, theta_s, theta_t, direct, far)
         self._build_direct(direct)
         self._build_far(far, targets, St, sched.L)
         self.terms = self.n_direct + self.n_far

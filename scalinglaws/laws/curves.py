@@ -31,9 +31,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..exceptions import LawError
+from ..exceptions import DataWarning, LawError, warn
 from ..schedules import Schedule, annealing_area, annealing_area_derivative
-from ._drop import MIN_LR, DropPlan, exact_sums
+from ._drop import MIN_LR, ChangeTree, DropPlan, exact_sums
 from .base import Law, Param
 from .registry import register
 
@@ -195,7 +195,7 @@ class _Caches:
 _WEIGHTS = np.empty(0)
 
 #: Distinct observed steps per Multi-Power plan: larger sets are planned in pieces (bounded memory).
-_TARGETS_PER_PLAN = 1 << 17
+_TARGETS_PER_PLAN = 1 << 16
 
 
 def _fingerprint(run: np.ndarray, step: np.ndarray) -> tuple:
@@ -406,8 +406,9 @@ class MultiPower(CurveLaw):
 
     def _plans(self, obs: "_Observations") -> list:
         """Per run of X: (run, rows of X, index of each row's step in the run's distinct steps, the distinct
-        steps, pieces (lo, hi, plan) of them). Kept for the last few sets of observations (:class:`_Caches`);
-        a piece whose plan is beyond the memory budget has ``plan`` None and is planned at each evaluation."""
+        steps, the run's change tree, pieces (lo, hi, plan) of the distinct steps). Kept for the last few sets
+        of observations (:class:`_Caches`); a piece whose plan is beyond the memory budget has ``plan`` None and
+        is planned at each evaluation from the change tree, kept for that (else None)."""
         key, run, step = obs.key, obs.run, obs.step
         cache = self._cache.plans
         if key in cache:
@@ -420,20 +421,38 @@ class MultiPower(CurveLaw):
             targets, inverse = np.unique(step[rows], return_inverse=True)
             if rows.size == run.size and targets.size == rows.size and np.all(np.diff(step) > 0):
                 rows = inverse = None  # one run observed at increasing steps: the sums are in X's order
-            pieces = []
-            width = targets.size if self.exact else _TARGETS_PER_PLAN
-            for lo in range(0, targets.size, width):
-                hi = min(lo + width, targets.size)
-                plan = None
-                if not self.exact:
-                    plan = DropPlan(self.schedules[r].lr, targets[lo:hi])
+            pieces, tree = [], None
+            if self.exact:
+                pieces.append((0, targets.size, None))
+            else:
+                self._check_variation(int(r), int(targets[-1]))
+                tree = ChangeTree(self.schedules[r].lr, int(targets[-1]))
+                for lo in range(0, targets.size, _TARGETS_PER_PLAN):
+                    hi = min(lo + _TARGETS_PER_PLAN, targets.size)
+                    plan = DropPlan(self.schedules[r].lr, targets[lo:hi], tree=tree)
                     if plan.nbytes > budget:
                         plan = None
                     else:
                         budget -= plan.nbytes
-                pieces.append((lo, hi, plan))
-            groups.append((int(r), rows, inverse, targets, pieces))
+                    pieces.append((lo, hi, plan))
+                if all(plan is not None for _, _, plan in pieces):
+                    tree = None
+            groups.append((int(r), rows, inverse, targets, tree, pieces))
         return _Caches.remember(cache, key, groups, _Caches.PLAN_SETS)
+
+    #: Total variation of a schedule, in units of its range, beyond which the fast evaluation warns.
+    ROUGH = 20.0
+
+    def _check_variation(self, r: int, last: int) -> None:
+        """Warn when a schedule jitters: the fast evaluation's error grows with its total variation."""
+        lr = self.schedules[r].lr[: last + 1]
+        span = float(lr.max() - lr.min())
+        variation = float(np.abs(np.diff(lr)).sum())
+        if span > 0 and variation > self.ROUGH * span:
+            warn(f"the learning rate of schedule {self.schedules.names[r]!r} jitters (total variation "
+                 f"{variation / span:.0f}x its range): the fast Multi-Power evaluation is accurate to about "
+                 f"{5e-7 * variation / span:.0e} relative here instead of 2e-6; use MultiPower(bins=None) for the "
+                 "exact sum", DataWarning)
 
     def _drop(self, X, C, beta, gamma, gradient: bool) -> np.ndarray:
         """The drop sum at every observation and, for the gradient, the sums of W·p·log(1 + x), W·p·v/(1 + x)
@@ -460,14 +479,14 @@ class MultiPower(CurveLaw):
     def _drop_sums(self, obs: "_Observations", flat: list, gradient: bool) -> np.ndarray:
         n = obs.run.size
         out = None
-        for r, rows, inverse, targets, pieces in self._plans(obs):
+        for r, rows, inverse, targets, tree, pieces in self._plans(obs):
             lr = self.schedules[r].lr
             parts = []
             for lo, hi, plan in pieces:
                 if self.exact:
                     parts.append(exact_sums(lr, targets[lo:hi], *flat, gradient))
                 else:
-                    parts.append((plan or DropPlan(lr, targets[lo:hi])).sums(*flat, gradient))
+                    parts.append((plan or DropPlan(lr, targets[lo:hi], tree=tree)).sums(*flat, gradient))
             sums = parts[0] if len(parts) == 1 else np.concatenate(parts, axis=2)
             if rows is None:
                 out = sums
