@@ -99,6 +99,26 @@ def _points(lo: np.ndarray, hi: np.ndarray, p: int) -> np.ndarray:
     return (lo + hi)[:, None] / 2 + (hi - lo)[:, None] / 2 * z[None, :]
 
 
+def _buckets(counts: np.ndarray, least: int = 512, slack: float = 1.25) -> list[tuple[int, np.ndarray]]:
+    """Groups of rows by number of terms: (width, rows) with every row's count <= width. Counts shared by
+    fewer than ``least`` rows join larger ones (padded with zero-weight terms to at most ``slack`` times, or 4
+    more than, their count), so that numpy makes a few long passes rather than many short ones."""
+    out, rows, low = [], [], None
+    values, inverse = np.unique(counts, return_inverse=True)
+    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(np.bincount(inverse))[:-1])
+    for c, m in zip(values, members):
+        if rows and (c > max(slack * low, low + 4) or sum(r.size for r in rows) >= least):
+            out.append((width, np.concatenate(rows)))
+            rows = []
+        if not rows:
+            low = c
+        rows.append(m)
+        width = int(c)
+    if rows:
+        out.append((width, np.concatenate(rows)))
+    return out
+
+
 class _Schedule:
     """The per-step arrays of a schedule up to its last needed step, padded to a power of two."""
 
@@ -368,12 +388,13 @@ class DropPlan:
         rows, W, a, u = rows[order], W[order], a[order], u[order]
         targets, starts, counts = np.unique(rows, return_index=True, return_counts=True)
         self.direct, order, offset = [], [], 0
-        for c in np.unique(counts):
-            sel = counts == c
-            index = starts[sel][None, :] + np.arange(c)[:, None]  # (count, rows): sums run over axis 0
-            self.direct.append((offset, W[index], a[index], u[index]))
+        for width, sel in _buckets(counts):
+            slot = np.arange(width)[:, None]
+            index = starts[sel][None, :] + np.minimum(slot, counts[sel][None, :] - 1)  # (width, rows)
+            pad = slot >= counts[sel][None, :]  # padding terms have zero weight
+            self.direct.append((offset, np.where(pad, 0.0, W[index]), a[index], u[index]))
             order.append(targets[sel])
-            offset += int(sel.sum())
+            offset += int(sel.size)
         # the buckets' targets, in bucket order: as a gather when they are all the targets, else a scatter
         self.direct_rows = np.concatenate(order) if order else np.empty(0, np.int64)
         self.direct_gather = None
@@ -430,11 +451,12 @@ class DropPlan:
         points = _points(lo, hi, p)
         blocks, starts, counts = np.unique(bid, return_index=True, return_counts=True)
         self.far = []
-        for c in np.unique(counts):
-            sel = counts == c
-            index = starts[sel][None, :] + np.arange(c)[:, None]
+        for width, sel in _buckets(counts):
+            slot = np.arange(width)[:, None]
+            index = starts[sel][None, :] + np.minimum(slot, counts[sel][None, :] - 1)
+            Wb = np.where(slot >= counts[sel][None, :], 0.0, W[index])
             u = np.maximum(points[blocks[sel]][None, :, :] - s[index][:, :, None], 0.0)
-            self.far.append((blocks[sel], W[index][:, :, None], a[index][:, :, None], u))
+            self.far.append((blocks[sel], Wb[:, :, None], a[index][:, :, None], u))
         self.n_far = int(W.size) * p
         # downward pass: each big block below the top takes its parent's expansion at its own points
         parent = np.full(offset, -1)
@@ -474,7 +496,7 @@ class DropPlan:
         rows = rows[valid]
         if rows.size and rows[-1] - rows[0] + 1 == rows.size:  # consecutive targets (always for dense ones)
             rows = slice(int(rows[0]), int(rows[-1]) + 1)
-        self.leaf = (blocks, rows, valid, V)
+        self.leaf = (blocks, rows, None if valid.all() else valid, V)
 
     @property
     def nbytes(self) -> int:
@@ -519,7 +541,8 @@ class DropPlan:
             for child, parent, M in self.down:
                 E[child] += M @ E[parent]
             blocks, rows, valid, V = self.leaf
-            values = (V @ E[blocks])[valid]  # (targets, ch·S)
+            values = V @ E[blocks]  # (blocks, slots, ch·S)
+            values = values.reshape(-1, ch * S) if valid is None else values[valid]
             out.reshape(ch * S, self.n)[:, rows] += values.T
         return out
 
