@@ -13,14 +13,26 @@ configuration, so a saved fit carries them, and forecasting a new schedule is th
   S_k(t) = Σ_{τ=k..t} η_τ, G(x) = 1 − (C·x + 1)^−beta. The sum runs over every step where the learning rate
   changes, the warmup included, as in the authors' code.
 
-**Cost of the Multi-Power law.** The naive evaluation is O(T) per observation, O(T²) for a dense curve. Here
-the change points of each run are grouped into at most ``bins`` consecutive groups, never across an observed
-step nor across a change of sign, each group represented by its total change and its change-weighted η and
-S1; the (observations × groups) matrix of S_k(t) does not depend on the parameters and is built once. An
-evaluation costs O(observations × groups); with ``bins=None`` every change point is its own group (exact,
-O(observations × changes)). With the default 512 groups per run the loss differs from the exact sum by less
-than 1e-5 relative on the published runs (measured: 5e-6; tested), far below the noise of any loss curve. Groups are narrowest just before each observed step, where one
-point per group would cost most accuracy.
+**Cost.** Evaluations are linear in the number of observations and in the schedule length, in bounded memory.
+
+* LR-annealing laws gather S1 and S2 from per-schedule arrays. S2(λ) and dS2/dλ (first-order filters) are
+  computed once per distinct λ, only up to the last step observed in each schedule, and kept for the last few
+  values of λ: O(observations + steps) time and memory.
+* The Multi-Power law's sum costs O(T) per observation summed naively, O(T²) for a curve logged at every step.
+  Here (:mod:`scalinglaws.laws._drop`) the change points of each sign form a binary tree of aligned blocks,
+  each with a 2-point Gauss rule, and the observations the same tree; a pair of blocks is used as soon as its
+  changes are narrow for their distance in forward area, else split, down to single changes summed exactly
+  near each observation. Blocks of more than 8 observations are reached through 8-point Chebyshev
+  interpolation in S1 (a one-sided fast multipole method). The plan does not depend on the parameters; it is
+  built once per set of observations (kept within a memory budget, else rebuilt at each evaluation in pieces
+  of 65,536 observations). An evaluation then costs about 15 kernel terms per observation on a curve logged at
+  every step, O(log T) per observation on sparse ones, and the gradient is that of the approximation, exactly.
+  Against the exact sum (``bins=None``: every change point, in chunks) the loss differs by less than 1e-5
+  relative, measured at most 2e-6 (tests/test_curve_cost.py): the published runs (at their observed steps and
+  at every step) with the published and other parameters, the WSD and cosine schedules of the lr-scheduling
+  runs, decays to 0, schedules rebuilt from logs, pauses, re-warmups, restarts, cyclic and step schedules. The
+  error grows with a schedule's total variation: one that jitters from step to step (total variation over 20
+  times its range) gets a warning (1 % jitter: 4e-5).
 """
 
 from __future__ import annotations
@@ -384,8 +396,10 @@ class MultiPower(CurveLaw):
     min_lr = MIN_LR
 
     def __init__(self, schedules=None, params=None, bins: int | None = 512):
+        # bins=None: the exact sum over every change point; any number: the fast evaluation (the number itself
+        # is kept for the configurations of saved fits, from when it counted groups of change points)
         if bins is not None and bins < 1:
-            raise LawError(f"bins must be a positive number of groups or None (exact), got {bins!r}")
+            raise LawError(f"bins must be a positive number or None (the exact sum), got {bins!r}")
         self.bins = bins
         super().__init__(schedules, params)
 
@@ -499,20 +513,25 @@ class MultiPower(CurveLaw):
         return out
 
     def _value_and_gradient(self, X, L0, A, alpha, B, C, beta, gamma, gradient: bool):
+        obs = self._observed(X)
         s1 = self._s1(X)
+        if obs.log_s1 is None:
+            with np.errstate(divide="ignore"):  # S1 = 0 before the first step of a warmup from 0
+                obs.log_s1 = np.log(s1)
         sums = self._drop(X, C, beta, gamma, gradient)
         drop = sums[0]
-        term = s1**-alpha
+        term = np.exp(-np.asarray(alpha, dtype=float) * obs.log_s1)  # S1^−alpha
         value = L0 + A * term + B * drop
         if not gradient:
             return value, None
-        obs = self._observed(X)
-        if obs.log_s1 is None:
-            obs.log_s1 = np.log(s1)
         Bx, bx = np.asarray(B, dtype=float), np.asarray(beta, dtype=float)
-        one = np.ones_like(value)
-        return value, (one, term * one, -A * term * obs.log_s1 * one, drop * one, Bx * bx * sums[2] * one,
-                       Bx * sums[1] * one, -Bx * bx * np.asarray(C, dtype=float) * sums[3] * one)
+        shape = value.shape
+
+        def full(a):  # a new array of the value's shape (never a view of a cached one)
+            return np.array(np.broadcast_to(a, shape))
+
+        return value, (np.ones(shape), full(term), full(-A * term * obs.log_s1), full(drop), full(Bx * bx * sums[2]),
+                       full(Bx * sums[1]), full(-Bx * bx * np.asarray(C, dtype=float) * sums[3]))
 
     def evaluate(self, X, *p):
         return self._value_and_gradient(X, *p, gradient=False)[0]
