@@ -15,7 +15,8 @@
    seconds of the first evaluation (which plans the Multi-Power sum), of later ones at new parameters (best
    of repeats; a new λ each time for the LR-annealing law), peak traced memory of the first, Multi-Power
    kernel terms per observation and pieces of observations planned again at each evaluation (beyond the
-   plans' memory budget), and the growth exponent fitted to sizes >= 10k (1 = linear).
+   plans' memory budget), and the growth exponent fitted to sizes >= 10k (1 = linear). Then the LR-annealing
+   law at 50 new λ on 200k and 2M observations: its caches stay bounded (a few λ values).
 
 The machine load (``/proc/loadavg``) is printed before and after: on a shared machine the seconds are an upper
 bound of an idle run, the work and memory columns are not affected.
@@ -171,6 +172,25 @@ def scaling(max_n: int = 1_000_000, repeats: int = 3) -> tuple[pd.DataFrame, pd.
     return table, pd.DataFrame(growth)
 
 
+def annealing_memory(sizes=(200_000, 2_000_000), values: int = 50) -> pd.DataFrame:
+    """The LR-annealing law's value and gradient at ``values`` new momenta λ (as a fit asks for them) on curves
+    logged at every step: seconds, traced peak memory, memory kept afterwards, λ values kept."""
+    rows = []
+    for n in sizes:
+        law = sl.get_law("lr-annealing").bind({"run": cosine(n, 3e-4, final=3e-5, warmup=WARMUP)})
+        X = {"run_index": np.zeros(n - 1), "step": np.arange(1, n, dtype=float)}
+        tracemalloc.start()
+        t0 = time.perf_counter()
+        for lam in np.linspace(0.9, 0.9999, values):
+            law.log_evaluate_and_gradient(X, *law.values_of({**TRUTH["lr-annealing"], "lam": lam}))
+        seconds = time.perf_counter() - t0
+        kept, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rows.append({"observations": n - 1, "λ values": values, "seconds": seconds, "peak_MB": peak / 2**20,
+                     "kept_MB": kept / 2**20, "λ kept": len(law._cache.annealing)})
+    return pd.DataFrame(rows)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=["fits", "scaling", "all"], default="all")
@@ -195,6 +215,9 @@ def main() -> None:
         print(markdown_table(table, ".3g"))
         print("\ngrowth exponents (log-log slope over sizes >= 10k; 1 = linear):")
         print(markdown_table(growth, ".2f"))
+        sizes = tuple(n for n in (200_000, 2_000_000) if n <= 2 * args.max_n)
+        print("\nLR-annealing law, value and gradient at 50 new λ (traced memory):")
+        print(markdown_table(annealing_memory(sizes), ".3g"))
     print(f"\nload average after: {load()}")
 
 
