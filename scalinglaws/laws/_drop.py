@@ -248,6 +248,15 @@ class ChangeTree:
         self.sched = _Schedule(lr, self.last)
         self.sources = [src for src in (_Sources(self.sched, 1.0), _Sources(self.sched, -1.0)) if not src.empty]
 
+    @property
+    def nbytes(self) -> int:
+        sched = self.sched
+        arrays = [sched.S, sched.Sprev, sched.a, sched.change, *sched.amin, *sched.amax]
+        for src in self.sources:
+            arrays.append(src.w)
+            arrays += [v for level in src.levels[1:] for v in level.values()]
+        return int(sum(a.nbytes for a in arrays))
+
 
 class DropPlan:
     """Parameter-independent plan of the drop sum at sorted distinct ``targets`` (steps) of one schedule.
@@ -514,7 +523,7 @@ class DropPlan:
         Cd, bd, gd = C[:, :, None], beta[:, :, None], gamma[:, :, None]  # (S, 1, 1) against (count, rows)
         found = np.empty((ch, S, self.direct_rows.size))
         for offset, W, a, u in self.direct:
-            step = max(1, _BLOCK // (S * W.shape[0]))
+            step = max(64, _BLOCK // (S * W.shape[0]))
             for i in range(0, W.shape[1], step):
                 sums = kernel_sums(W[:, i : i + step], a[:, i : i + step], u[:, i : i + step], Cd, bd, gd,
                                    gradient, axis=1)
@@ -530,7 +539,7 @@ class DropPlan:
             E = np.zeros((ch, S, self.nbig, p))
             Cf, bf, gf = Cd[..., None], bd[..., None], gd[..., None]  # (S, 1, 1, 1) against (count, blocks, p)
             for blocks, W, a, u in self.far:
-                step = max(1, _BLOCK // (S * W.shape[0] * p))
+                step = max(16, _BLOCK // (S * W.shape[0] * p))
                 for i in range(0, blocks.size, step):
                     sums = kernel_sums(W[:, i : i + step], a[:, i : i + step], u[:, i : i + step], Cf, bf, gf,
                                        gradient, axis=1)  # each (S, blocks, p)

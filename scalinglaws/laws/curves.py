@@ -179,7 +179,7 @@ class _Caches:
       observed in each schedule (O(steps needed) each);
     * ``plans``: the Multi-Power law's evaluation plans (which change points act on which observations) for the
       last ``PLAN_SETS`` sets of observations, keyed by a fingerprint of their run indices and steps, holding at
-      most ``PLAN_BYTES`` (plans beyond the budget are rebuilt at each evaluation);
+      most ``PLAN_BYTES`` together (plans beyond the budget are rebuilt at each evaluation);
     * ``drop``: the Multi-Power drop sums at the last parameter values (:class:`_LastSums`).
     """
 
@@ -202,6 +202,12 @@ class _Caches:
         while len(store) > size:
             store.popitem(last=False)
         return value
+
+
+def _plan_bytes(groups: list) -> int:
+    """Memory held by the Multi-Power plans (and change trees) of one set of observations."""
+    return sum((tree.nbytes if tree is not None else 0) + sum(plan.nbytes for _, _, plan in pieces if plan is not None)
+               for *_, tree, pieces in groups)
 
 
 _WEIGHTS = np.empty(0)
@@ -430,7 +436,8 @@ class MultiPower(CurveLaw):
             return cache[key]
         order = np.argsort(run, kind="stable")
         runs, starts = np.unique(run[order], return_index=True)
-        groups, budget = [], _Caches.PLAN_BYTES
+        kept = list(cache.values())[-(_Caches.PLAN_SETS - 1):] if _Caches.PLAN_SETS > 1 else []
+        groups, budget = [], _Caches.PLAN_BYTES - sum(_plan_bytes(g) for g in kept)  # one budget for all sets
         for r, rows in zip(runs, np.split(order, starts[1:])):
             targets, inverse = np.unique(step[rows], return_inverse=True)
             if rows.size == run.size and targets.size == rows.size and np.all(np.diff(step) > 0):
@@ -451,6 +458,8 @@ class MultiPower(CurveLaw):
                     pieces.append((lo, hi, plan))
                 if all(plan is not None for _, _, plan in pieces):
                     tree = None
+                else:
+                    budget -= tree.nbytes
             groups.append((int(r), rows, inverse, targets, tree, pieces))
         return _Caches.remember(cache, key, groups, _Caches.PLAN_SETS)
 
