@@ -15,9 +15,10 @@ Summed naively this costs one term per change point and observation, O(n·T) for
 * **Well-separated pairs.** From the coarsest level down, a (target block, source block) pair whose changes
   all precede its observations is used as it is when, with d = S_{t_first} − S_{k_last−1} the forward area
   between them, the source block is narrow, log(η_max/η_min) + log(1 + w_s/d) ≤ ``theta_s`` (w_s its width in
-  forward area), and so is the target block, log(1 + w_t/d) ≤ ``theta_t``. Other pairs are split into their
-  four child pairs, down to single steps, which are summed exactly: near an observation, where G varies
-  fastest, the sum is exact.
+  forward area), and so is the target block, log(1 + w_t/d) ≤ ``theta_t``. Other pairs split the block at
+  fault (the source block, the target block, or both when they overlap in time), down to single steps, which
+  are summed exactly: near an observation, where G varies fastest, the sum is exact. A target block of at
+  most ``p`` observations that needs splitting becomes its single observations, each with its own distance.
 * **Evaluation.** The Gauss nodes of a separated source block act on each observation of the target block
   when it holds at most ``p`` of them, else on ``p`` Chebyshev points spanning its forward-area range; the
   latter are interpolated down the target tree to the observations (a one-sided fast multipole method). The

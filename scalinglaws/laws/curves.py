@@ -126,6 +126,9 @@ class CurveLaw(Law):
         if self.schedules is None:
             raise LawError(f"law '{self.name}' is not bound to schedules; use law.bind({{run: schedule}}) or "
                            "fit_curves")
+        if self._cache.schedules is not self.schedules:  # schedules replaced without bind(): start afresh
+            self._cache = _Caches()
+            self._cache.schedules = self.schedules
         raw_run = np.asarray(X["run_index"], dtype=float).ravel()
         raw_step = np.asarray(X["step"], dtype=float).ravel()
         key = _fingerprint(raw_run, raw_step)
@@ -189,6 +192,7 @@ class _Caches:
     PLAN_BYTES = 256 * 2**20
 
     def __init__(self):
+        self.schedules = None  # the ScheduleSet all of this describes
         self.flat = None
         self.observations: OrderedDict = OrderedDict()
         self.annealing: OrderedDict = OrderedDict()
