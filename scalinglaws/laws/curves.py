@@ -189,7 +189,7 @@ class _Caches:
     OBSERVATION_SETS = 2
     ANNEALING_VALUES = 4
     PLAN_SETS = 2
-    PLAN_BYTES = 256 * 2**20
+    PLAN_BYTES = 384 * 2**20
 
     def __init__(self):
         self.schedules = None  # the ScheduleSet all of this describes
