@@ -14,8 +14,9 @@ Summed naively this costs one term per change point and observation, O(n·T) for
 * **Targets.** The observed steps form the same tree.
 * **Well-separated pairs.** From the coarsest level down, a (target block, source block) pair whose changes
   all precede its observations is used as it is when, with d = S_{t_first} − S_{k_last−1} the forward area
-  between them, the source block is narrow, log(η_max/η_min) + log(1 + w_s/d) ≤ ``theta_s`` (w_s its width in
-  forward area), and so is the target block, log(1 + w_t/d) ≤ ``theta_t``. Other pairs split the block at
+  between them, the source block is narrow, 4·log(η_max/η_min) + log(1 + w_s/d) ≤ ``theta_s`` = 0.93 (w_s
+  its width in forward area: a block up to 1.5 times as wide as its distance), and so is the target block,
+  log(1 + w_t/d) ≤ ``theta_t`` = 0.7. Other pairs split the block at
   fault (the source block, the target block, or both when they overlap in time), down to single steps, which
   are summed exactly: near an observation, where G varies fastest, the sum is exact. A target block of at
   most ``p`` observations that needs splitting becomes its single observations, each with its own distance.
@@ -40,8 +41,9 @@ __all__ = ["MIN_LR", "ChangeTree", "DropPlan", "exact_sums", "kernel_sums"]
 #: The smallest learning rate used in η^−γ (as the authors' code).
 MIN_LR = 1e-10
 
-#: Chebyshev points per interpolated target block, Gauss nodes per source block, separation thresholds.
-P_CHEB, Q_GAUSS, THETA_SOURCE, THETA_TARGET = 8, 2, 0.7, 0.7
+#: Chebyshev points per interpolated target block, Gauss nodes per source block, separation thresholds, and
+#: the weight of a source block's spread in log η against its spread in distance.
+P_CHEB, Q_GAUSS, THETA_SOURCE, THETA_TARGET, ETA_WEIGHT = 8, 2, 0.93, 0.7, 4.0
 
 #: Elements per numpy pass (terms × parameter sets): keeps temporaries in cache and memory bounded.
 _BLOCK = 1 << 16
@@ -319,7 +321,7 @@ class DropPlan:
             ordered = khi <= targets[tlo]
             d = St[tlo] - sched.Sprev[khi]
             with np.errstate(divide="ignore", invalid="ignore"):
-                spread_s = src["arange"] + np.log1p((sched.Sprev[khi] - sched.Sprev[klo]) / d)
+                spread_s = ETA_WEIGHT * src["arange"] + np.log1p((sched.Sprev[khi] - sched.Sprev[klo]) / d)
                 spread_t = np.log1p((St[thi - 1] - St[tlo]) / d)
             source_ok = ordered & (d > 0) & (atom | (spread_s <= theta_s))
             target_ok = ~big | (ordered & (d > 0) & (spread_t <= theta_t))
