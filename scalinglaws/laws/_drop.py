@@ -27,7 +27,7 @@ Summed naively this costs one term per change point and observation, O(n·T) for
   converges geometrically.
 
 The plan (which pairs, their forward-area gaps) does not depend on the parameters: it is built once per set
-of observations, and an evaluation is a few numpy passes over O(n + T) terms (about 15 per observation for a
+of observations, and an evaluation is a few numpy passes over O(n + T) terms (about 14 per observation for a
 curve logged every step, O(log T) per observation for sparse ones). The gradient is that of the approximation
 itself, exactly. ``exact_sums`` is the plain sum, in bounded memory, for tests.
 """
