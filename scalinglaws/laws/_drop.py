@@ -502,25 +502,29 @@ class DropPlan:
             pos = np.searchsorted(blocks, anc)
             found = below & (pos < blocks.size) & (blocks[np.minimum(pos, blocks.size - 1)] == anc)
             leaf[found] = start + pos[found]
-        # targets sharing a leaf block are contiguous: interpolate them together, (blocks, 2p, p) @ (blocks, p, ·)
+        # targets sharing a leaf block are contiguous: interpolate them together, (blocks, slots, p) @ (blocks,
+        # p, ·), in groups of blocks by number of targets (a full group needs no mask)
         has = np.flatnonzero(leaf >= 0)
         blocks, first, count = np.unique(leaf[has], return_index=True, return_counts=True)
-        width = int(count.max()) if count.size else 0
-        slot = np.arange(width)[None, :]
-        rows = has[np.minimum(first[:, None] + slot, has.size - 1)]
-        valid = slot < count[:, None]
-        V = _interpolation(St[rows].ravel(), np.repeat(lo[blocks], width), np.repeat(hi[blocks], width), p)
-        V = V.reshape(blocks.size, width, p) * valid[:, :, None]
-        rows = rows[valid]
-        if rows.size and rows[-1] - rows[0] + 1 == rows.size:  # consecutive targets (always for dense ones)
-            rows = slice(int(rows[0]), int(rows[-1]) + 1)
-        self.leaf = (blocks, rows, None if valid.all() else valid, V)
+        self.leaf = []
+        for width, sel in _buckets(count, least=1, slack=1.0):
+            b, f, c = blocks[sel], first[sel], count[sel]
+            slot = np.arange(width)[None, :]
+            rows = has[np.minimum(f[:, None] + slot, has.size - 1)]
+            valid = slot < c[:, None]
+            V = _interpolation(St[rows].ravel(), np.repeat(lo[b], width), np.repeat(hi[b], width), p)
+            V = V.reshape(b.size, width, p) * valid[:, :, None]
+            rows = rows[valid]
+            if rows.size and rows[-1] - rows[0] + 1 == rows.size and np.all(np.diff(rows) == 1):
+                rows = slice(int(rows[0]), int(rows[-1]) + 1)  # consecutive targets (dense ones)
+            self.leaf.append((b, rows, None if valid.all() else valid, V))
 
     @property
     def nbytes(self) -> int:
         arrays = [m for d in self.direct for m in d[1:]] + [self.direct_rows] + [m for d in self.far for m in d]
         if self.nbig:
-            arrays += [v for v in self.leaf if isinstance(v, np.ndarray)] + [m for d in self.down for m in d[1:]]
+            arrays += [v for group in self.leaf for v in group if isinstance(v, np.ndarray)]
+            arrays += [m for d in self.down for m in d[1:]]
         return int(sum(a.nbytes for a in arrays))
 
     # -- evaluation -----------------------------------------------------------------------------------
@@ -558,10 +562,11 @@ class DropPlan:
             E = np.ascontiguousarray(E.reshape(ch * S, self.nbig, p).transpose(1, 2, 0))  # (blocks, p, ch·S)
             for child, parent, M in self.down:
                 E[child] += M @ E[parent]
-            blocks, rows, valid, V = self.leaf
-            values = V @ E[blocks]  # (blocks, slots, ch·S)
-            values = values.reshape(-1, ch * S) if valid is None else values[valid]
-            out.reshape(ch * S, self.n)[:, rows] += values.T
+            flat = out.reshape(ch * S, self.n)
+            for blocks, rows, valid, V in self.leaf:
+                values = V @ E[blocks]  # (blocks, slots, ch·S)
+                values = values.reshape(-1, ch * S) if valid is None else values[valid]
+                flat[:, rows] += values.T
         return out
 
 
