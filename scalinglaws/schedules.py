@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy.signal import lfilter
 
 from .exceptions import ScalingLawsError
 
@@ -285,12 +284,14 @@ def annealing_area(lr, lam: float, warmup: int = 0) -> np.ndarray:
     lr = np.asarray(lr, dtype=float)
     if not 0 <= lam < 1:
         raise ScalingLawsError(f"the annealing momentum must be in [0, 1), got {lam!r}")
+    from scipy.signal import lfilter
     return np.cumsum(lfilter([1.0], [1.0, -lam], _drops(lr, warmup)))
 
 
 def annealing_area_derivative(lr, lam: float, warmup: int = 0) -> np.ndarray:
     """dS2/dλ at every step: with m = filter(d), dm_i/dλ = m_{i−1} + λ·dm_{i−1}/dλ, another first-order filter."""
     lr = np.asarray(lr, dtype=float)
+    from scipy.signal import lfilter
     m = lfilter([1.0], [1.0, -lam], _drops(lr, warmup))
     shifted = np.zeros_like(m)
     shifted[1:] = m[:-1]

@@ -19,7 +19,6 @@ from dataclasses import asdict, dataclass
 from typing import Mapping
 
 import numpy as np
-from scipy.optimize import OptimizeResult
 
 from ..exceptions import FitError
 from .objective import Objective
@@ -158,5 +157,6 @@ class AdamW:
                 best_f, best_x = f, new.copy()
             x = new
         theta = space.clip(theta_of(best_x)[None, :])[0]
+        from scipy.optimize import OptimizeResult
         return OptimizeResult(x=theta, fun=float(objective.values(theta[None, :])[0]) * objective.scale,
                               success=success, nit=step, message=message)

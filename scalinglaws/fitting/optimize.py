@@ -29,8 +29,6 @@ from typing import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import OptimizeResult, least_squares, minimize, minimize_scalar
-from scipy.special import ndtr
 
 from .._threads import one_thread
 from ..exceptions import FitError, InputError, LawError, warn
@@ -206,6 +204,7 @@ class Fitter:
         elif self.polish == "trf":
             runs = []
             for i in chosen:
+                from scipy.optimize import OptimizeResult
                 start = OptimizeResult(x=starts[i].copy(), fun=objective.value_and_grad(starts[i])[0], success=False,
                                        nit=0, message="not moved")
                 runs.append(self._refine(objective, space, start))
@@ -217,6 +216,7 @@ class Fitter:
 
     def _lbfgsb(self, objective: Objective, space: ParameterSpace, theta0: np.ndarray) -> OptimizeResult:
         """L-BFGS-B from ``theta0`` with the analytic gradient of the (scaled) objective."""
+        from scipy.optimize import minimize
         res = minimize(objective.value_and_grad, theta0, jac=True, method="L-BFGS-B", bounds=space.bounds(),
                        options={"maxiter": self.maxiter, "ftol": 1e-12, "gtol": 1e-7, "maxcor": 20})
         res.message = _message(res)
@@ -237,6 +237,7 @@ class Fitter:
         upper = [np.inf if b is None else b for _, b in space.bounds()]
         try:
             with np.errstate(all="ignore"):  # scipy's trust-region step may overflow while probing far points
+                from scipy.optimize import least_squares
                 ref = least_squares(lambda t: objective.residuals(t)[0], res.x, jac=lambda t: -objective.jacobian(t),
                                     bounds=(lower, upper), method="trf",
                                     loss="huber" if self.loss == "huber" else "linear", f_scale=self.delta,
@@ -370,6 +371,7 @@ def _covariance(objective: Objective, J: np.ndarray, r: np.ndarray) -> np.ndarra
         spread = min(np.std(r), iqr) if iqr > 0 else np.std(r)
         h = max(1.06 * (spread or objective.delta) * n**-0.2, 1e-12)
         d = objective.delta
+        from scipy.special import ndtr
         m = float(np.mean(ndtr((d - r) / h) - ndtr((-d - r) / h)))
     A = m * (J.T @ J)
     B = (J * score[:, None]).T @ (J * score[:, None])
@@ -398,6 +400,9 @@ def _loglik(r: np.ndarray, loss: str, delta: float) -> float:
         s = math.exp(log_sigma)
         z = s * math.sqrt(2 * math.pi) * (2 * ndtr(delta / s) - 1) + 2 * s * s / delta * math.exp(-delta**2 / (2 * s * s))
         return total / (s * s) + n * math.log(z)
+
+    from scipy.optimize import minimize_scalar
+    from scipy.special import ndtr
 
     s0 = max(float(np.sqrt(np.mean(r**2))), delta * 1e-3, 1e-12)
     res = minimize_scalar(neg, bounds=(math.log(s0) - 12, math.log(s0) + 6), method="bounded",

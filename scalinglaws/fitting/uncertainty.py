@@ -16,7 +16,6 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2
 
 from ..exceptions import ScalingLawsError, ScalingLawsWarning
 from .objective import Objective
@@ -68,6 +67,7 @@ def profile_interval(fit: FitResult, name: str, level: float = 0.9, *, points: i
     loglik = np.array([_profile_fit(fit, name, v, fitter) for v in grid])
     best = max(fit.loglik, float(np.max(loglik)))
     statistic = 2 * (best - loglik)
+    from scipy.stats import chi2
     threshold = float(chi2.ppf(level, 1))
     centre = int(np.argmin(statistic))
 

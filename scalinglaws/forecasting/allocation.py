@@ -16,7 +16,6 @@ from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import brentq, minimize_scalar
 
 from ..exceptions import LawError, ScalingLawsError, ScalingLawsWarning, warn
 from ..fitting.bands import check_kind, check_level, combine, observation_noise, percentile_band
@@ -95,6 +94,8 @@ def _tokens_function(flops, flops_per_token: float, inference_tokens: float) -> 
             if budget <= 0 or g(-30.0) > 0 or g(120.0) < 0:
                 out.append(np.nan)
             else:
+                from scipy.optimize import brentq
+
                 out.append(np.exp(brentq(g, -30.0, 120.0, xtol=1e-13)))
         return np.asarray(out) if np.ndim(N) else out[0]
     return tokens
@@ -121,6 +122,8 @@ def _argmin_n(loss: Callable, values: tuple, tokens: Callable, C: float, k: floa
         with np.errstate(all="ignore"):
             value = loss(np.array([n]), np.atleast_1d(d), values)[0] if np.all(np.isfinite(d)) else np.inf
         return float(value) if np.isfinite(value) else 1e300
+
+    from scipy.optimize import brentq, minimize_scalar
 
     res = minimize_scalar(objective, bounds=(lo, hi), method="bounded", options={"xatol": 1e-10, "maxiter": 500})
     if res.x - lo < 0.1 or hi - res.x < 0.1 or res.fun >= 1e300:
@@ -362,6 +365,8 @@ def _sardana(L: Callable, target: float, tokens_inf: float, k: float, k_inf: flo
     lo = -10.0
     while excess_n(lo) < 0 and lo > -60:
         lo -= 10.0
+    from scipy.optimize import brentq, minimize_scalar
+
     log_n_min = brentq(excess_n, lo, 80.0, xtol=1e-13)
 
     def log_d(log_n: float) -> float:

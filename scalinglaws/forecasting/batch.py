@@ -34,8 +34,6 @@ from typing import Mapping
 
 import numpy as np
 import pandas as pd
-from scipy import stats
-from scipy.optimize import least_squares
 
 from ..exceptions import InputError, ScalingLawsError
 from .powerfit import fit_power_law
@@ -121,6 +119,7 @@ def fit_batch_sweep(batch_size, steps, level: float = 0.9, *, reference_batch: f
     def residual(p):
         return np.log(np.exp(p[0]) + np.exp(p[1]) / B) - np.log(S)
 
+    from scipy.optimize import least_squares
     res = least_squares(residual, start, method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15)
     log_s, log_e = res.x
     dof = B.size - 2
@@ -128,6 +127,7 @@ def fit_batch_sweep(batch_size, steps, level: float = 0.9, *, reference_batch: f
     J = res.jac
     with np.errstate(invalid="ignore", divide="ignore"):
         cov = (rss / dof if dof > 0 else np.nan) * np.linalg.pinv(J.T @ J)
+    from scipy import stats
     q = stats.t.ppf(0.5 + level / 2, dof) if dof > 0 else np.nan
     grad_b = np.array([-1.0, 1.0])  # log B_noise = log E_min − log S_min
     se = {"S_min": np.sqrt(cov[0, 0]), "E_min": np.sqrt(cov[1, 1]), "B_noise": np.sqrt(grad_b @ cov @ grad_b)}

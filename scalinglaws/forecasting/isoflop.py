@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.interpolate import Akima1DInterpolator
 
 from ..exceptions import ScalingLawsError
 from ..schema import points_table
@@ -74,6 +73,7 @@ def _minimum(x: np.ndarray, loss: np.ndarray, method: str, window: int | None) -
     """(x*, loss at x*, curvature, reason-if-rejected) for one budget, x = log N or log D sorted."""
     if method == "interpolate":
         fine = np.linspace(x[0], x[-1], (x.size - 1) * 25)
+        from scipy.interpolate import Akima1DInterpolator
         curve = Akima1DInterpolator(x, np.log(loss))(fine)
         i = int(np.argmin(curve))
         reason = "" if 0 < i < fine.size - 1 else "minimum at the edge of the sampled range"

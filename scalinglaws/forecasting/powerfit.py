@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Mapping, Sequence
 
 import numpy as np
-from scipy import stats
 
 from ..exceptions import ScalingLawsError
 
@@ -49,6 +48,7 @@ class PowerFit:
     def ci(self, level: float = 0.9) -> dict[str, tuple[float, float]]:
         """t-distribution intervals of the exponents (NaN with too few points)."""
         dof = self.n - len(self.exponents) - 1
+        from scipy import stats
         q = stats.t.ppf(0.5 + level / 2, dof) if dof > 0 else np.nan
         return {k: (b - q * self.stderr[k], b + q * self.stderr[k]) for k, b in self.exponents.items()}
 

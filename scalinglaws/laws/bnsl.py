@@ -21,7 +21,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-from scipy.special import expit
 
 from .base import Law, Param
 from .registry import register
@@ -98,7 +97,7 @@ class BNSL(Law):
         lx, term, breaks = self._parts(X, a, b, c0, *rest)
         out = [np.ones_like(term), term / b, -term * lx]
         for c, d, f, z, sp in breaks:
-            sig = expit(z)
+            sig = 0.5 * (1.0 + np.tanh(0.5 * z))  # the logistic function, stable for any z
             out += [-term * f * sp, term * c * sig / d, -term * c * (sp - z * sig)]
         return tuple(out)
 

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import least_squares
 
 from ..exceptions import LawError
 from .base import Law, Param
@@ -77,6 +76,7 @@ def _power_in_d(D: np.ndarray, L: np.ndarray) -> tuple[float, float, float] | No
         c, log_b, alpha = p
         return np.log(np.abs(c) + np.exp(log_b - alpha * lD)) - lL
 
+    from scipy.optimize import least_squares
     res = least_squares(residual, best[1:], method="lm")
     c, log_b, alpha = res.x
     return (abs(c), float(np.exp(log_b)), alpha) if res.success and alpha > 0 else (best[1], np.exp(best[2]), best[3])
