@@ -35,7 +35,8 @@ def rho(r: np.ndarray, loss: str, delta: float) -> np.ndarray:
     if loss == "l2":
         return 0.5 * r * r
     a = np.abs(r)
-    return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+    c = np.minimum(a, delta)  # r²/2 inside ±δ, δ(|r| − δ/2) outside, in three array operations
+    return c * (a - 0.5 * c)
 
 
 def psi(r: np.ndarray, loss: str, delta: float) -> np.ndarray:

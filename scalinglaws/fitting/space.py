@@ -8,7 +8,6 @@ central differences of the tie expression. Everything works on a batch of vector
 
 from __future__ import annotations
 
-import itertools
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -139,7 +138,8 @@ class ParameterSpace:
             if p.log:
                 values = np.log(np.maximum(values, np.finfo(float).tiny))
             axes.append(values)
-        return self.clip(np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(axes)))
+        mesh = np.meshgrid(*axes, indexing="ij")  # the product in itertools.product's order, vectorized
+        return self.clip(np.stack([m.reshape(-1) for m in mesh], axis=1).reshape(-1, len(axes)))
 
     def at_bound(self, theta: np.ndarray, rtol: float = 1e-6) -> np.ndarray:
         """For each parameter (law order): is it a free parameter sitting on one of its bounds?"""

@@ -87,7 +87,10 @@ class Chinchilla(Law):
             return np.log(total), (E / total, n_term / total, d_term / total), lN, lD
 
     def log_evaluate(self, X, E, A, B, alpha, beta):
-        return self._log_terms(X, E, A, B, alpha, beta)[0]
+        # the terms' shares are not needed here (the screening of thousands of starts calls this)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            return np.log(E + np.exp(np.log(A) - alpha * np.log(X[self._size]))
+                          + np.exp(np.log(B) - beta * np.log(X["D"])))
 
     def log_gradient(self, X, E, A, B, alpha, beta):
         return self.log_evaluate_and_gradient(X, E, A, B, alpha, beta)[1]
