@@ -13,10 +13,11 @@ from typing import Callable, Sequence
 
 from .exceptions import MissingDependencyError, ScalingLawsError
 
-__all__ = ["run_tasks"]
+__all__ = ["run_tasks", "show_progress"]
 
 
-def _show(progress: bool | None) -> bool:
+def show_progress(progress: bool | None) -> bool:
+    """``progress`` if given, else whether stderr is an interactive terminal."""
     if progress is not None:
         return bool(progress)
     return bool(getattr(sys.stderr, "isatty", lambda: False)())
@@ -49,7 +50,7 @@ def run_tasks(function: Callable, tasks: Sequence[tuple], *, n_jobs: int = 1, sc
     """
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(tasks), desc=description, disable=not _show(progress), leave=False)
+    bar = tqdm(total=len(tasks), desc=description, disable=not show_progress(progress), leave=False)
     try:
         if scheduler is None and n_jobs == 1:
             results = []

@@ -62,6 +62,16 @@ def test_same_seed_same_replicates_on_any_number_of_workers(small_fit):
     assert a.converged.all() and a.n_resamples == 12
 
 
+def test_progress_bar_moves_in_one_process_and_changes_no_number(small_fit, capsys):
+    """With n_jobs=1 the replicates are polished in several pieces when a bar is shown, so it counts up."""
+    quiet = sl.bootstrap(small_fit, 20, seed=3, n_jobs=1, progress=False)
+    capsys.readouterr()
+    shown = sl.bootstrap(small_fit, 20, seed=3, n_jobs=1, progress=True)
+    bar = capsys.readouterr().err
+    assert "10/10" in bar  # ten pieces (one, before, so the bar stood at 0/1 until the end)
+    np.testing.assert_array_equal(shown.values, quiet.values)
+
+
 def test_dask_cluster_gives_the_same_numbers_as_joblib(small_fit):
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,

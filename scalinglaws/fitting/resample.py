@@ -32,7 +32,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from .._parallel import run_tasks
+from .._parallel import run_tasks, show_progress
 from .._threads import one_thread
 from ..exceptions import FitError, InputError, ScalingLawsError
 from .bands import band_table, check_level, interval_of, percentile_band
@@ -308,7 +308,12 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "auto", 
         plans = [(all_rows, starts, None, predicted * np.exp(g.choice(fit.residuals, size=n))) for g in generators]
 
     workers = 1 if scheduler is None and n_jobs == 1 else (os.cpu_count() or 1) if n_jobs < 0 or scheduler else n_jobs
-    chunks = _chunks(n_resamples, 4 * workers if workers > 1 else 1)
+    # one task per worker would leave a progress bar at 0/1 until the end: with a bar, at least 10 tasks (a
+    # replicate's result does not depend on the others polished with it, so the numbers are the same)
+    pieces = 4 * workers if workers > 1 else 1
+    if show_progress(progress):
+        pieces = max(pieces, 10)
+    chunks = _chunks(n_resamples, pieces)
     tasks = [(fitter, law, X, y, [plans[i] for i in chunk]) for chunk in chunks]
     results = run_tasks(_refit_many, tasks, n_jobs=n_jobs, scheduler=scheduler, progress=progress,
                         description=f"bootstrap {law.name}")
