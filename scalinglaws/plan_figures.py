@@ -107,7 +107,9 @@ def _axes(ax, height: float = 4.0):
 
 
 def _band_text(row, column: str, fmt) -> str:
-    lower, upper = row.get(f"{column}_lower"), row.get(f"{column}_upper")
+    """``value [lower, upper]`` of a row: ``<column>_lower`` bands, or a curve's ``lower``/``upper``."""
+    prefix = f"{column}_" if f"{column}_lower" in row else ""
+    lower, upper = row.get(f"{prefix}lower"), row.get(f"{prefix}upper")
     text = fmt(row[column])
     if lower is not None and np.isfinite(lower) and np.isfinite(upper):
         text += f" [{fmt(lower)}, {fmt(upper)}]"
