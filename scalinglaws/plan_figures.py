@@ -135,8 +135,9 @@ def plot_loss_frontier(fit, budgets=None, *, level: float = 0.9, model_error: bo
     with style():
         fig, ax = _axes(ax)
         _shade_fitted(ax, fit)
-        ax.scatter(_compute_of(fit), fit.observed, s=10, color="0.45", alpha=0.6, edgecolor="none", zorder=2,
-                   label=f"measured runs ({fit.n_points})")
+        base = _base(fit)
+        ax.scatter(_compute_of(base), base.observed, s=10, color="0.45", alpha=0.6, edgecolor="none", zorder=2,
+                   label=f"measured runs ({base.n_points})")
         if "loss_lower" in frontier:
             ax.fill_between(frontier["C"], frontier["loss_lower"], frontier["loss_upper"], color="C0", alpha=0.22,
                             linewidth=0, zorder=1, label=f"{100 * level:g}% band of a run's loss")

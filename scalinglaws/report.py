@@ -145,6 +145,7 @@ figcaption { color: var(--muted); font-size: 0.88rem; margin-top: 0.3rem; }
 pre { background: #f6f7f9; border: 1px solid var(--line); border-radius: 4px; padding: 0.6rem; overflow-x: auto;
       font-size: 0.8rem; line-height: 1.35; white-space: pre; }
 code { font-size: 0.9em; }
+p, li, td.text { overflow-wrap: anywhere; }
 ul.warnings li { color: var(--warn); }
 .ok { color: #1b7a3a; } .bad { color: var(--warn); font-weight: 600; }
 footer { color: var(--muted); font-size: 0.8rem; margin-top: 2.5rem; border-top: 1px solid var(--line);
@@ -403,7 +404,7 @@ def build_report(result, budgets=None, *, level: float = 0.9, source=None, title
     if inputs:
         input_table = _table(pd.DataFrame([{"input": i.get("path", ""), "sha256": i.get("sha256", ""),
                                             "bytes": str(i.get("bytes", ""))} for i in inputs]),
-                             text_columns=("input",), table_id="input-table")
+                             text_columns=("input", "sha256"), table_id="input-table")
     else:
         input_table = "<p>The fit file records no input files (fits made before input recording, or in Python).</p>"
     fit_file = ""
