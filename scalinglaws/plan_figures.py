@@ -215,7 +215,8 @@ def plot_law_isoflops(fit, budgets=None, *, ax=None, max_curves: int = 6, spread
     """(c) The law's IsoFLOP curves: loss (nats/token) against N (parameters) with D = C/(6N), for a few budgets
     C (FLOPs), each minimum (the compute-optimal N) marked. When the data hold IsoFLOP budgets
     (:func:`measured_isoflops`), up to ``max_curves`` − 2 of them are drawn with their measured points, plus the
-    smallest and largest of ``budgets``; otherwise budgets from the smallest fitted compute to the largest budget."""
+    smallest and largest of ``budgets``; otherwise budgets across the fitted compute and the (up to three
+    largest) ``budgets``."""
     _check_allocation(fit)
     from .forecasting import compute_optimal
 
@@ -228,9 +229,10 @@ def plot_law_isoflops(fit, budgets=None, *, ax=None, max_curves: int = 6, spread
         pick = np.unique(np.linspace(0, len(keys) - 1, min(len(keys), max_curves - 2)).round().astype(int))
         chosen_measured = [keys[i] for i in pick]
         extra = sorted({float(np.min(budgets)), float(np.max(budgets))})
-    else:
-        lo, _ = fitted_compute_range(base)
-        extra = list(np.geomspace(lo, float(np.max(budgets)), max_curves))
+    else:  # budgets across the fitted compute, then the (up to three largest) budgets asked
+        lo, hi = fitted_compute_range(base)
+        asked = sorted({float(b) for b in budgets})[-3:]
+        extra = list(np.geomspace(lo, hi, max(2, max_curves - len(asked)))) + asked
     C_all = sorted(set(chosen_measured) | set(extra))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ScalingLawsWarning)
