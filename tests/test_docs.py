@@ -66,7 +66,7 @@ def test_every_notebook_is_shown_with_its_figures(site):
 
 def test_guide_links_the_figures_and_report_page(site):
     page = (site / "guide" / "report" / "index.html").read_text(encoding="utf-8")
-    assert "scalinglaws report fit.json -o report.html" in page and "plot_loss_frontier" in page
+    assert "plot_loss_frontier" in page and "report.html" in page and 'id="the-report"' in page
 
 
 def test_law_reference_lists_every_registered_law(site):
