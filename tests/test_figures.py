@@ -222,3 +222,20 @@ def test_compare_ticks_are_unique_run_inputs_not_losses(tmp_path):
     assert all(" " in tick for tick in ticks)  # "N D"
     assert_legends_clear(fig)
     plt.close(fig)
+
+
+def test_plan_and_forecast_plot_the_planning_set(capsys, iso_fit, tmp_path):
+    """``plan --plot`` and ``forecast --compute --plot`` draw the planning figures (three stacked panels: a tall
+    image); ``forecast --params --tokens --plot`` the fit figure (two panels side by side: a wide one)."""
+    from .helpers import run_cli
+
+    path = sl.save(iso_fit, tmp_path / "fit.json")
+    shapes = {}
+    for name, args in {"plan": ["plan", path, "--budget", "1e22,1e23", "--hparams", "none"],
+                       "budgets": ["forecast", path, "--compute", "1e22,1e23"],
+                       "sizes": ["forecast", path, "--params", "7e9", "--tokens", "1.4e11"]}.items():
+        code, out, err = run_cli(capsys, *args, "--plot", tmp_path / f"{name}.png")
+        assert code == 0, err
+        shapes[name] = plt.imread(tmp_path / f"{name}.png").shape[:2]
+    assert shapes["plan"] == shapes["budgets"] and shapes["plan"][0] > 1.2 * shapes["plan"][1]
+    assert shapes["sizes"][1] > 2 * shapes["sizes"][0]

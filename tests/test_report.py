@@ -86,6 +86,15 @@ def test_report_is_self_contained_and_holds_the_numbers(report_file, fit_file):
     assert f"scalinglaws {sl.__version__}" in page
 
 
+def test_report_default_budgets_are_five_decades(capsys, fit_file, tmp_path):
+    code, out, _ = run_cli(capsys, "report", fit_file, "-o", tmp_path / "r.html")
+    assert code == 0 and "allocation for 5 budgets" in out and f"Wrote {tmp_path / 'r.html'}" in out
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    top = int(np.floor(np.log10(6 * np.max(load(fit_file).inputs["N"] * load(fit_file).inputs["D"]))))
+    for k in range(top, top + 5):
+        assert f"<td>{10.0 ** k:.3g}</td>" in page
+
+
 def test_report_tables_and_summary(fit_file):
     report = build_report(load(fit_file), [1e23], source=fit_file)
     assert set(report.tables()) == {"parameters", "allocation", "backtests"}
