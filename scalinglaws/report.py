@@ -70,9 +70,11 @@ def record_inputs(result, paths):
     """``result`` with the input files it was fitted from recorded in its settings (``settings["inputs"]``: path,
     SHA-256, bytes of each; :func:`file_digest`), for the provenance of reports. A BootstrapResult records them in
     its fit. Paths that are None are skipped."""
-    recorded = [file_digest(p) for p in paths if p is not None and Path(p).exists()]
-    if hasattr(result, "fit") and hasattr(result, "values") and not hasattr(result, "start_table"):
+    from .fitting.resample import BootstrapResult
+
+    if isinstance(result, BootstrapResult):
         return dataclasses.replace(result, fit=record_inputs(result.fit, paths))
+    recorded = [file_digest(p) for p in paths if p is not None and Path(p).exists()]
     return dataclasses.replace(result, settings={**dict(result.settings), "inputs": recorded})
 
 
@@ -287,8 +289,6 @@ def build_report(result, budgets=None, *, level: float = 0.9, source=None, title
     loss-curve law's forecast figure (default: its fitted runs' own); ``dpi`` the figures' resolution."""
     import matplotlib
 
-    if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
-        matplotlib.use("Agg")
     from .fitting.resample import BootstrapResult
     from .plan_figures import planning_figures
     from .plot import plot_fit

@@ -26,6 +26,9 @@ def command(fit_file, out, budgets, schedules, level, title):
     with bands, the backtests of the calibrated band, and the provenance (input files with SHA-256, law,
     settings, versions). Figures and styles are inline: the file opens anywhere without network access, on a
     phone, and prints."""
+    import matplotlib
+
+    matplotlib.use("Agg")  # figures are only written into the file
     from ..report import build_report
 
     session = Session(inputs=[fit_file])
