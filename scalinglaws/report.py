@@ -265,6 +265,21 @@ def _allocation_view(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _backtest_view(cuts: pd.DataFrame) -> pd.DataFrame:
+    """The internal backtests in words: fitted and held-out points, used or not, reach (x beyond the fit)."""
+    view = pd.DataFrame({"fitted points": cuts.get("train", pd.Series(dtype=float)),
+                         "held out": cuts.get("test", pd.Series(dtype=float))})
+    if "ok" in cuts:
+        view["used"] = ["yes" if bool(v) else "no" for v in cuts["ok"]]
+    if "reach" in cuts:
+        view["reach"] = [f"{math.exp(float(v)):.3g}x" if v is not None and math.isfinite(float(v)) else "–"
+                         for v in cuts["reach"]]
+    if "note" in cuts:
+        view["note"] = ["" if v is None or (isinstance(v, float) and not math.isfinite(v)) else str(v)
+                        for v in cuts["note"]]
+    return view
+
+
 def _jsonable(value):
     if isinstance(value, Mapping):
         return {str(k): _jsonable(v) for k, v in value.items()}
@@ -390,7 +405,10 @@ def build_report(result, budgets=None, *, level: float = 0.9, source=None, title
         backtests = me.cuts
         sections.append('<section id="calibration"><h2>Backtests and calibration of the band</h2>'
                         f"<p>{_e(me.describe(level))}; noise of one run ±{100 * me.noise(level):.2g}%.</p>"
-                        + _table(me.cuts, table_id="backtest-table") + "</section>")
+                        + _table(_backtest_view(me.cuts), text_columns=("note",), table_id="backtest-table")
+                        + "<p>Each backtest refits the law to the runs below a cut in compute (curve laws: in step) "
+                        "and predicts the runs above; reach: how far beyond its fit the farthest held-out run lies."
+                        "</p></section>")
 
     # -- provenance ---------------------------------------------------------------------------------
     settings = {k: v for k, v in dict(fit.settings).items() if k != "inputs"}

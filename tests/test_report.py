@@ -80,7 +80,10 @@ def test_report_is_self_contained_and_holds_the_numbers(report_file, fit_file):
     for row in table.itertuples():
         assert f"{row.loss:.4f} [{row.loss_lower:.4f}, {row.loss_upper:.4f}]" in allocation
     # the backtests of the calibrated band, and the provenance with the input's hash and the fit file's
-    assert 'id="backtest-table"' in page and fit.model_error.describe() in page
+    assert fit.model_error.describe() in page
+    backtests = re.search(r'<table id="backtest-table">.*?</table>', page, re.S).group(0)
+    assert backtests.count("<tr>") == 1 + len(fit.model_error.cuts)
+    assert f"<td>{np.exp(fit.model_error.reach):.3g}x</td>" in backtests  # the farthest reach, as a factor
     assert fit.settings["inputs"][0]["sha256"] in page
     assert hashlib.sha256(fit_file.read_bytes()).hexdigest() in page
     assert f"scalinglaws {sl.__version__}" in page
@@ -93,6 +96,15 @@ def test_report_default_budgets_are_five_decades(capsys, fit_file, tmp_path):
     top = int(np.floor(np.log10(6 * np.max(load(fit_file).inputs["N"] * load(fit_file).inputs["D"]))))
     for k in range(top, top + 5):
         assert f"<td>{10.0 ** k:.3g}</td>" in page
+
+
+def test_report_cli_format_json(capsys, fit_file, tmp_path):
+    code, out, err = run_cli(capsys, "report", fit_file, "-o", tmp_path / "r.html", "--budget", "1e23",
+                             "--format", "json")
+    data = json.loads(out)
+    assert code == 0 and list(data) == ["parameters", "allocation", "backtests"] and "Wrote" in err
+    assert [r["parameter"] for r in data["parameters"]] == list(load(fit_file).names)
+    assert [r["C"] for r in data["allocation"]] == [1e23]
 
 
 def test_report_tables_and_summary(fit_file):

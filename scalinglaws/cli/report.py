@@ -10,6 +10,7 @@ from .output import Session
 
 
 @click.command("report")
+@opt.format_option
 @click.argument("fit_file", type=click.Path(dir_okay=False, path_type=str), metavar="FIT.json")
 @click.option("-o", "--out", required=True, type=click.Path(path_type=str), help="Write the HTML report here.")
 @click.option("--budget", "budgets", type=opt.NumberList("1e23,1e24"), default=None,
@@ -38,5 +39,6 @@ def command(fit_file, out, budgets, schedules, level, title):
     session.protect(*[i.get("path") for i in report.provenance.get("inputs", [])])
     session.say(report.summary())
     session.add_text(out, report.html)
+    session.emit(report)
     session.finish()
     return 0
