@@ -117,13 +117,17 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
     ``forecast`` (the table of a :func:`~scalinglaws.forecasting.forecast`) marks forecast points, with their
     bands when it has ``lower``/``upper``.
 
-    * A law of exactly N and D: loss against training tokens D, one colour per model size (or size bin
-      when the data have many sizes). Each curve is solid over the tokens its size was trained on and dashed
+    * A law of exactly N and D: loss against training tokens D, one discrete colour per model size (or size
+      bin when the data have many sizes, marked "(bin)" and explained in the legend), the same for its points,
+      its curve and its residuals. Each curve is solid over the tokens its size was trained on and dashed
       beyond, up to ``extrapolate`` × the largest D; a dashed black curve shows a model ``extrapolate`` × larger
-      than the largest fitted.
+      than the largest fitted, with its band; a dotted line marks the largest fitted D.
     * A law of one input: loss against that input, the fitted curve dashed beyond the data up to
       ``extrapolate`` × its largest value.
     * Any other law: fitted against observed loss, on the diagonal when the law holds.
+
+    The points the fit's diagnostics flag as outliers are circled in red; the title carries the fitted values;
+    every legend lies outside its axes (:func:`outside_legend`).
     """
     from .fitting.resample import BootstrapResult
 
