@@ -15,13 +15,14 @@ from .exceptions import LawError, OutputError
 from .fitting.result import FitResult
 from .schema import format_number
 
-__all__ = ["STYLE", "MAX_LEGEND_RUNS", "style", "plot_fit", "plot_residuals", "plot_backtest", "plot_isoflop",
+__all__ = ["STYLE", "MAX_LEGEND_RUNS", "GROUP_COLOURS", "style", "outside_legend", "size_groups", "plot_fit", "plot_residuals", "plot_backtest", "plot_isoflop",
            "plot_frontier", "plot_batch", "plot_curve_forecast", "save_figure"]
 
 #: Matplotlib settings applied by every plotting function.
 STYLE = {
     "figure.dpi": 110, "savefig.dpi": 200, "savefig.bbox": "tight", "font.size": 10, "axes.titlesize": 11,
-    "axes.labelsize": 10, "legend.fontsize": 8, "legend.frameon": False, "axes.grid": True,
+    "axes.labelsize": 10, "legend.fontsize": 8, "legend.frameon": True, "legend.framealpha": 0.95,
+    "legend.edgecolor": "0.8", "legend.facecolor": "white", "axes.grid": True,
     "grid.alpha": 0.3, "grid.linewidth": 0.6, "axes.spines.top": False, "axes.spines.right": False,
     "lines.linewidth": 1.6, "xtick.labelsize": 9, "ytick.labelsize": 9,
 }
@@ -68,19 +69,41 @@ MAX_LEGEND_RUNS = 12
 
 
 def _run_legend(ax, n_runs: int, **options) -> None:
-    """A legend naming each run, or, with more runs than :data:`MAX_LEGEND_RUNS`, a note of how many."""
+    """A legend naming each run (outside the axes, see :func:`outside_legend`), or, with more runs than
+    :data:`MAX_LEGEND_RUNS`, a note of how many."""
     if n_runs <= MAX_LEGEND_RUNS:
-        ax.legend(**options)
+        outside_legend(ax, **options)
     else:
         ax.text(0.98, 0.98, f"{n_runs} runs", transform=ax.transAxes, ha="right", va="top", fontsize=8)
 
 
-def _new_axes(ax, ncols: int = 1):
+def outside_legend(ax, handles=None, labels=None, *, title: str | None = None, ncol: int = 1, **options):
+    """A legend to the right of ``ax``, outside the axes, so that it never covers data (constrained layout, and
+    ``bbox_inches="tight"`` on saving, make room for it)."""
+    if handles is None:
+        handles, labels = ax.get_legend_handles_labels()
+    options = {"loc": "upper left", "bbox_to_anchor": (1.02, 1.0), "borderaxespad": 0.0, "ncol": ncol,
+               "title": title, **options}
+    legend = ax.legend(handles, labels, **options)
+    if title:
+        legend.get_title().set_fontsize(8)
+        legend.get_title().set_multialignment("left")
+    return legend
+
+
+def _params_title(fit, limit: int = 6) -> str:
+    """The law's name and its fitted values (at most ``limit``; the rest as "…")."""
+    shown = [f"{name} = {value:.4g}" for name, value in list(fit.params.items())[:limit]]
+    more = ", …" if len(fit.params) > limit else ""
+    return f"{fit.law.name}: " + ", ".join(shown) + more
+
+
+def _new_axes(ax, ncols: int = 1, width: float = 5.2):
     if ax is not None:
         return ax.figure, [ax]
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, ncols, figsize=(5.2 * ncols, 4.2), layout="constrained")
+    fig, axes = plt.subplots(1, ncols, figsize=(width * ncols, 4.2), layout="constrained")
     return fig, list(np.atleast_1d(axes))
 
 
@@ -94,20 +117,24 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
     ``forecast`` (the table of a :func:`~scalinglaws.forecasting.forecast`) marks forecast points, with their
     bands when it has ``lower``/``upper``.
 
-    * A law of exactly N and D: loss against training tokens D, one colour per model size (or size bin
-      when the data have many sizes). Each curve is solid over the tokens its size was trained on and dashed
+    * A law of exactly N and D: loss against training tokens D, one discrete colour per model size (or size
+      bin when the data have many sizes, marked "(bin)" and explained in the legend), the same for its points,
+      its curve and its residuals. Each curve is solid over the tokens its size was trained on and dashed
       beyond, up to ``extrapolate`` × the largest D; a dashed black curve shows a model ``extrapolate`` × larger
-      than the largest fitted.
+      than the largest fitted, with its band; a dotted line marks the largest fitted D.
     * A law of one input: loss against that input, the fitted curve dashed beyond the data up to
       ``extrapolate`` × its largest value.
     * Any other law: fitted against observed loss, on the diagonal when the law holds.
+
+    The points the fit's diagnostics flag as outliers are circled in red; the title carries the fitted values;
+    every legend lies outside its axes (:func:`outside_legend`).
     """
     from .fitting.resample import BootstrapResult
 
     boot = fit  # where bands come from: the replicates, or the fit's asymptotic covariance
     fit = fit.fit if isinstance(fit, BootstrapResult) else fit
     with style():
-        fig, axes = _new_axes(ax, 2 if (ax is None and residuals) else 1)
+        fig, axes = _new_axes(ax, 2 if (ax is None and residuals) else 1, width=6.4)
         inputs = set(fit.law.inputs)
         if fit.law.capabilities.curve:
             _curves_panel(fit, axes[0])
@@ -117,9 +144,10 @@ def plot_fit(fit, ax=None, *, extrapolate: float = 10.0, max_groups: int = 8, re
             _single_input_panel(fit, axes[0], extrapolate, boot, level, forecast)
         else:
             _parity_panel(fit, axes[0])
-        axes[0].set_title(f"{fit.law.name}: {fit.law.formula}", fontsize=9)
+        axes[0].set_title(f"{_params_title(fit)}\n{fit.n_points} points, RMS {100 * fit.rmse:.2g}% of the loss",
+                          fontsize=9)
         if len(axes) > 1:
-            plot_residuals(fit, ax=axes[1])
+            plot_residuals(fit, ax=axes[1], max_groups=max_groups)
     return fig
 
 
@@ -154,23 +182,47 @@ _LABELS = {"step": "Step", "C": "Training compute C (FLOPs)", "N": "Parameters N
            "N_avg": "Average parameters N_avg", "U": "Unique tokens U", "S_min": "Minimum steps S_min"}
 
 
+#: Discrete colours of the size groups (points and curves of one group share one).
+GROUP_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                 "#bcbd22", "#7f7f7f")
+
+
+def size_groups(fit: FitResult, max_groups: int = 8):
+    """The size groups of a fit of N and D as drawn by :func:`plot_fit`: per-point group labels, the groups'
+    sizes N (parameters; a bin's geometric mean), whether each group is a bin of several sizes, and colours."""
+    N = np.asarray(fit.inputs["N"])
+    groups, centres = _size_groups(N, min(max_groups, len(GROUP_COLOURS)))
+    binned = [len(np.unique(N[groups == g])) > 1 for g in range(len(centres))]
+    colours = [GROUP_COLOURS[g % len(GROUP_COLOURS)] for g in range(len(centres))]
+    return groups, centres, binned, colours
+
+
+#: The legend's note on the "(bin)" of a size group.
+BIN_NOTE = "(bin): sizes grouped in equal\nlog-N bins; curve at their\ngeometric mean"
+
+
+def _mark_outliers(ax, x, y, fit: FitResult) -> None:
+    """Open red circles on the points the fit's diagnostics flag as outliers (beyond 5 robust SD)."""
+    idx = np.asarray(fit.diagnostics.outliers, dtype=int)
+    if idx.size:
+        ax.scatter(np.asarray(x)[idx], np.asarray(y)[idx], s=60, facecolor="none", edgecolor="#d62728",
+                   linewidth=1.3, zorder=6, label=f"flagged outlier ({idx.size}; > 5 robust SD)")
+
+
 def _sizes_panel(fit: FitResult, main, extrapolate: float, max_groups: int, boot=None, level: float = 0.9,
                  forecast=None) -> None:
-    import matplotlib as mpl
-
     N, D, loss = np.asarray(fit.inputs["N"]), np.asarray(fit.inputs["D"]), fit.observed
-    groups, centres = _size_groups(N, max_groups)
-    colours = mpl.colormaps["viridis"](np.linspace(0.0, 0.85, len(centres)))
+    groups, centres, binned, colours = size_groups(fit, max_groups)
     d_max = D.max() * extrapolate
     if forecast is not None and "D" in forecast:
         d_max = max(d_max, float(forecast["D"].max()) * 1.5)
     d_all = np.geomspace(D.min() / 1.5, d_max, 200)
     for g, (n_g, colour) in enumerate(zip(centres, colours)):
         mask = groups == g
-        main.scatter(D[mask], loss[mask], s=14, color=colour, alpha=0.8, edgecolor="none", zorder=3)
+        main.scatter(D[mask], loss[mask], s=14, color=colour, alpha=0.85, edgecolor="none", zorder=3)
         curve = fit.predict(N=np.full_like(d_all, n_g), D=d_all)
         inside = (d_all >= D[mask].min() / 1.5) & (d_all <= D[mask].max() * 1.5)
-        label = f"N = {format_number(n_g)}" + ("" if len(np.unique(N[mask])) == 1 else " (bin)")
+        label = f"N = {format_number(n_g)}" + (" (bin)" if binned[g] else "")
         main.plot(d_all[inside], curve[inside], color=colour, label=label)
         main.plot(d_all, np.where(inside, np.nan, curve), color=colour, linestyle="--", alpha=0.6)
     n_big = N.max() * extrapolate
@@ -179,9 +231,13 @@ def _sizes_panel(fit: FitResult, main, extrapolate: float, max_groups: int, boot
               label=f"N = {format_number(n_big)} (extrapolated)")
     _band(main, boot, level, d_all, "black", N=big, D=d_all)
     _data_edge(main, float(D.max()), f"largest fitted D ({format_number(D.max())})")
+    _mark_outliers(main, D, loss, fit)
     _mark_forecast(main, forecast, "D")
     _loss_axes(main, "D")
-    main.legend(ncol=1 if len(centres) < 6 else 2, loc="lower left")
+    title = "Model size N; dashed: beyond the data"
+    if any(binned):
+        title += "\n" + BIN_NOTE
+    outside_legend(main, title=title)
 
 
 def _single_input_panel(fit: FitResult, main, extrapolate: float, boot=None, level: float = 0.9,
@@ -200,9 +256,10 @@ def _single_input_panel(fit: FitResult, main, extrapolate: float, boot=None, lev
               label=f"extrapolation (to {extrapolate:g}x)")
     _band(main, boot, level, grid, "C1", **{name: grid})
     _data_edge(main, float(x.max()), f"largest fitted {name}")
+    _mark_outliers(main, x, loss, fit)
     _mark_forecast(main, forecast, name)
     _loss_axes(main, name)
-    main.legend(loc="upper right")
+    outside_legend(main)
 
 
 def _curves_panel(fit: FitResult, main) -> None:
@@ -225,7 +282,8 @@ def _curves_panel(fit: FitResult, main) -> None:
     _plain_log_axis(main.yaxis)
     main.set_xlabel("Step")
     main.set_ylabel("Loss (nats/token)")
-    _run_legend(main, k + 1, loc="upper right", fontsize=7)
+    _data_edge(main, float(data["step"].max()), f"last fitted step ({format_number(data['step'].max())})")
+    _run_legend(main, k + 1, fontsize=7)
 
 
 def _parity_panel(fit: FitResult, main) -> None:
@@ -238,7 +296,8 @@ def _parity_panel(fit: FitResult, main) -> None:
     main.plot([lo, hi], [lo, hi], color="black", linewidth=0.8, label="fitted = observed")
     main.set_xlabel("Observed loss (nats/token)")
     main.set_ylabel("Fitted loss (nats/token)")
-    main.legend(loc="upper left")
+    _mark_outliers(main, fit.observed, predicted, fit)
+    outside_legend(main)
 
 
 def _loss_axes(ax, x: str) -> None:
@@ -251,9 +310,10 @@ def _loss_axes(ax, x: str) -> None:
     ax.set_ylabel("Loss (nats/token)")
 
 
-def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
+def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None, max_groups: int = 8):
     """Relative residuals (observed/predicted − 1, in %) against an input: C when present, the step for a
-    loss-curve law (one colour per run), else the first input."""
+    loss-curve law (one colour per run), else the first input. A law of N and D colours the points by the size
+    groups of :func:`plot_fit` (the same discrete colours); flagged outliers are circled."""
     with style():
         fig, axes = _new_axes(ax)
         ax = axes[0]
@@ -271,12 +331,15 @@ def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
                 ax.plot(inputs[x][mask], rel[mask], ".", ms=4, color=f"C{k % 10}", label=str(run))
             _run_legend(ax, k + 1, fontsize=7)
         else:
-            colour = np.log10(inputs["N"]) if "N" in inputs and x != "N" and inputs["N"].size else None
-            if colour is None:
-                ax.scatter(inputs[x], rel, s=14, edgecolor="none")
+            if "N" in inputs and "D" in inputs and x != "N" and inputs["N"].size:
+                groups, centres, binned, colours = size_groups(fit, max_groups)
+                for g, (n_g, colour) in enumerate(zip(centres, colours)):
+                    mask = groups == g
+                    ax.scatter(inputs[x][mask], rel[mask], s=14, color=colour, edgecolor="none",
+                               label=f"N = {format_number(n_g)}" + (" (bin)" if binned[g] else ""))
             else:
-                points = ax.scatter(inputs[x], rel, c=colour, s=14, cmap="viridis", edgecolor="none")
-                fig.colorbar(points, ax=ax).set_label("log10 N (parameters)")
+                ax.scatter(inputs[x], rel, s=14, edgecolor="none")
+            _mark_outliers(ax, inputs[x], rel, fit)
             ax.set_xscale("log")
         ax.axhline(0.0, color="black", linewidth=0.8)
         if x in ("N", "D", "N_avg", "U"):
@@ -284,7 +347,35 @@ def plot_residuals(fit: FitResult, ax=None, *, x: str | None = None):
         ax.set_xlabel(_LABELS.get(x, x))
         ax.set_ylabel("Residual: observed / fitted − 1 (%)")
         ax.set_title(f"Residuals: RMS {100 * fit.rmse:.2g}% of the loss")
+        if not curves and len(ax.get_legend_handles_labels()[0]) > 1:
+            outside_legend(ax, title="colours: model size N")
     return fig
+
+
+_NOT_INPUTS = ("loss", "predicted", "lower", "upper", "run", "noise_lower", "noise_upper", "model_error",
+               "distance")
+
+
+def _inputs_of(heldout) -> list[str]:
+    """The law's inputs among a held-out table's columns (N and D first), never the observed loss."""
+    columns = [c for c in heldout.columns if c not in _NOT_INPUTS]
+    preferred = [c for c in ("N", "D") if c in columns]
+    return preferred or columns[:2] or ["run"]
+
+
+def _run_labels(heldout, order) -> list[str]:
+    """A tick label per held-out run (in ``order``): its inputs (N D), made unique by a suffix #2, #3 … when two
+    runs round to the same numbers."""
+    names = _inputs_of(heldout)
+    labels, seen = [], {}
+    for i in order:
+        if names == ["run"]:
+            text = str(i + 1)
+        else:
+            text = " ".join(format_number(heldout[c].iloc[i]) for c in names)
+        seen[text] = seen.get(text, 0) + 1
+        labels.append(text if seen[text] == 1 else f"{text} #{seen[text]}")
+    return labels
 
 
 def plot_backtest(comparison, ax=None):
@@ -312,13 +403,12 @@ def plot_backtest(comparison, ax=None):
             left.errorbar(x, rel, yerr=np.clip(err / held["loss"].to_numpy(), 0, None), fmt="o", ms=4,
                           color=f"C{k}", capsize=2, label=b.law)
         left.axhline(0.0, color="black", linewidth=0.8)
-        labels = [" ".join(format_number(first[c].iloc[i]) for c in ("N", "D") if c in first) or str(i)
-                  for i in order]
+        labels = _run_labels(first, order)
         left.set_xticks(np.arange(len(first)), labels, rotation=60, ha="right", fontsize=7)
-        left.set_xlabel("Held-out runs (N, D), by compute")
+        left.set_xlabel(f"Held-out runs ({', '.join(_inputs_of(first))}), by compute")
         left.set_ylabel("Predicted / observed − 1 (%)")
         left.set_title("Extrapolation to the held-out runs")
-        left.legend(loc="best", frameon=True)
+        outside_legend(left)
         if len(axes) > 1:
             right = axes[1]
             x = np.arange(len(table))
@@ -333,52 +423,98 @@ def plot_backtest(comparison, ax=None):
             right.set_xticks(x, table["law"])
             right.set_ylabel("Mean |predicted/observed − 1| (%)")
             right.set_title("Errors by law")
-            right.legend(loc="upper left", ncol=2, frameon=True)
+            outside_legend(right)
     return fig
 
 
+def _robust_limits(series, steps) -> tuple[float, float] | None:
+    """Loss limits that a spike at the first steps cannot stretch: the 0.5–99.5 percentiles of the values past
+    the first 2 % of the steps (and past step 1)."""
+    kept = []
+    for values, step in zip(series, steps):
+        values, step = np.asarray(values, dtype=float), np.asarray(step, dtype=float)
+        if not step.size:
+            continue
+        late = step >= max(2.0, 0.02 * float(np.nanmax(step)))
+        chosen = values[late & np.isfinite(values)]
+        kept.append(chosen if chosen.size else values[np.isfinite(values)])
+    values = np.concatenate(kept) if kept else np.empty(0)
+    values = values[values > 0]
+    if not values.size:
+        return None
+    lo, hi = np.percentile(values, [0.5, 99.5])
+    return lo / 1.03, hi * 1.03
+
+
 def plot_curve_forecast(table, ax=None, *, observed=None, title: str = "", fitted_until: float | None = None):
-    """A predicted loss curve (from :func:`~scalinglaws.forecasting.curves.predict_curve`) with its band (noise
-    part darker), its learning rate on a second axis, observed curves (a curves table) when given, and a dotted
-    line at the last fitted step (``fitted_until``, or read from the table's ``beyond_step``)."""
+    """Predicted loss curves (from :func:`~scalinglaws.forecasting.curves.predict_curve`) with their bands (the
+    noise part darker), observed curves (a curves table) when given, a dotted line at the last fitted step
+    (``fitted_until``, or read from the table's ``beyond_step``), and the learning rate: in a panel below with
+    ``ax=None``, else on a second axis.
+
+    ``table`` is one predicted curve, or a mapping name → predicted curve (one colour each). The y limits ignore
+    the first 2 % of the steps, so that a spike at step 1 does not flatten the curves."""
+    tables = dict(table) if isinstance(table, dict) else {"predicted": table}
     with style():
-        fig, axes = _new_axes(ax)
-        ax = axes[0]
-        shown = [table["loss"].to_numpy(float)]
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            fig, (ax, lr_axis) = plt.subplots(2, 1, figsize=(7.4, 5.2), sharex=True, layout="constrained",
+                                              gridspec_kw={"height_ratios": [3, 1]})
+            twin = False
+        else:
+            fig, twin = ax.figure, True
+            lr_axis = ax.twinx()
+        series, steps = [], []
+        first_step = min(float(t["step"].min()) for t in tables.values())
         if observed is not None:
             for k, (run, rows) in enumerate(observed.dropna(subset=["loss"]).groupby("run", sort=False)):
-                rows = rows[rows["step"] >= table["step"].min()]  # not the warmup's first, huge losses
-                ax.plot(rows["step"], rows["loss"], ".", ms=3, color=f"C{(k + 1) % 10}", alpha=0.7,
-                        label=f"observed: {run}")
-                shown.append(rows["loss"].to_numpy(float))
-        ax.plot(table["step"], table["loss"], color="C0", label="predicted", zorder=3)
-        if {"lower", "upper"} <= set(table.columns):
-            ax.fill_between(table["step"], table["lower"], table["upper"], color="C0", alpha=0.18, linewidth=0,
-                            label="band (with model error)")
-            shown += [table["lower"].to_numpy(float), table["upper"].to_numpy(float)]
-            if {"noise_lower", "noise_upper"} <= set(table.columns):
-                ax.fill_between(table["step"], table["noise_lower"], table["noise_upper"], color="C0", alpha=0.35,
-                                linewidth=0, label="its noise part")
-        if fitted_until is None and "beyond_step" in table and (table["beyond_step"] > 1).any():
-            first = table.loc[table["beyond_step"] > 1].iloc[0]
-            fitted_until = float(first["step"] / first["beyond_step"])
+                rows = rows[rows["step"] >= first_step]  # not the warmup's first, huge losses
+                ax.plot(rows["step"], rows["loss"], ".", ms=3, color="0.45" if len(tables) > 1 else f"C{(k + 1) % 10}",
+                        alpha=0.6, label=f"observed: {run}", zorder=2)
+                series.append(rows["loss"].to_numpy(float))
+                steps.append(rows["step"].to_numpy(float))
+        for k, (name, curve) in enumerate(tables.items()):
+            colour = f"C{k % 10}" if len(tables) > 1 else "C0"
+            ax.plot(curve["step"], curve["loss"], color=colour, label=name, zorder=4)
+            series.append(curve["loss"].to_numpy(float))
+            steps.append(curve["step"].to_numpy(float))
+            if {"lower", "upper"} <= set(curve.columns):
+                ax.fill_between(curve["step"], curve["lower"], curve["upper"], color=colour, alpha=0.22,
+                                linewidth=0, zorder=3, label="band (with model error)" if k == 0 else None)
+                for edge in ("lower", "upper"):
+                    ax.plot(curve["step"], curve[edge], color=colour, linewidth=0.6, alpha=0.7, zorder=3)
+                series += [curve["lower"].to_numpy(float), curve["upper"].to_numpy(float)]
+                steps += [curve["step"].to_numpy(float)] * 2
+                if {"noise_lower", "noise_upper"} <= set(curve.columns):
+                    ax.fill_between(curve["step"], curve["noise_lower"], curve["noise_upper"], color=colour,
+                                    alpha=0.4, linewidth=0, zorder=3, label="its noise part" if k == 0 else None)
+            lr_axis.plot(curve["step"], curve["lr"], color=colour, linewidth=1, linestyle=":" if twin else "-")
+            if fitted_until is None and "beyond_step" in curve and (curve["beyond_step"] > 1).any():
+                first = curve.loc[curve["beyond_step"] > 1].iloc[0]
+                fitted_until = float(first["step"] / first["beyond_step"])
         if fitted_until is not None:
             _data_edge(ax, fitted_until, f"last fitted step ({format_number(fitted_until)})")
-        values = np.concatenate([v[np.isfinite(v)] for v in shown])
-        if values.size:
-            lo, hi = np.percentile(values, [0.5, 99.5])
-            ax.set_ylim(lo / 1.02, hi * 1.02)
+            if not twin:
+                lr_axis.axvline(fitted_until, color="0.35", linestyle=":", linewidth=1.0)
+        limits = _robust_limits(series, steps)
+        if limits is not None:
+            ax.set_ylim(*limits)
         ax.set_yscale("log")
         _plain_log_axis(ax.yaxis)
-        ax.set_xlabel("Step")
         ax.set_ylabel("Loss (nats/token)")
         ax.set_title(title or "Predicted loss curve", fontsize=9)
         runs = 0 if observed is None else observed["run"].nunique()
-        _run_legend(ax, runs + 2, loc="upper right", fontsize=7)
-        lr_axis = ax.twinx()
-        lr_axis.plot(table["step"], table["lr"], color="0.5", linewidth=1, linestyle=":")
-        lr_axis.set_ylabel("Learning rate (dotted)")
-        lr_axis.grid(False)
+        if twin:
+            ax.set_xlabel("Step")
+            lr_axis.set_ylabel("Learning rate (dotted)")
+            lr_axis.grid(False)
+            _run_legend(ax, runs + len(tables) + 1, fontsize=7, bbox_to_anchor=(1.16, 1.0))
+        else:
+            lr_axis.set_xlabel("Step")
+            lr_axis.set_ylabel("Learning rate")
+            _count_axis(lr_axis.xaxis)
+            _run_legend(ax, runs + len(tables) + 1, fontsize=7)
     return fig
 
 
@@ -407,7 +543,7 @@ def plot_isoflop(result, ax=None):
         left.set_xlabel("Parameters N")
         left.set_ylabel("Loss (nats/token)")
         left.set_title(f"IsoFLOP curves ({result.method}); triangles: minima")
-        left.legend(ncol=2, fontsize=7, loc="upper right")
+        outside_legend(left, fontsize=7, ncol=2 if len(budgets) > 8 else 1)
         if len(axes) > 1:
             right = axes[1]
             used = budgets[budgets["used"]]
@@ -421,7 +557,7 @@ def plot_isoflop(result, ax=None):
             right.set_xlabel("Training compute C (FLOPs)")
             right.set_ylabel("Parameters / tokens at the optimum")
             right.set_title("Compute-optimal frontier")
-            right.legend(loc="upper left")
+            outside_legend(right)
     return fig
 
 
@@ -446,7 +582,7 @@ def plot_frontier(table, ax=None):
         ax.set_xlabel("Training compute C (FLOPs)")
         ax.set_ylabel("Compute-optimal N and D")
         ax.set_title("Compute-optimal allocation")
-        ax.legend(loc="upper left")
+        outside_legend(ax)
     return fig
 
 
@@ -472,7 +608,7 @@ def plot_batch(fits: dict, ax=None):
         ax.set_ylabel("Steps to the target loss")
         ax.set_title("Batch-size sweeps: S = S_min + E_min/B (circles: Zhang's CBS; diamonds: McCandlish's "
                      "B_noise)")
-        ax.legend(loc="upper right", fontsize=7)
+        outside_legend(ax, fontsize=7)
     return fig
 
 

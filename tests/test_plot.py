@@ -24,9 +24,12 @@ def test_plot_fit_two_panels_with_labels(epoch_fit, tmp_path):
     assert main.get_xlabel() == "Training tokens D" and main.get_ylabel() == "Loss (nats/token)"
     assert main.get_xscale() == "log" and main.get_yscale() == "log"
     labels = [t.get_text() for t in main.get_legend().get_texts()]
-    assert len(labels) == 12 and labels[0].startswith("N = ") and labels[8].endswith("(extrapolated)")
+    assert len(labels) == 13 and labels[0].startswith("N = ") and labels[8].endswith("(extrapolated)")
     assert labels[9:11] == ["90% band (with model error)", "its noise part"]  # the band, and its noise part
     assert labels[11].startswith("largest fitted D")  # where the data end
+    assert labels[12] == "flagged outlier (5; > 5 robust SD)"  # the fit's diagnostics flag 5 points
+    assert "(bin)" in main.get_legend().get_title().get_text()  # "(bin)" is explained
+    assert "E = 1.817" in main.get_title() and "alpha = 0.3473" in main.get_title()  # fitted values
     assert residuals.get_xlabel() == "Training compute C (FLOPs)" and "%" in residuals.get_ylabel()
     path = save_figure(fig, tmp_path / "fit.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and path.stat().st_size > 20_000
@@ -112,8 +115,8 @@ def test_every_plot_type_renders_with_its_labels(small_fit, tmp_path):
     predicted = sl.predict_curve(curve_fit, "cosine:steps=6000,peak=1e-3,final=1e-4,warmup=100")
     fig = plot_curve_forecast(predicted, observed=curves)
     main, lr_axis = fig.axes
-    assert (main.get_xlabel(), main.get_ylabel()) == ("Step", "Loss (nats/token)")
-    assert lr_axis.get_ylabel() == "Learning rate (dotted)"
+    assert main.get_ylabel() == "Loss (nats/token)" and lr_axis.get_xlabel() == "Step"
+    assert lr_axis.get_ylabel() == "Learning rate"
     assert any(t.get_text() == "observed: wsd" for t in main.get_legend().get_texts())
     _png(fig, tmp_path, "curve_forecast")
 

@@ -28,6 +28,7 @@ COMMANDS = (
     "ingest",
     "isoflop",
     "laws",
+    "report",
 )
 
 

@@ -80,6 +80,9 @@ def command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, 
                 result = fitting.fit(law, data.table, **settings)
         except InputError as err:  # found after reading the file: name it
             raise err.in_file(file) from None
+    from ..report import record_inputs
+
+    result = record_inputs(result, [file, runs_file])  # the provenance of reports: paths and SHA-256
     session.say()
     session.show(result)
     uncertain = result

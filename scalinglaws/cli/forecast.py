@@ -79,9 +79,16 @@ def command(fit_file, params_, tokens, compute, inputs, schedule_spec, observed,
     from .. import plot
     from ..io import read_curves
 
-    observed_curves = read_curves(observed) if observed else None
-    last = float(max(result.inputs["step"])) if curve else None
-    figure = ((lambda: plot.plot_curve_forecast(made.table, observed=observed_curves, title=schedule_spec,
-                                                fitted_until=last)) if curve
-              else (lambda: plot.plot_fit(uncertain, level=level, forecast=made.table)))
+    if curve:  # (d) of the planning figures: the observed part (the fitted curves unless --observed), the band
+        fitted = getattr(result, "fit", result).data[["run", "step", "loss"]]
+        observed_curves = read_curves(observed) if observed else fitted
+        last = float(max(result.inputs["step"]))
+        figure = lambda: plot.plot_curve_forecast(made.table, observed=observed_curves,  # noqa: E731
+                                                  title=f"{result.law.name}: {schedule_spec}", fitted_until=last)
+    elif set(values) == {"C"} and result.law.capabilities.allocation:  # budgets alone: the planning figures
+        from ..plan_figures import plot_planning
+
+        figure = lambda: plot_planning(uncertain, values["C"], level=level, model_error=model_error)  # noqa: E731
+    else:
+        figure = lambda: plot.plot_fit(uncertain, level=level, forecast=made.table)  # noqa: E731
     return session.present(made, out=out, table=made.table, plot_path=plot_path, figure=figure)

@@ -48,7 +48,7 @@ def command(fit_file, budgets, inference_tokens, unique_tokens, flops, hparams, 
         made = forecasting.plan(uncertain, budgets, inference_tokens=inference_tokens or 0.0,
                                 unique_tokens=unique_tokens, flops=flops, hparams=hparams, seq_len=seq_len,
                                 level=level, model_error=model_error)
-    from ..plot import plot_frontier
+    from ..plan_figures import plot_planning
 
     return session.present(made, out=out, table=made.table, plot_path=plot_path,
-                           figure=lambda: plot_frontier(made.table))
+                           figure=lambda: plot_planning(uncertain, budgets, level=level, model_error=model_error))
