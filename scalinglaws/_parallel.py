@@ -48,9 +48,12 @@ def run_tasks(function: Callable, tasks: Sequence[tuple], *, n_jobs: int = 1, sc
     ``n_jobs``: joblib worker processes (-1: all cores); ``scheduler``: a Dask scheduler address or
     ``distributed.Client`` (then ``n_jobs`` is ignored and the cluster's workers are used).
     """
-    from tqdm.auto import tqdm
+    if show_progress(progress):  # tqdm only when a bar is shown (in a notebook its import alone may warn)
+        from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(tasks), desc=description, disable=not show_progress(progress), leave=False)
+        bar = tqdm(total=len(tasks), desc=description, leave=False)
+    else:
+        bar = _NoBar()
     try:
         if scheduler is None and n_jobs == 1:
             results = []
@@ -71,3 +74,13 @@ def run_tasks(function: Callable, tasks: Sequence[tuple], *, n_jobs: int = 1, sc
         return results
     finally:
         bar.close()
+
+
+class _NoBar:
+    """The part of a tqdm bar that run_tasks uses, doing nothing."""
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -220,7 +220,7 @@ def gather(run: str, log_meta: Mapping, folder: Path | None, root: Path | None,
         found["N_source"] = f"log ({log_meta['N_note']})"
     take(logged, "log")
     for config in _configs_near(folder, root):
-        take(config_fields(read_config(config), config), _shown(config))
+        take(config_fields(read_config(config), config), _shown(config, root))
     return found
 
 
@@ -236,12 +236,17 @@ def sidecar_entry(run: str, sidecar: Mapping[str, dict]) -> dict:
     return sidecar.get(run.rsplit("/", 1)[-1], {})
 
 
-def _shown(path: Path) -> str:
-    """A path as the user would write it: relative to the working folder when below it."""
-    try:
-        return Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
-    except ValueError:
-        return str(path)
+def _shown(path: Path, root: Path | None = None) -> str:
+    """A path as the user would write it: relative to the working folder when below it, else to the folder being
+    read (``root``, the way run names are given), else as it is."""
+    resolved = Path(path).resolve()
+    for base in (Path.cwd(), root):
+        if base is not None:
+            try:
+                return resolved.relative_to(Path(base).resolve()).as_posix()
+            except ValueError:
+                pass
+    return str(path)
 
 
 def _configs_near(folder: Path | None, root: Path | None) -> list[Path]:
