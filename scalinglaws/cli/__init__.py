@@ -62,9 +62,17 @@ def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code."""
     try:
         result = cli.main(args=argv, prog_name="scalinglaws", standalone_mode=False)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as err:
+        if isinstance(err.__cause__, EOFError):  # click turns any EOFError into an Abort: a cut-off input file
+            click.echo(f"scalinglaws: error: an input ended unexpectedly ({err.__cause__}); check that no input "
+                       "file is truncated", err=True)
+            return 2
         click.echo("scalinglaws: interrupted", err=True)
         return 130
+    except RecursionError:  # a reader met input nested too deeply (e.g. JSON) before it could say which
+        click.echo("scalinglaws: error: an input is nested too deeply to read (JSON?); give flat tables or the "
+                   "files scalinglaws writes", err=True)
+        return 2
     except click.exceptions.NoArgsIsHelpError as err:
         click.echo(err.ctx.get_help() if err.ctx else str(err), err=True)
         return 2

@@ -419,6 +419,29 @@ class FitResult:
             if not np.isfinite(v) or not lo <= v <= hi or (p.log and v <= 0):
                 raise InputError(f"parameter {p.name} = {v:g} is outside its bounds [{lo:g}, {hi:g}] (an edited "
                                  "file?)", hint="refit, or restore the file written by 'scalinglaws fit --out'")
+        self._check_reproduces()
+
+    def _check_reproduces(self) -> None:
+        """Refuse values (within their bounds, e.g. E = 1e308) whose predictions at the fit's own points are
+        not finite or miss the predictions the fit stored (observed·exp(-residual)) by more than a factor e."""
+        if self.law.capabilities.curve or not self.observed.size:
+            return
+        try:
+            X = self.law.inputs_of(self.inputs)
+            with np.errstate(all="ignore"):
+                pred = np.asarray(self.law.evaluate(X, *self.values), dtype=float)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            return  # a law that cannot re-evaluate its stored inputs: the other checks stand
+        with np.errstate(all="ignore"):
+            stored = self.observed * np.exp(-self.residuals)
+            gap = np.abs(np.log(pred / stored))
+        bad = ~np.isfinite(gap) | (gap > 1.0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(f"the parameters predict {pred.flat[i]:.4g} at fitted point {i + 1}, where the fit "
+                             f"predicted {stored[i]:.4g} (values {', '.join(f'{p.name}={v:g}' for p, v in zip(self.law.params, self.values))}: "
+                             "an edited file?)",
+                             hint="refit, or restore the file written by 'scalinglaws fit --out'")
 
     @classmethod
     def _from_dict(cls, d: Mapping) -> "FitResult":

@@ -130,8 +130,11 @@ def detect_file(path: Path, regex: re.Pattern | None = None, *, named: bool = Tr
         raise InputError(f"is one of the {reason}", path=path, hint="give the run's training log or its folder")
     probe = Probe(path, head, regex, named)
     for fmt in formats():
-        if fmt.sniff is not None and fmt.sniff(probe):
-            return fmt.name
+        try:
+            if fmt.sniff is not None and fmt.sniff(probe):
+                return fmt.name
+        except RecursionError:  # e.g. deeply nested JSON: not this format (the reader says what it is)
+            continue
     return None
 
 

@@ -9,8 +9,11 @@ the file and, where it can, the line.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
+import lzma
 import re
+import zlib
 from pathlib import Path
 from functools import partial
 from typing import Mapping, Sequence
@@ -107,6 +110,9 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
         raise
     except pd.errors.EmptyDataError:
         raise InputError("file is empty", path=path, hint="give a table with a header row and data rows") from None
+    except (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile) as err:  # a cut-off compressed file
+        raise InputError(f"cannot decompress ({err})", path=path,
+                         hint="the file is truncated or not really compressed") from None
     except pd.errors.ParserError as err:
         m = re.search(r"line (\d+)", str(err))
         found = re.search(r"Expected (\d+) fields.*saw (\d+)", str(err))
@@ -137,6 +143,9 @@ def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
         except json.JSONDecodeError as err:
             raise InputError(f"not valid JSON ({err.msg} at character {err.colno})", path=path,
                              line=number, hint="each line must be one JSON object") from None
+        except RecursionError:
+            raise InputError("JSON nested too deeply to be a table row", path=path, line=number,
+                             hint="each line must be one flat JSON object") from None
         if not isinstance(record, dict):
             raise InputError("line is not a JSON object", path=path, line=number,
                              hint="each line must be one JSON object like {\"N\": 7e9, ...}")
@@ -153,6 +162,9 @@ def _read_json(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
     except json.JSONDecodeError as err:
         raise InputError(f"not valid JSON ({err.msg})", path=path, line=err.lineno,
                          hint="the file may be truncated") from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to be a table", path=path,
+                         hint="give a list of flat records [{...}, ...] or columns {\"N\": [...], ...}") from None
     if isinstance(data, list) and all(isinstance(r, dict) for r in data):
         return pd.DataFrame.from_records(data), Source(str(path))
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
