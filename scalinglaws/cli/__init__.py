@@ -13,7 +13,7 @@ import sys
 import click
 
 from .. import __version__
-from ..exceptions import ScalingLawsError
+from ..exceptions import ScalingLawsError, ScalingLawsWarning
 
 __all__ = ["cli", "main", "COMMANDS"]
 
@@ -58,8 +58,28 @@ def cli():
     """Fit scaling laws to training runs and forecast bigger runs."""
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None, _default=None):
+    """Warnings of scalinglaws as one line of the report (others as Python shows them)."""
+    if issubclass(category, ScalingLawsWarning):
+        click.echo(f"scalinglaws: warning: {message}", err=True)
+    else:
+        _default(message, category, filename, lineno, file, line)
+
+
 def main(argv=None) -> int:
     """Entry point of the console script; returns the exit code."""
+    import functools
+    import warnings
+
+    shown = warnings.showwarning
+    warnings.showwarning = functools.partial(_show_warning, _default=shown)
+    try:
+        return _main(argv)
+    finally:
+        warnings.showwarning = shown
+
+
+def _main(argv) -> int:
     try:
         result = cli.main(args=argv, prog_name="scalinglaws", standalone_mode=False)
     except click.exceptions.Abort as err:

@@ -134,10 +134,16 @@ class Fitter:
         law = get_law(law)
         table, n_excluded = _prepare(law, data, columns)
         space = ParameterSpace(law)
-        if len(table) <= space.n_free:
-            raise FitError(f"{len(table)} points cannot determine {space.n_free} free parameters; "
-                           f"give more runs or fix some parameters")
         X = law.inputs_of(table)
+        distinct = _distinct_points(X, len(table))
+        if distinct <= space.n_free:
+            source = getattr(data, "attrs", {}).get("source") if hasattr(data, "attrs") else None
+            where = f"{source}: " if source else ""
+            count = (f"{distinct} point{'' if distinct == 1 else 's'}" if distinct == len(table) else
+                     f"{distinct} distinct point{'' if distinct == 1 else 's'} ({len(table)} rows, "
+                     f"{len(table) - distinct} repeating the inputs of another)")
+            raise FitError(f"{where}{count} cannot determine {space.n_free} free parameters; give more runs or "
+                           "fix some parameters (--fix NAME=VALUE)")
         y = table["loss"].to_numpy(float)
         objective = Objective(law, space, X, y, loss=self.loss, delta=self.delta)
 
@@ -472,3 +478,11 @@ def _diagnostics(law: Law, space: ParameterSpace, best, values, at_bound, cov_th
                        n_points=int(residuals.size), n_free=space.n_free, narrow=narrow, outliers=tuple(outliers),
                        worst_outlier=worst, agreeing_starts=agreeing, polished_starts=int(polished.sum()),
                        adamw=adamw)
+
+
+def _distinct_points(X, n: int) -> int:
+    """How many rows have inputs no other row has (copies of one run pin nothing more down)."""
+    columns = [np.asarray(v, dtype=float).reshape(-1) for v in X.values() if np.size(v) == n]
+    if not columns or n == 0:
+        return n
+    return int(np.unique(np.column_stack(columns), axis=0).shape[0])

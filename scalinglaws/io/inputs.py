@@ -193,7 +193,7 @@ def _table_notes(table: pd.DataFrame) -> tuple[str, ...]:
     renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
     excluded = int(table["exclude"].sum()) if "exclude" in table else 0
     blank = table.attrs.get("blank_rows", 0)
-    notes = [f"columns {renamed}" if renamed else "",
+    notes = [f"columns {renamed}" if renamed else "", *table.attrs.get("notes", ()),
              f"{excluded} rows excluded by column '{table.attrs['columns']['exclude']}'" if excluded else "",
              f"{blank} blank lines ignored" if blank else ""]
     return tuple(n for n in notes if n)

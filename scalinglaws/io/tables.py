@@ -120,6 +120,7 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
                    else str(err).strip().splitlines()[-1])
         raise InputError(problem, path=path, line=int(m[1]) if m else None,
                          hint="check for stray separators or unquoted commas") from None
+    _check_header(path, frame, sep, compression, encoding)
     blank = frame.iloc[:, 0].isna().to_numpy(copy=True) if frame.shape[1] else np.zeros(0, dtype=bool)
     if blank.any() and frame.shape[1] > 1:  # a blank line is missing in every column
         blank[blank] = frame.loc[blank].isna().all(axis=1).to_numpy()
@@ -131,6 +132,21 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
         source = Source(str(path), offset=2)
     frame.attrs["blank_rows"] = int(blank.sum())
     return frame, source
+
+
+def _check_header(path: Path, frame: pd.DataFrame, sep: str, compression, encoding: str) -> None:
+    """Refuse two columns of one name: pandas renames the second ``N`` to ``N.1``, which would go unsaid."""
+    names = set(map(str, frame.columns))
+    if not any(m and m[1] in names for m in map(re.compile(r"^(.*)\.\d+$").match, names)):
+        return
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, compression=compression, encoding=encoding,
+                         engine="python" if len(sep) > 1 else "c", dtype=str).iloc[0].tolist()
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise InputError(f"{header.count(name)} columns are named {name!r}", path=path, line=1,
+                             column=str(name), hint="rename them so that each column has its own name")
+        seen.add(name)
 
 
 def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
