@@ -25,7 +25,9 @@ class Session:
     def __init__(self, inputs=()):
         ctx = click.get_current_context(silent=True)
         self.format = "table" if ctx is None else ctx.find_root().meta.get("format", "table")
-        self.outputs = Outputs(inputs=[p for p in inputs if p is not None])
+        # the inputs named on the command line, and every file the command opens for reading (sidecars, configs,
+        # the files of folders): none may be overwritten by an output
+        self.outputs = Outputs(inputs=[p for p in inputs if p is not None], record=True)
         self._tables: dict = {}
 
     # -- the report -----------------------------------------------------------------------------------
