@@ -373,10 +373,13 @@ def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
         if name in found:
             out[name] = _numeric(frame[found[name]], found[name], source)
             _positive(out[name], found[name], source, _MEANING[name])
-    if "D" not in out and "C" in out and "N" in out:
-        out["D"] = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"])
-    if "C" not in out and "N" in out and "D" in out:
-        out["C"] = FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"]
+    with np.errstate(over="ignore", under="ignore"):
+        if "D" not in out and "C" in out and "N" in out:
+            out["D"] = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"])
+            _derived_finite(out["D"], "D = C/(6·N)", found["C"], source)
+        if "C" not in out and "N" in out and "D" in out:
+            out["C"] = FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"]
+            _derived_finite(out["C"], "C = 6·N·D", found["D"], source)
     for name in require:
         if name not in out and name in POINTS_ALIASES:
             why = {"N": " (model parameters)", "D": " (training tokens; or give C and N, and D = C/(6N))",
@@ -395,6 +398,16 @@ def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
     for text in warnings:
         warn(text, DataWarning)
     return table
+
+
+def _derived_finite(values: np.ndarray, what: str, column: str, source: Source) -> None:
+    """Refuse a derived column that overflowed (N = 1e200 and D = 1e200 give C = inf) or vanished."""
+    bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))
+    if bad.size:
+        i = int(bad[0])
+        more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
+        raise InputError(f"{what} is {values[i]:g}, not a finite positive number{more}", column=column,
+                         **source.at(i), hint="check the units of N, D and C (N in parameters, D in tokens)")
 
 
 def _unique_columns(frame: pd.DataFrame, source: Source) -> None:

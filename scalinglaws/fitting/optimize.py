@@ -377,6 +377,13 @@ def _covariance(objective: Objective, J: np.ndarray, r: np.ndarray) -> np.ndarra
         h = max(1.06 * (spread or objective.delta) * n**-0.2, 1e-12)
         d = objective.delta
         m = float(np.mean(ndtr((d - r) / h) - ndtr((-d - r) / h)))
+        # The fit passes through about one point per parameter (|r| ~ 0 there), which piles residuals inside
+        # ±delta and inflates m (and shrinks the errors 10-35x for small designs). The share a Gaussian of the
+        # degrees-of-freedom corrected scale sqrt(Σr²/(n-p)) puts inside ±delta does not see that pile: the
+        # smaller of the two is used.
+        sigma = math.sqrt(float(np.sum(r**2)) / max(n - p, 1))
+        if sigma > 0:
+            m = min(m, float(2 * ndtr(d / sigma) - 1))
     A = m * (J.T @ J)
     B = (J * score[:, None]).T @ (J * score[:, None])
     try:
@@ -462,9 +469,7 @@ def _diagnostics(law: Law, space: ParameterSpace, best, values, at_bound, cov_th
                           for j in range(i + 1, len(s)) if abs(corr[i, j]) > 0.9999)
     narrow = {k: float(np.max(v) / np.min(v)) for k, v in X.items()
               if k not in ("run_index",) and np.min(v) > 0 and np.max(v) / np.min(v) < 10}
-    centred = residuals - np.median(residuals)
-    scale = 1.4826 * np.median(np.abs(centred))
-    outliers = np.flatnonzero(np.abs(centred) > max(5 * scale, 1e-12))
+    outliers, centred = _outliers(residuals, space.n_free)
     worst = None
     if outliers.size:
         k = outliers[np.argmax(np.abs(centred[outliers]))]
@@ -478,6 +483,28 @@ def _diagnostics(law: Law, space: ParameterSpace, best, values, at_bound, cov_th
                        n_points=int(residuals.size), n_free=space.n_free, narrow=narrow, outliers=tuple(outliers),
                        worst_outlier=worst, agreeing_starts=agreeing, polished_starts=int(polished.sum()),
                        adamw=adamw)
+
+
+#: Residual degrees of freedom (points minus free parameters) below which no point is called an outlier.
+OUTLIER_MIN_DOF = 3
+
+
+def _outliers(residuals: np.ndarray, n_free: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of points beyond 5 robust standard deviations of the residuals, and the centred residuals.
+
+    The robust scale is the median absolute residual of all but the ``n_free`` smallest, times 1.4826 and
+    sqrt(n/(n-p)): a fit passes through about one point per parameter (those residuals are ~0), and a plain MAD
+    would shrink with them and flag ordinary noise. With fewer than :data:`OUTLIER_MIN_DOF` residual degrees of
+    freedom no point can be told from noise, and none is flagged.
+    """
+    n = residuals.size
+    centred = residuals - np.median(residuals) if n else residuals
+    dof = n - n_free
+    if dof < OUTLIER_MIN_DOF:
+        return np.empty(0, dtype=int), centred
+    spread = np.sort(np.abs(centred))[n_free:]
+    scale = 1.4826 * float(np.median(spread)) * math.sqrt(n / dof)
+    return np.flatnonzero(np.abs(centred) > max(5 * scale, 1e-12)), centred
 
 
 def _distinct_points(X, n: int) -> int:

@@ -302,8 +302,13 @@ class FitResult:
         lines.append(f"Residuals: RMS {100 * self.rmse:.3g}%, median |r| {100 * np.median(abs_r):.3g}%, "
                      f"max |r| {100 * abs_r.max():.3g}%; R^2 (loss) {self.r2:.4f}; "
                      f"AIC {self.aic:.1f}, BIC {self.bic:.1f}")
-        lines.append("Std errors: asymptotic (robust sandwich); a bootstrap over runs also sees correlated errors "
-                     "and can be wider.")
+        if self.diagnostics.stderr_reliable:
+            lines.append("Std errors: asymptotic (robust sandwich); a bootstrap over runs also sees correlated "
+                         "errors and can be wider.")
+        else:
+            lines.append(f"Std errors: asymptotic (robust sandwich), NOT reliable with {self.n_points} points for "
+                         f"{self.diagnostics.n_free} free parameters (in simulations they are up to 2x too small "
+                         "or too large); bootstrap (--bootstrap N) or add runs.")
         if self.law.capabilities.curve:
             lines.extend(self._curve_lines())
         if self.warnings:
