@@ -103,13 +103,26 @@ def _main(argv) -> int:
         click.echo(f"scalinglaws: error: {err.format_message().rstrip('.')}{hint}", err=True)
         return 2
     except ScalingLawsError as err:
-        click.echo(f"scalinglaws: error: {err}", err=True)
+        click.echo(f"scalinglaws: error: {_with_fix(str(err), err, argv)}", err=True)
         return 2
     except OSError as err:  # e.g. a full disk while writing an output
         where = f"{err.filename}: " if err.filename else ""
         click.echo(f"scalinglaws: error: {where}{err.strerror or err}", err=True)
         return 2
     return result if isinstance(result, int) else 0
+
+
+def _with_fix(message: str, err: Exception, argv) -> str:
+    """``message`` with what to do after a semicolon: the error's own advice, else where to look it up."""
+    if "; " in message:
+        return message
+    from ..exceptions import LawError
+
+    args = list(argv if argv is not None else sys.argv[1:])
+    command = next((a for a in args if a in COMMANDS), None)
+    if isinstance(err, LawError):
+        return f"{message}; see 'scalinglaws laws' for the laws, their inputs and parameters"
+    return f"{message}; see 'scalinglaws {command or ''} --help'".replace("  ", " ")
 
 
 def _entry() -> None:

@@ -77,7 +77,8 @@ class Expression:
         try:
             tree = ast.parse(self.text, mode="eval")
         except SyntaxError as err:
-            raise LawError(f"cannot parse expression {self.text!r}: {err.msg}") from None
+            raise LawError(f"cannot parse expression {self.text!r}: {err.msg}; write it in Python syntax, e.g. "
+                           "'E + A/N**alpha'") from None
         except (RecursionError, MemoryError):
             raise LawError(f"expression {self.text[:40]!r}... is nested too deeply; write it more simply") from None
         names: set[str] = set()
@@ -91,14 +92,17 @@ class Expression:
                     names.add(node.id)
             elif isinstance(node, ast.Call):
                 if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS or node.keywords:
-                    raise LawError(f"expression {self.text!r}: only calls to {', '.join(FUNCTIONS)} are allowed")
+                    raise LawError(f"expression {self.text!r}: only calls to {', '.join(FUNCTIONS)} are allowed; "
+                                   "write the law in Python for anything else")
             elif isinstance(node, ast.Constant):
                 if not isinstance(node.value, (int, float)) or isinstance(node.value, bool):
-                    raise LawError(f"expression {self.text!r}: only numeric constants are allowed")
+                    raise LawError(f"expression {self.text!r}: only numeric constants are allowed; write numbers "
+                                   "like 6 or 2.5e-3")
             elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitXor):
                 raise LawError(f"expression {self.text!r}: '^' is not a power; write ** instead")
             elif not isinstance(node, (ast.Expression, ast.BinOp, ast.UnaryOp, ast.Load, *_OPERATORS)):
-                raise LawError(f"expression {self.text!r}: {type(node).__name__} is not allowed")
+                raise LawError(f"expression {self.text!r}: {type(node).__name__} is not allowed; use numbers, "
+                               "names, + - * / ** and the functions " + ", ".join(FUNCTIONS))
         self.names = frozenset(names - set(_CONSTANTS))
         tree = ast.fix_missing_locations(_Floats().visit(tree))
         _check_constants(tree, self.text)
