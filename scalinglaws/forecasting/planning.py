@@ -171,6 +171,15 @@ def plan(fit, budgets=None, *, inference_tokens: float = 0.0, unique_tokens: flo
         table["batch_seqs"] = table["batch_tokens"] / seq_len
         table["lr"] = preset.learning_rate(**{k: variables[k] for k in preset.lr[1]})
     message = warn_extrapolation(fit, far, warn_beyond, what="budget")
+    base = getattr(fit, "fit", fit)  # a bootstrap's own fit
+    diagnostics = getattr(base, "diagnostics", None)
+    if diagnostics is not None and (diagnostics.narrow or diagnostics.at_bound or not diagnostics.identifiable):
+        why = "; ".join(filter(None, [
+            ("the data span less than a decade in " + ", ".join(diagnostics.narrow)) if diagnostics.narrow else "",
+            ("parameter(s) " + ", ".join(diagnostics.at_bound) + " on a bound") if diagnostics.at_bound else "",
+            "some parameters are not determined" if not diagnostics.identifiable else ""]))
+        caution = f"this allocation extrapolates a fit that cannot support it ({why}): treat it as a rough guess"
+        message = f"{caution}; {message}" if message else caution
     fitted = fitted_compute(fit)
     options["fitted_compute"] = float(np.max(fitted)) if fitted is not None else np.nan
     return Plan(table=table, law=fit.law.name, level=level, band=fit.band_source,
