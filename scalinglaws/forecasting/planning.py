@@ -105,7 +105,7 @@ class Plan:
             parts = (band_part(row, "noise", "loss_").strip(), band_part(row, "model", "loss_").strip())
             rows.append((f"{row.C:.3g}", *(_band(row, k, f) for k, f in cells.items()), *parts, beyond))
         head = ("C (FLOPs)", "N_opt", "D_opt", "tokens/param", "loss", "noise", "model", "beyond (C)")
-        widths = [max(len(r[i]) for r in rows if len(r) > i) if rows else 0 for i in range(len(head))]
+        widths = [max((len(r[i]) for r in rows if len(r) > i), default=0) for i in range(len(head))]
         widths = [max(w, len(h)) for w, h in zip(widths, head)]
         lines.append("  " + "  ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
         for r in rows:
