@@ -470,6 +470,10 @@ def _points_warnings(out, found, source, *, given_c: bool) -> list[str]:
         said.append(f"{where}column '{found['loss']}': median loss {median:.4g} is above {PER_TOKEN_MAX:g} nats per "
                     "token: a per-sequence sum (x sequence length) or a percentage (x100)? Divide it to nats per "
                     "token before fitting")
+    for name, low, example in (("N", 1e4, "7e9 or 7B"), ("D", 1e4, "1.4e12 or 1.4T"), ("C", 1e10, "6e23")):
+        if name in found and name in out and len(out[name]) and float(np.median(out[name])) < low:
+            said.append(f"{where}column '{found[name]}': median {name} {float(np.median(out[name])):.4g} is below "
+                        f"{low:g}: {_MEANING[name]} in millions or billions? Give plain counts ({example})")
     if given_c and "N" in found and "D" in found:
         with np.errstate(all="ignore"):
             ratio = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"])

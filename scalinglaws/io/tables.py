@@ -149,13 +149,29 @@ def _check_header(path: Path, frame: pd.DataFrame, sep: str, compression, encodi
         seen.add(name)
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs):
+    """``object_pairs_hook`` refusing an object with one key twice (which value was meant is a guess)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return out
+
+
 def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
     records, lines = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as err:
+            raise InputError(f"key {err.args[0]!r} appears twice in this object", path=path, line=number,
+                             column=err.args[0], hint="keep one value per key") from None
         except json.JSONDecodeError as err:
             raise InputError(f"not valid JSON ({err.msg} at character {err.colno})", path=path,
                              line=number, hint="each line must be one JSON object") from None
@@ -174,7 +190,10 @@ def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
 
 def _read_json(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as err:
+        raise InputError(f"key {err.args[0]!r} appears twice in one object", path=path, column=err.args[0],
+                         hint="keep one value per key") from None
     except json.JSONDecodeError as err:
         raise InputError(f"not valid JSON ({err.msg})", path=path, line=err.lineno,
                          hint="the file may be truncated") from None
