@@ -10,18 +10,23 @@ Python's ``re`` has no timeout (and the ``regex`` package, which has one, is not
   and line. The timer works in the main thread of a process on Unix (where the command line and ingestion
   workers run); elsewhere the pattern check alone applies;
 * lines longer than :data:`MAX_LINE` characters are not matched (no trainer prints such a metric line).
+
+And a file is never opened when it is a named pipe, a device or a socket (:func:`refuse_special`): reading one
+blocks forever (a pipe) or never ends (``/dev/zero``).
 """
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import stat
 import threading
 from contextlib import contextmanager
 
 from ..exceptions import InputError
 
-__all__ = ["check_pattern", "time_limit", "RegexTimeout", "REGEX_SECONDS", "MAX_LINE"]
+__all__ = ["check_pattern", "time_limit", "RegexTimeout", "REGEX_SECONDS", "MAX_LINE", "refuse_special"]
 
 #: Longest a user's regular expression may take on one line (or on the head of a file, to detect it).
 REGEX_SECONDS = 2.0
@@ -99,3 +104,16 @@ def time_limit(seconds: float = REGEX_SECONDS):
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def refuse_special(path) -> None:
+    """Raise :class:`InputError` when ``path`` is a named pipe, a device or a socket (opening it to read would
+    block or never end); regular files, folders and missing paths pass (their readers say what is wrong)."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return
+    for test, what in ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            raise InputError(f"is {what}, not a file", path=path, hint="give a regular file")

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..schema import Source
+from .limits import refuse_special
 from .tables import decode_text
 
 __all__ = ["LogTable", "ParseContext", "SkippedLog", "logged_floats", "check_last_line", "read_text"]
@@ -165,6 +166,7 @@ def text_floats(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def read_text(path: Path) -> str:
     """A text file as a string: UTF-8 (with or without BOM) or UTF-16 with a BOM; else an InputError."""
+    refuse_special(path)  # a named pipe or a device would block or never end
     return decode_text(path, path.read_bytes(), what="log",
                        hint="give a text log, or a format scalinglaws reads (see 'scalinglaws ingest --help')")
 

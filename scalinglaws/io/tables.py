@@ -23,6 +23,7 @@ import pandas as pd
 
 from ..exceptions import InputError, InputFileNotFoundError, MissingDependencyError
 from ..schema import Source, curves_table, points_table
+from .limits import refuse_special
 
 __all__ = ["read_table", "read_points", "read_curves", "write_table"]
 
@@ -241,6 +242,7 @@ def read_table(path, *, literal_nan: bool = False, header_only: bool = False) ->
     if path.is_dir():
         raise InputError("is a folder, not a table file", path=path,
                          hint="give a .csv, .tsv, .jsonl, .json or .parquet file")
+    refuse_special(path)  # a named pipe or a device would block or never end
     try:
         with path.open("rb") as handle:
             head = handle.read(65536)
