@@ -316,3 +316,26 @@ def test_E_collapsed_to_zero_is_at_its_bound():
 def test_six_point_fits_flag_no_outliers():
     grid = isoflop_grid(EPOCH, budgets=np.geomspace(6e18, 3e21, 2), per_budget=3, spread=8)
     assert math.isclose(_refits(grid, range(10))[2], 0)
+
+
+def test_api_options_fail_cleanly(fit_dict):
+    fit = sl.FitResult.from_dict(fit_dict)
+    with pytest.raises(sl.FitError, match="seed"):
+        sl.fit("chinchilla", points_frame(), seed=-1, random_starts=2)
+    with pytest.raises(ScalingLawsError, match="n_jobs"):
+        sl.bootstrap(fit, 4, n_jobs=0)
+    with pytest.raises(ScalingLawsError, match="seed"):
+        sl.bootstrap(fit, 4, seed=-1)
+
+
+@pytest.mark.parametrize("edit", ["negative stderr", "stderr off the covariance", "negative loss"])
+def test_edited_uncertainty_is_refused(fit_dict, edit):
+    edited = json.loads(json.dumps(fit_dict))
+    if edit == "negative stderr":
+        edited["stderr"][3] = -abs(edited["stderr"][3])
+    elif edit == "stderr off the covariance":
+        edited["stderr"][3] = 10 * edited["stderr"][3]
+    else:
+        edited["observed"][0] = -1.0
+    with pytest.raises(sl.InputError, match="edited file"):
+        sl.FitResult.from_dict(edited)

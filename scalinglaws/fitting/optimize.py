@@ -106,6 +106,8 @@ class Fitter:
                 raise FitError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.random_starts < 0:
             raise FitError(f"random_starts must be >= 0, got {self.random_starts}")
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
+            raise FitError(f"seed must be a whole number >= 0, got {self.seed!r}; give e.g. seed=0 (--seed 0)")
         if self.polish not in ("batched", "lbfgsb", "trf", "adamw"):
             raise FitError(f"polish must be 'batched', 'lbfgsb', 'trf' or 'adamw', got {self.polish!r}")
         if self.starts not in ("search", "data"):

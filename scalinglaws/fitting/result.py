@@ -424,6 +424,15 @@ class FitResult:
             if not np.isfinite(v) or not lo <= v <= hi or (p.log and v <= 0):
                 raise InputError(f"parameter {p.name} = {v:g} is outside its bounds [{lo:g}, {hi:g}] (an edited "
                                  "file?)", hint="refit, or restore the file written by 'scalinglaws fit --out'")
+        with np.errstate(invalid="ignore"):
+            diagonal = np.sqrt(np.diag(self.covariance))
+        if not np.all(np.isnan(self.stderr) | (self.stderr >= 0)) or not np.allclose(
+                diagonal, self.stderr, rtol=1e-6, atol=0, equal_nan=True):
+            raise InputError("the standard errors disagree with the covariance (an edited file?)",
+                             hint="refit, or restore the file written by 'scalinglaws fit --out'")
+        if not np.all(np.isfinite(self.observed) & (self.observed > 0)):
+            raise InputError("the fitted losses are not all positive finite numbers (an edited file?)",
+                             hint="refit, or restore the file written by 'scalinglaws fit --out'")
         self._check_reproduces()
 
     def _check_reproduces(self) -> None:
