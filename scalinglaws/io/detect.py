@@ -154,6 +154,8 @@ def discover(paths, regex: re.Pattern | None = None, *, tracking_uri: str | None
     passed: list[tuple[str, str]] = []
     sidecars: list[Path] = []
     for given in paths:
+        if not str(given).strip():  # Path("") is the current folder: never read it for an empty argument
+            raise InputError("the path is empty", hint="give a file or folder name")
         kind = _uri_format(str(given))
         if kind is not None:
             found.append(Found(kind, str(given), None))

@@ -149,6 +149,8 @@ def read_input(path, options: ReadOptions | None = None, **changes) -> Input:
     """
     options = replace(options or ReadOptions(), **changes)
     path = str(path)
+    if not path.strip():  # Path("") is the current folder: an empty argument would read it as logs
+        raise InputError("the path is empty", hint="give a file or folder name")
     if options.kind == "curves" and not Path(path).is_dir() and detect_file(Path(path)) == "table":
         table = read_curves(path, columns=options.columns)  # a table of steps as it is (extra columns kept)
         return Input(path, "curves", table, notes=_table_notes(table))
