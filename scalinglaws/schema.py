@@ -40,7 +40,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .exceptions import InputError
+from .exceptions import DataWarning, InputError, warn
 
 __all__ = [
     "COLUMNS",
@@ -262,6 +262,10 @@ def _missing(canonical: str, aliases: Mapping[str, tuple[str, ...]], columns: Se
 
 def _numeric(series: pd.Series, column: str, source: Source, *, allow_nan: bool = False) -> np.ndarray:
     """Convert a column to float64, accepting human numbers; raise InputError on the first bad cell."""
+    if pd.api.types.is_datetime64_any_dtype(series) or pd.api.types.is_timedelta64_dtype(series) \
+            or isinstance(series.dtype, pd.PeriodDtype):
+        raise InputError(f"is a date/time column ({series.dtype}), not a number", column=column, path=source.path,
+                         hint="give the quantity as numbers, or map another column with --col / columns=")
     if pd.api.types.is_bool_dtype(series):
         bad = np.arange(len(series))
     elif pd.api.types.is_numeric_dtype(series):
@@ -336,10 +340,11 @@ def _run_names(frame: pd.DataFrame, col: str | None) -> pd.Series:
 def _finish(frame: pd.DataFrame, canonical: dict[str, np.ndarray | pd.Series], used: set[str],
             order: Sequence[str]) -> pd.DataFrame:
     out = pd.DataFrame({k: canonical[k] for k in order if k in canonical})
-    for col in frame.columns:
-        if col not in used and col not in out.columns:
-            out[col] = frame[col].to_numpy()
     out.index = pd.RangeIndex(len(out))
+    keep = [i for i, col in enumerate(frame.columns) if col not in used and col not in out.columns]
+    if keep:  # every extra column at once (one at a time is quadratic in the number of columns)
+        extra = frame.iloc[:, keep].reset_index(drop=True)
+        out = pd.concat([out, extra], axis=1)
     return out
 
 
@@ -358,6 +363,7 @@ def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
     [[70000000.0, 1400000000.0, 5.88e+17, 3.1], [1000000000.0, 20000000000.0, 1.2e+20, 2.6]]
     """
     source = source or Source()
+    _unique_columns(frame, source)
     found = _columns_of(frame, POINTS_ALIASES, columns, source, "runs")
     names = list(frame.columns)
     if "loss" not in found:
@@ -367,10 +373,13 @@ def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
         if name in found:
             out[name] = _numeric(frame[found[name]], found[name], source)
             _positive(out[name], found[name], source, _MEANING[name])
-    if "D" not in out and "C" in out and "N" in out:
-        out["D"] = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"])
-    if "C" not in out and "N" in out and "D" in out:
-        out["C"] = FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"]
+    with np.errstate(over="ignore", under="ignore"):
+        if "D" not in out and "C" in out and "N" in out:
+            out["D"] = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"])
+            _derived_finite(out["D"], "D = C/(6·N)", found["C"], source)
+        if "C" not in out and "N" in out and "D" in out:
+            out["C"] = FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"]
+            _derived_finite(out["C"], "C = 6·N·D", found["D"], source)
     for name in require:
         if name not in out and name in POINTS_ALIASES:
             why = {"N": " (model parameters)", "D": " (training tokens; or give C and N, and D = C/(6N))",
@@ -380,9 +389,111 @@ def points_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = Non
     _positive(out["loss"], found["loss"], source, "the loss")
     if "exclude" in found:
         out["exclude"] = boolean_column(frame[found["exclude"]], found["exclude"], source)
+    notes = _second_aliases(frame, found, out, source, columns)
+    warnings = _points_warnings(out, found, source, given_c="C" in found)
     table = _finish(frame, out, set(found.values()), (*POINTS_COLUMNS, *POINT_EXTRAS, "exclude"))
     table.attrs["columns"] = {k: str(v) for k, v in found.items()}
+    table.attrs["notes"] = notes
+    table.attrs["warnings"] = warnings
+    for text in warnings:
+        warn(text, DataWarning)
     return table
+
+
+def _derived_finite(values: np.ndarray, what: str, column: str, source: Source) -> None:
+    """Refuse a derived column that overflowed (N = 1e200 and D = 1e200 give C = inf) or vanished."""
+    bad = np.flatnonzero(~np.isfinite(values) | (values <= 0))
+    if bad.size:
+        i = int(bad[0])
+        more = f" (and {bad.size - 1} more rows)" if bad.size > 1 else ""
+        raise InputError(f"{what} is {values[i]:g}, not a finite positive number{more}", column=column,
+                         **source.at(i), hint="check the units of N, D and C (N in parameters, D in tokens)")
+
+
+def _unique_columns(frame: pd.DataFrame, source: Source) -> None:
+    """Refuse a table with two columns of one name (which one would be used is a guess)."""
+    dup = frame.columns[frame.columns.duplicated()]
+    if len(dup):
+        raise InputError(f"{int(frame.columns.duplicated(keep=False).sum())} columns are named {dup[0]!r}",
+                         path=source.path, line=1 if source.lines is not None or source.offset else None,
+                         column=str(dup[0]), hint="rename them so that each column has its own name")
+
+
+#: Aliases of one quantity that must agree when a table has both (``params`` and ``N``); a relative tolerance.
+_AGREE = 1e-6
+
+
+def _second_aliases(frame, found, out, source, overrides) -> list[str]:
+    """Columns that are other spellings of a quantity already read (``params`` beside ``N``): the same values
+    are said in a note, different ones are an :class:`InputError` naming both."""
+    notes = []
+    taken = set(found.values())
+    for name in ("N", "D", "C", *POINT_EXTRAS):
+        if name not in found or name not in out:
+            continue
+        others = [c for c in frame.columns if c not in taken and normalize(c) in POINTS_ALIASES[name]]
+        if name in (overrides or {}):  # the user chose the column: the others are kept as extra columns, said
+            notes += [f"{col!r} (another spelling of {name}) not used: {name} <- {found[name]!r} as asked"
+                      for col in others]
+            continue
+        for col in others:
+            try:
+                values = _numeric(frame[col], str(col), source, allow_nan=True)
+            except InputError:
+                values = np.full(len(frame), np.nan)
+            with np.errstate(all="ignore"):
+                off = ~(np.abs(values - out[name]) <= _AGREE * np.abs(out[name]))
+            if off.any():
+                i = int(np.flatnonzero(off)[0])
+                raise InputError(f"columns {found[name]!r} and {col!r} both give {_MEANING[name]} and disagree "
+                                 f"({out[name][i]:g} against {values[i]:g}"
+                                 + (f", and {int(off.sum()) - 1} more rows)" if off.sum() > 1 else ")"),
+                                 column=str(col), **source.at(i),
+                                 hint=f"remove one, or choose with --col {name}=COLUMN (columns={{'{name}': ...}})")
+            notes.append(f"{col!r} repeats {found[name]!r} ({name}); used {found[name]!r}")
+    return notes
+
+
+#: A median loss above this many nats per token is no per-token loss (ln of a 256k vocabulary is 12.5).
+PER_TOKEN_MAX = 20.0
+#: A given C more than this factor away from 6·N·D is said.
+C_FACTOR = 2.0
+
+
+def _points_warnings(out, found, source, *, given_c: bool) -> list[str]:
+    """What looks wrong in valid numbers: loss units, a C that contradicts 6·N·D, copies of one run."""
+    where = f"{source.path}: " if source.path else ""
+    said = []
+    loss = out["loss"]
+    median = float(np.median(loss)) if loss.size else np.nan
+    if median > PER_TOKEN_MAX:
+        said.append(f"{where}column '{found['loss']}': median loss {median:.4g} is above {PER_TOKEN_MAX:g} nats per "
+                    "token: a per-sequence sum (x sequence length) or a percentage (x100)? Divide it to nats per "
+                    "token before fitting")
+    for name, low, example in (("N", 1e4, "7e9 or 7B"), ("D", 1e4, "1.4e12 or 1.4T"), ("C", 1e10, "6e23")):
+        if name in found and name in out and len(out[name]) and float(np.median(out[name])) < low:
+            said.append(f"{where}column '{found[name]}': median {name} {float(np.median(out[name])):.4g} is below "
+                        f"{low:g}: {_MEANING[name]} in millions or billions? Give plain counts ({example})")
+    if given_c and "N" in found and "D" in found:
+        with np.errstate(all="ignore"):
+            ratio = out["C"] / (FLOPS_PER_PARAM_TOKEN * out["N"] * out["D"])
+        off = np.flatnonzero(~((ratio <= C_FACTOR) & (ratio >= 1 / C_FACTOR)))
+        if off.size:
+            i = int(off[0])
+            line = source.at(i)
+            at = f"line {line['line']}" if "line" in line else f"row {line['row']}"
+            said.append(f"{source.path + ', ' if source.path else ''}{at}, column '{found['C']}': C = {out['C'][i]:.4g} is {ratio[i]:.3g}x 6·N·D "
+                        f"({off.size} of {ratio.size} rows beyond a factor {C_FACTOR:g}); C is used as given: check "
+                        "its units, or drop the column to take C = 6·N·D")
+    keys = [k for k in ("N", "D", "C", *POINT_EXTRAS, "loss") if k in out]
+    if len(loss) > 1:
+        stacked = np.column_stack([np.asarray(out[k], dtype=float) for k in keys])
+        distinct = np.unique(stacked, axis=0).shape[0]
+        if distinct < len(loss):
+            said.append(f"{where}{len(loss) - distinct} rows repeat another row exactly ({', '.join(keys)}): "
+                        f"{distinct} distinct points in {len(loss)} rows; copies add no information (the fit counts "
+                        "distinct points to judge what the data determine): remove the copies")
+    return said
 
 
 def curves_table(frame: pd.DataFrame, *, columns: Mapping[str, str] | None = None,

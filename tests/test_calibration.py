@@ -69,7 +69,9 @@ def test_default_band_covers_a_slightly_wrong_law():
             band = sl.fit("chinchilla", train).band(N=test["N"].to_numpy(), D=test["D"].to_numpy(),
                                                      model_error=False)
         narrow.append((band["lower"] <= test["loss"]) & (test["loss"] <= band["upper"]))
-    assert np.mean(np.concatenate(narrow)) < 0.7  # the noise band alone misses the law's own error
+    # the noise band alone misses the law's own error: below the nominal 90% (79% since issue 17, whose honest
+    # standard errors widen it; under 70% while the covariance took the points the fit passes through as signal)
+    assert np.mean(np.concatenate(narrow)) < 0.85
 
 
 def test_model_error_grows_with_the_distance_and_is_zero_inside_the_data(epoch_fit):

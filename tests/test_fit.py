@@ -32,8 +32,10 @@ def test_reproduces_epoch_estimates(epoch_fit):
     for name in ("A", "B"):
         assert p[name] == pytest.approx(EPOCH_PUBLISHED[name], rel=0.03), name
     assert not epoch_fit.at_bound.any()
-    # the only warning: the digitized points include 5 outliers (up to +5 % off the fit)
-    assert len(epoch_fit.warnings) == 1 and epoch_fit.warnings[0].startswith("5 point(s) lie beyond 5 robust")
+    # the only warning: the digitized points include 4 clear outliers (up to +5 % off the fit, 5.1-10 robust
+    # standard deviations); a fifth at 4.9 (3.4 for the next) is inside since the robust scale leaves out the
+    # residuals of the points the fit passes through (issue 17)
+    assert len(epoch_fit.warnings) == 1 and epoch_fit.warnings[0].startswith("4 point(s) lie beyond 5 robust")
 
 
 def test_compute_optimal_tokens_per_parameter_matches_epoch(epoch_fit):

@@ -16,7 +16,11 @@ import click
 
 from ..io.atomic import Outputs
 
-__all__ = ["Session"]
+__all__ = ["Session", "OUTPUT_OPTIONS"]
+
+#: The parameters of the commands that name output files: checked when the command starts (a folder, a named
+#: pipe, an input or the same file twice is refused before any work), and again when written.
+OUTPUT_OPTIONS = ("out", "plot_path", "points_out", "runs_out")
 
 
 class Session:
@@ -25,8 +29,26 @@ class Session:
     def __init__(self, inputs=()):
         ctx = click.get_current_context(silent=True)
         self.format = "table" if ctx is None else ctx.find_root().meta.get("format", "table")
-        self.outputs = Outputs(inputs=[p for p in inputs if p is not None])
+        # the inputs named on the command line, and every file the command opens for reading (sidecars, configs,
+        # the files of folders): none may be overwritten by an output
+        self.outputs = Outputs(inputs=[p for p in inputs if p is not None], record=True)
         self._tables: dict = {}
+        if ctx is not None:
+            self._check_outputs([ctx.params.get(k) for k in OUTPUT_OPTIONS])
+
+    def _check_outputs(self, paths) -> None:
+        """Refuse, before any work, output paths that cannot be written or would overwrite an input or each
+        other (the same checks run again when the outputs are written, against everything read by then)."""
+        from ..exceptions import OutputError
+        from ..io.atomic import check_output_path
+
+        seen: dict = {}
+        for path in (p for p in paths if p):
+            real = check_output_path(path, inputs=self.outputs.inputs)
+            if real in seen:
+                raise OutputError(f"{path}: is also the path of another output of this command ({seen[real]}); "
+                                  "give each output its own file")
+            seen[real] = path
 
     # -- the report -----------------------------------------------------------------------------------
     def say(self, text: str = "") -> None:

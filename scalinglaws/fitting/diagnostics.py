@@ -14,7 +14,11 @@ undetermined        parameters whose standard error exceeds their value (a facto
 collinear           pairs of parameters with |correlation| > 0.9999: only their combination is determined
 n_points, n_free    fitted points and free parameters (``enough_points``: at least 3 points per parameter)
 narrow              inputs whose data span less than a decade (max/min ratio)
-outliers            points beyond 5 robust standard deviations of the residuals (indices)
+outliers            points beyond 5 robust standard deviations of the residuals (indices); the scale leaves out
+                    the ``n_free`` smallest residuals (a fit passes through about one point per parameter) and
+                    none is flagged with fewer than 3 residual degrees of freedom
+stderr_reliable     (property) at least 3 points per free parameter: with fewer, the standard errors can be
+                    several times off, and the warnings say so
 agreeing_starts     polished starts that reached the best objective, of ``polished_starts``
 ==================  ==========================================================================================
 """
@@ -72,6 +76,12 @@ class Diagnostics:
         return self.n_points >= 3 * self.n_free
 
     @property
+    def stderr_reliable(self) -> bool:
+        """Whether the asymptotic standard errors can be trusted: at least three points per free parameter (with
+        fewer, the fit passes through most points and the residuals say little about the noise)."""
+        return self.enough_points
+
+    @property
     def valid(self) -> bool:
         """Converged, no parameter on a bound, identifiable, with enough points: a fit to extrapolate from."""
         return self.converged and not self.at_bound and self.identifiable and self.enough_points
@@ -101,7 +111,8 @@ class Diagnostics:
                           "is determined; trust predictions, not these parameters", IdentifiabilityWarning))
         if not self.enough_points:
             notes.append((f"only {self.n_points} points for {self.n_free} free parameters (fewer than 3 per "
-                          "parameter); the fit will follow noise", DataWarning))
+                          "parameter); the fit will follow noise and its standard errors are not reliable; "
+                          "bootstrap it or add runs", DataWarning))
         if self.narrow:
             text = ", ".join(f"{k} ({v:.3g}x)" for k, v in self.narrow.items())
             notes.append((f"the data span less than a decade in {text}: extrapolating beyond it is unreliable",

@@ -152,7 +152,7 @@ def warn_extrapolation(fit, table: pd.DataFrame, warn_beyond: float = WARN_BEYON
     d = judged(table)
     far = np.flatnonzero(d > warn_beyond)
     if not far.size:
-        return None
+        return _warn_below(fit, table, warn_beyond, what)
     i = far[np.argmax(d[far])]
     if "beyond_C" in table and np.isfinite(table["beyond_C"].iloc[i]):
         text = (f"{what} at {d[i]:.3g}x the largest fitted compute ({float(np.max(fitted_compute(fit))):.3g} "
@@ -163,5 +163,31 @@ def warn_extrapolation(fit, table: pd.DataFrame, warn_beyond: float = WARN_BEYON
              if c.startswith("beyond_") and c != "beyond_C" and table[c].iloc[i] > 1.0001]
     message = text + (f" ({', '.join(parts)} outside its fitted range)" if parts else "") + (
         f"; {far.size} {what}s beyond {warn_beyond:g}x" if far.size > 1 else "")
+    below = _warn_below(fit, table, warn_beyond, what, emit=False)
+    if below:
+        message += f"; {below}"
     warn(message, ExtrapolationWarning)
+    return message
+
+
+def _warn_below(fit, table: pd.DataFrame, warn_beyond: float, what: str, emit: bool = True) -> str | None:
+    """The message (emitted as an :class:`ExtrapolationWarning` with ``emit``) for targets far *below* the fitted
+    data (a budget of 1 FLOP, a model of 0.01 parameters), where the law says nothing meaningful."""
+    if "distance" not in table or not len(table):
+        return None
+    ratio = np.exp(table["distance"].to_numpy(dtype=float))
+    small = np.flatnonzero((judged(table) < 1) & (ratio > warn_beyond))
+    if not small.size:
+        return None
+    i = small[np.argmax(ratio[small])]
+    fitted = fitted_compute(fit)
+    if "beyond_C" in table and np.isfinite(table["beyond_C"].iloc[i]) and fitted is not None:
+        text = (f"{what} at {table['beyond_C'].iloc[i]:.3g}x the largest fitted compute, {ratio[i]:.3g}x below the "
+                f"smallest ({float(np.min(fitted)):.3g} FLOPs)")
+    else:
+        text = f"{what} {ratio[i]:.3g}x below the fitted range of its inputs"
+    message = (text + ": far outside anything the fit knows, its numbers there are meaningless"
+               + (f"; {small.size} {what}s that far below" if small.size > 1 else ""))
+    if emit:
+        warn(message, ExtrapolationWarning)
     return message

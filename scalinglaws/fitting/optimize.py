@@ -104,6 +104,8 @@ class Fitter:
                 raise FitError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.random_starts < 0:
             raise FitError(f"random_starts must be >= 0, got {self.random_starts}")
+        if not isinstance(self.seed, (int, np.integer)) or isinstance(self.seed, bool) or self.seed < 0:
+            raise FitError(f"seed must be a whole number >= 0, got {self.seed!r}; give e.g. seed=0 (--seed 0)")
         if self.polish not in ("batched", "lbfgsb", "trf", "adamw"):
             raise FitError(f"polish must be 'batched', 'lbfgsb', 'trf' or 'adamw', got {self.polish!r}")
         if self.starts not in ("search", "data"):
@@ -132,10 +134,16 @@ class Fitter:
         law = get_law(law)
         table, n_excluded = _prepare(law, data, columns)
         space = ParameterSpace(law)
-        if len(table) <= space.n_free:
-            raise FitError(f"{len(table)} points cannot determine {space.n_free} free parameters; "
-                           f"give more runs or fix some parameters")
         X = law.inputs_of(table)
+        distinct = _distinct_points(X, len(table))
+        if distinct <= space.n_free:
+            source = getattr(data, "attrs", {}).get("source") if hasattr(data, "attrs") else None
+            where = f"{source}: " if source else ""
+            count = (f"{distinct} point{'' if distinct == 1 else 's'}" if distinct == len(table) else
+                     f"{distinct} distinct point{'' if distinct == 1 else 's'} ({len(table)} rows, "
+                     f"{len(table) - distinct} repeating the inputs of another)")
+            raise FitError(f"{where}{count} cannot determine {space.n_free} free parameters; give more runs or "
+                           "fix some parameters (--fix NAME=VALUE)")
         y = table["loss"].to_numpy(float)
         objective = Objective(law, space, X, y, loss=self.loss, delta=self.delta)
 
@@ -373,6 +381,13 @@ def _covariance(objective: Objective, J: np.ndarray, r: np.ndarray) -> np.ndarra
         d = objective.delta
         from scipy.special import ndtr
         m = float(np.mean(ndtr((d - r) / h) - ndtr((-d - r) / h)))
+        # The fit passes through about one point per parameter (|r| ~ 0 there), which piles residuals inside
+        # ±delta and inflates m (and shrinks the errors 10-35x for small designs). The share a Gaussian of the
+        # degrees-of-freedom corrected scale sqrt(Σr²/(n-p)) puts inside ±delta does not see that pile: the
+        # smaller of the two is used.
+        sigma = math.sqrt(float(np.sum(r**2)) / max(n - p, 1))
+        if sigma > 0:
+            m = min(m, float(2 * ndtr(d / sigma) - 1))
     A = m * (J.T @ J)
     B = (J * score[:, None]).T @ (J * score[:, None])
     try:
@@ -461,9 +476,7 @@ def _diagnostics(law: Law, space: ParameterSpace, best, values, at_bound, cov_th
                           for j in range(i + 1, len(s)) if abs(corr[i, j]) > 0.9999)
     narrow = {k: float(np.max(v) / np.min(v)) for k, v in X.items()
               if k not in ("run_index",) and np.min(v) > 0 and np.max(v) / np.min(v) < 10}
-    centred = residuals - np.median(residuals)
-    scale = 1.4826 * np.median(np.abs(centred))
-    outliers = np.flatnonzero(np.abs(centred) > max(5 * scale, 1e-12))
+    outliers, centred = _outliers(residuals, space.n_free)
     worst = None
     if outliers.size:
         k = outliers[np.argmax(np.abs(centred[outliers]))]
@@ -477,3 +490,33 @@ def _diagnostics(law: Law, space: ParameterSpace, best, values, at_bound, cov_th
                        n_points=int(residuals.size), n_free=space.n_free, narrow=narrow, outliers=tuple(outliers),
                        worst_outlier=worst, agreeing_starts=agreeing, polished_starts=int(polished.sum()),
                        adamw=adamw)
+
+
+#: Residual degrees of freedom (points minus free parameters) below which no point is called an outlier.
+OUTLIER_MIN_DOF = 3
+
+
+def _outliers(residuals: np.ndarray, n_free: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of points beyond 5 robust standard deviations of the residuals, and the centred residuals.
+
+    The robust scale is the median absolute residual of all but the ``n_free`` smallest, times 1.4826 and
+    sqrt(n/(n-p)): a fit passes through about one point per parameter (those residuals are ~0), and a plain MAD
+    would shrink with them and flag ordinary noise. With fewer than :data:`OUTLIER_MIN_DOF` residual degrees of
+    freedom no point can be told from noise, and none is flagged.
+    """
+    n = residuals.size
+    centred = residuals - np.median(residuals) if n else residuals
+    dof = n - n_free
+    if dof < OUTLIER_MIN_DOF:
+        return np.empty(0, dtype=int), centred
+    spread = np.sort(np.abs(centred))[n_free:]
+    scale = 1.4826 * float(np.median(spread)) * math.sqrt(n / dof)
+    return np.flatnonzero(np.abs(centred) > max(5 * scale, 1e-12)), centred
+
+
+def _distinct_points(X, n: int) -> int:
+    """How many rows have inputs no other row has (copies of one run pin nothing more down)."""
+    columns = [np.asarray(v, dtype=float).reshape(-1) for v in X.values() if np.size(v) == n]
+    if not columns or n == 0:
+        return n
+    return int(np.unique(np.column_stack(columns), axis=0).shape[0])

@@ -283,6 +283,11 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "auto", 
         raise ScalingLawsError(f"method must be auto or one of {', '.join(METHODS)}, got {method!r}")
     if not isinstance(n_resamples, (int, np.integer)) or isinstance(n_resamples, bool) or n_resamples < 2:
         raise ScalingLawsError(f"n_resamples must be at least 2, got {n_resamples}")
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ScalingLawsError(f"seed must be a whole number >= 0, got {seed!r}; give e.g. seed=0 (--seed 0)")
+    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or (n_jobs < 1 and n_jobs != -1):
+        raise ScalingLawsError(f"n_jobs must be a number of processes >= 1, or -1 for every core, got {n_jobs!r} "
+                               "(--n-jobs)")
     law = fit.law
     fitter = Fitter.from_settings(fit.settings, top_k=top_k)
     X = {k: np.asarray(v, dtype=float) for k, v in fit.inputs.items()}

@@ -302,8 +302,13 @@ class FitResult:
         lines.append(f"Residuals: RMS {100 * self.rmse:.3g}%, median |r| {100 * np.median(abs_r):.3g}%, "
                      f"max |r| {100 * abs_r.max():.3g}%; R^2 (loss) {self.r2:.4f}; "
                      f"AIC {self.aic:.1f}, BIC {self.bic:.1f}")
-        lines.append("Std errors: asymptotic (robust sandwich); a bootstrap over runs also sees correlated errors "
-                     "and can be wider.")
+        if self.diagnostics.stderr_reliable:
+            lines.append("Std errors: asymptotic (robust sandwich); a bootstrap over runs also sees correlated "
+                         "errors and can be wider.")
+        else:
+            lines.append(f"Std errors: asymptotic (robust sandwich), NOT reliable with {self.n_points} points for "
+                         f"{self.diagnostics.n_free} free parameters (in simulations they are up to 2x too small "
+                         "or too large); bootstrap (--bootstrap N) or add runs.")
         if self.law.capabilities.curve:
             lines.extend(self._curve_lines())
         if self.warnings:
@@ -419,6 +424,38 @@ class FitResult:
             if not np.isfinite(v) or not lo <= v <= hi or (p.log and v <= 0):
                 raise InputError(f"parameter {p.name} = {v:g} is outside its bounds [{lo:g}, {hi:g}] (an edited "
                                  "file?)", hint="refit, or restore the file written by 'scalinglaws fit --out'")
+        with np.errstate(invalid="ignore"):
+            diagonal = np.sqrt(np.diag(self.covariance))
+        if not np.all(np.isnan(self.stderr) | (self.stderr >= 0)) or not np.allclose(
+                diagonal, self.stderr, rtol=1e-6, atol=0, equal_nan=True):
+            raise InputError("the standard errors disagree with the covariance (an edited file?)",
+                             hint="refit, or restore the file written by 'scalinglaws fit --out'")
+        if not np.all(np.isfinite(self.observed) & (self.observed > 0)):
+            raise InputError("the fitted losses are not all positive finite numbers (an edited file?)",
+                             hint="refit, or restore the file written by 'scalinglaws fit --out'")
+        self._check_reproduces()
+
+    def _check_reproduces(self) -> None:
+        """Refuse values (within their bounds, e.g. E = 1e308) whose predictions at the fit's own points are
+        not finite or miss the predictions the fit stored (observed·exp(-residual)) by more than a factor e."""
+        if self.law.capabilities.curve or not self.observed.size:
+            return
+        try:
+            X = self.law.inputs_of(self.inputs)
+            with np.errstate(all="ignore"):
+                pred = np.asarray(self.law.evaluate(X, *self.values), dtype=float)
+        except (KeyError, TypeError, ValueError, ArithmeticError):
+            return  # a law that cannot re-evaluate its stored inputs: the other checks stand
+        with np.errstate(all="ignore"):
+            stored = self.observed * np.exp(-self.residuals)
+            gap = np.abs(np.log(pred / stored))
+        bad = ~np.isfinite(gap) | (gap > 1.0)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise InputError(f"the parameters predict {pred.flat[i]:.4g} at fitted point {i + 1}, where the fit "
+                             f"predicted {stored[i]:.4g} (values {', '.join(f'{p.name}={v:g}' for p, v in zip(self.law.params, self.values))}: "
+                             "an edited file?)",
+                             hint="refit, or restore the file written by 'scalinglaws fit --out'")
 
     @classmethod
     def _from_dict(cls, d: Mapping) -> "FitResult":

@@ -84,7 +84,11 @@ def _tokens_function(flops, flops_per_token: float, inference_tokens: float) -> 
             return np.where(D > 0, D, np.nan)
         return tokens
     f = Expression(flops) if isinstance(flops, str) else flops
+    if isinstance(f, Expression) and not f.names <= {"N", "D"}:
+        raise LawError(f"flops {flops!r} uses {', '.join(sorted(f.names - {'N', 'D'}))}: a FLOPs formula is an "
+                       "expression in N and D only (e.g. '6*N*D')")
     call = (lambda N, D: float(f(N=N, D=D))) if isinstance(f, Expression) else (lambda N, D: float(f(N, D)))
+    _check_flops(call, flops)
 
     def tokens(N, C):
         out = []
@@ -99,6 +103,23 @@ def _tokens_function(flops, flops_per_token: float, inference_tokens: float) -> 
                 out.append(np.exp(brentq(g, -30.0, 120.0, xtol=1e-13)))
         return np.asarray(out) if np.ndim(N) else out[0]
     return tokens
+
+
+def _check_flops(call: Callable, flops) -> None:
+    """Refuse a FLOPs formula that is not positive, finite and growing with D over model sizes 1e6..1e13 and
+    token counts 1e6..1e15 (``N-D`` would give negative compute, and no budget a token count)."""
+    grid_n, grid_d = np.geomspace(1e6, 1e13, 8), np.geomspace(1e6, 1e15, 10)
+    with np.errstate(all="ignore"):
+        try:
+            values = np.array([[call(n, d) for d in grid_d] for n in grid_n])
+        except (ArithmeticError, ValueError, TypeError) as err:
+            raise LawError(f"flops {flops!r} cannot be evaluated ({err}); give training FLOPs as an expression in "
+                           "N and D, e.g. '6*N*D'") from None
+    bad = ~(np.isfinite(values) & (values > 0))
+    if bad.any() or not np.all(np.diff(values, axis=1) > 0):
+        i, j = np.unravel_index(int(np.argmax(bad)) if bad.any() else 0, values.shape)
+        raise LawError(f"flops {flops!r} gives {values[i, j]:.3g} at N = {grid_n[i]:.3g}, D = {grid_d[j]:.3g}: training "
+                       "FLOPs must be positive, finite and grow with D; give e.g. '6*N*D' (or '6*N*D + 12*L*S*d*D')")
 
 
 def _search_range(C: float, k: float, inference_tokens: float) -> tuple[float, float]:
@@ -231,6 +252,14 @@ def compute_optimal(fit, budgets, *, params: Mapping[str, float] | None = None,
         raise ScalingLawsError("flops_per_token must be positive and inference_tokens a finite number >= 0")
     if method not in ("auto", "closed", "numeric"):
         raise ScalingLawsError(f"method must be auto, closed or numeric, got {method!r}")
+    if inference_tokens > 0:
+        empty = [c for c in C if not np.less(*_search_range(float(c), flops_per_token, inference_tokens))]
+        if empty:
+            c = empty[0]
+            raise ScalingLawsError(
+                f"inference_tokens = {inference_tokens:g} costs 2·N·{inference_tokens:g} FLOPs, the whole budget "
+                f"C = {c:g} for any model above {c / (2 * inference_tokens):.3g} parameters: no model can be "
+                "trained and served within it; lower the inference tokens (--inference-tokens) or raise the budget")
     plain = flops is None and inference_tokens == 0 and unique_tokens is None
     closed = law.compute_optimal if plain and law.capabilities.allocation == "closed" else None
     if method == "closed" and closed is None:

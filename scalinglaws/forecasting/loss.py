@@ -144,6 +144,9 @@ def forecast(fit, *, level: float = 0.9, kind: str = "observation", model_error:
         C = np.atleast_1d(np.asarray(values.pop("C"), dtype=float))
         if np.any(~np.isfinite(C)) or np.any(C <= 0):
             raise ScalingLawsError(f"compute budgets must be positive FLOP counts, got {C.tolist()}")
+        if "N" in values and "D" in values:  # three of them: which to believe would be a guess
+            raise ScalingLawsError("give N and D, or C with N (D = C/(6N)), or C alone (the compute-optimal "
+                                   "split), not C, N and D together; drop --compute, --params or --tokens")
         if "N" in values:
             N = np.broadcast_to(np.asarray(values["N"], dtype=float), C.shape)
             values = {"N": N, "D": C / (flops_per_token * N)}

@@ -105,7 +105,7 @@ class Plan:
             parts = (band_part(row, "noise", "loss_").strip(), band_part(row, "model", "loss_").strip())
             rows.append((f"{row.C:.3g}", *(_band(row, k, f) for k, f in cells.items()), *parts, beyond))
         head = ("C (FLOPs)", "N_opt", "D_opt", "tokens/param", "loss", "noise", "model", "beyond (C)")
-        widths = [max(len(r[i]) for r in rows if len(r) > i) if rows else 0 for i in range(len(head))]
+        widths = [max((len(r[i]) for r in rows if len(r) > i), default=0) for i in range(len(head))]
         widths = [max(w, len(h)) for w, h in zip(widths, head)]
         lines.append("  " + "  ".join(f"{h:>{w}}" for h, w in zip(head, widths)))
         for r in rows:
@@ -171,6 +171,15 @@ def plan(fit, budgets=None, *, inference_tokens: float = 0.0, unique_tokens: flo
         table["batch_seqs"] = table["batch_tokens"] / seq_len
         table["lr"] = preset.learning_rate(**{k: variables[k] for k in preset.lr[1]})
     message = warn_extrapolation(fit, far, warn_beyond, what="budget")
+    base = getattr(fit, "fit", fit)  # a bootstrap's own fit
+    diagnostics = getattr(base, "diagnostics", None)
+    if diagnostics is not None and (diagnostics.narrow or diagnostics.at_bound or not diagnostics.identifiable):
+        why = "; ".join(filter(None, [
+            ("the data span less than a decade in " + ", ".join(diagnostics.narrow)) if diagnostics.narrow else "",
+            ("parameter(s) " + ", ".join(diagnostics.at_bound) + " on a bound") if diagnostics.at_bound else "",
+            "some parameters are not determined" if not diagnostics.identifiable else ""]))
+        caution = f"this allocation extrapolates a fit that cannot support it ({why}): treat it as a rough guess"
+        message = f"{caution}; {message}" if message else caution
     fitted = fitted_compute(fit)
     options["fitted_compute"] = float(np.max(fitted)) if fitted is not None else np.nan
     return Plan(table=table, law=fit.law.name, level=level, band=fit.band_source,

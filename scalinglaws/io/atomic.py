@@ -19,7 +19,60 @@ from typing import IO, Callable, Iterable, Iterator
 
 from ..exceptions import OutputError
 
-__all__ = ["atomic_write", "check_output_path", "Outputs"]
+__all__ = ["atomic_write", "check_output_path", "Outputs", "recording_reads"]
+
+#: The sets of paths being recorded (see :func:`recording_reads`); the audit hook adds every file opened for
+#: reading to each.
+_RECORDERS: list[set] = []
+_HOOKED = False
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+
+
+def _audit(event: str, args) -> None:
+    """Python's audit hook: every ``open`` for reading (builtins.open, io.open, os.open) while recording."""
+    if event != "open" or not _RECORDERS:
+        return
+    try:
+        path, mode, flags = args
+        if isinstance(path, int) or path is None:
+            return
+        if mode is None:  # os.open
+            if flags & _WRITE_FLAGS:
+                return
+        elif any(c in mode for c in "wax+"):
+            return
+        path = os.path.abspath(os.fsdecode(os.fspath(path)))
+        for paths in _RECORDERS:
+            paths.add(path)
+    except Exception:  # an audit hook must never break the program
+        return
+
+
+@contextmanager
+def recording_reads() -> Iterator[set]:
+    """Record, in the set it yields, the absolute path of every file the process opens for reading while the
+    block runs (readers need not list what they opened: sidecars, configs, files of a folder are all seen).
+
+    >>> import tempfile, pathlib
+    >>> file = pathlib.Path(tempfile.mkdtemp()) / "runs.csv"
+    >>> _ = file.write_text("run,N")
+    >>> with recording_reads() as read:
+    ...     _ = file.read_text()
+    >>> str(file.resolve()) in {str(pathlib.Path(p).resolve()) for p in read}
+    True
+    """
+    global _HOOKED
+    if not _HOOKED:
+        import sys
+
+        sys.addaudithook(_audit)
+        _HOOKED = True
+    paths: set = set()
+    _RECORDERS.append(paths)
+    try:
+        yield paths
+    finally:
+        _RECORDERS.remove(paths)
 
 
 def _special(path: Path) -> str | None:
@@ -63,12 +116,24 @@ def check_output_path(path, *, inputs: Iterable = ()) -> Path:
     real = _real(path)
     if not real.parent.is_dir():
         raise OutputError(f"{path}: folder {real.parent} does not exist; create it first")
-    for src in inputs:
+    try:
+        target = os.stat(real)
+        identity = (target.st_dev, target.st_ino)
+    except OSError:
+        identity = None
+    for src in dict.fromkeys(inputs):  # each input once, in order (O(inputs) stat calls)
         src_real = _real(src)
-        if real == src_real or (real.exists() and Path(src).exists() and os.path.samefile(real, src)):
+        same = real == src_real
+        if not same and identity is not None:
+            try:
+                info = os.stat(src_real)
+                same = (info.st_dev, info.st_ino) == identity  # a hard link, or another spelling of the path
+            except OSError:
+                pass
+        if same:
             raise OutputError(f"{path}: is an input of this command ({src}); inputs are never overwritten, "
                               "choose another name")
-        if src_real.is_dir() and _inside(real, src_real):
+        if _inside(real, src_real) and src_real.is_dir():
             raise OutputError(f"{path}: is inside the folder {src} that this command reads; write it elsewhere "
                               "(it would be read as a log next time)")
     return real
@@ -127,13 +192,32 @@ class Outputs:
     ['a.txt', 'b.txt']
     """
 
-    def __init__(self, inputs: Iterable = ()):
-        self.inputs = [Path(p) for p in inputs]
+    def __init__(self, inputs: Iterable = (), *, record: bool = False):
+        self._given = [Path(p) for p in inputs]
         self._planned: list[tuple[Path, Path, Callable, str]] = []  # (given, real, write, mode)
+        self._recording = None
+        self._read: set = set()
+        if record:  # every file opened for reading from now on is an input too (see recording_reads)
+            self._recording = recording_reads()
+            self._read = self._recording.__enter__()
+
+    @property
+    def inputs(self) -> list[Path]:
+        """The files and folders given as inputs, and every file opened for reading since (when recording)."""
+        return [*self._given, *(Path(p) for p in sorted(self._read))]
 
     def protect(self, *paths) -> None:
         """Add files or folders the command reads (after it has found them, e.g. a sidecar next to a log)."""
-        self.inputs.extend(Path(p) for p in paths if p is not None)
+        self._given.extend(Path(p) for p in paths if p is not None)
+
+    def close(self) -> None:
+        """Stop recording reads (:meth:`commit` does it too)."""
+        if self._recording is not None:
+            self._recording.__exit__(None, None, None)
+            self._recording = None
+
+    def __del__(self):
+        self.close()
 
     def add(self, path, write: Callable[[IO], object], *, binary: bool = False) -> None:
         """Plan an output: ``write(handle)`` fills it (text, or bytes with ``binary``)."""
@@ -153,6 +237,8 @@ class Outputs:
         try:
             for given, real, write, mode in self._planned:
                 check_output_path(given, inputs=self.inputs)  # inputs found since add() are spared too
+            self.close()  # what the writers below read (fonts, styles) is not an input
+            for given, real, write, mode in self._planned:
                 tmp = _temporary(real)
                 written.append((tmp, real))
                 with open(tmp, mode, encoding=None if "b" in mode else "utf-8") as handle:

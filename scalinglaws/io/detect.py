@@ -130,8 +130,11 @@ def detect_file(path: Path, regex: re.Pattern | None = None, *, named: bool = Tr
         raise InputError(f"is one of the {reason}", path=path, hint="give the run's training log or its folder")
     probe = Probe(path, head, regex, named)
     for fmt in formats():
-        if fmt.sniff is not None and fmt.sniff(probe):
-            return fmt.name
+        try:
+            if fmt.sniff is not None and fmt.sniff(probe):
+                return fmt.name
+        except RecursionError:  # e.g. deeply nested JSON: not this format (the reader says what it is)
+            continue
     return None
 
 
@@ -151,6 +154,8 @@ def discover(paths, regex: re.Pattern | None = None, *, tracking_uri: str | None
     passed: list[tuple[str, str]] = []
     sidecars: list[Path] = []
     for given in paths:
+        if not str(given).strip():  # Path("") is the current folder: never read it for an empty argument
+            raise InputError("the path is empty", hint="give a file or folder name")
         kind = _uri_format(str(given))
         if kind is not None:
             found.append(Found(kind, str(given), None))

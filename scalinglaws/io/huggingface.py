@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 
 from ..exceptions import InputError
@@ -94,7 +95,16 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
                              "(only the final summary)", hint="log more often (logging_steps) to get a curve")
         raise SkippedLog("log_history has no entries with a step", path=path, reason="trainer states with no "
                          "logged step", hint="the run logged nothing yet (logging_steps larger than the steps done?)")
-    frame, _ = wide_from_records(records, run, "step")
+    dropped: Counter = Counter()
+    frame, text_keys = wide_from_records(records, run, "step", dropped)
+    for key in text_keys:  # every value of a key is text: a metric written as strings is not read, and said
+        count = sum(isinstance(r.get(key), str) for r in records)
+        if count and (key in KEYS.values() or "loss" in key):
+            ctx.skip(path, f"text values of logged metric '{key}' (not numbers)", count=count,
+                     detail=f"{path}: '{key}' is logged as text ({next(r[key] for r in records if isinstance(r.get(key), str))!r}...), not read; log numbers")
+    for key, count in dropped.items():
+        ctx.skip(path, f"text values of logged metric '{key}' (not numbers)", count=count,
+                 detail=f"{path}: {count} values of '{key}' are text, not numbers; they are left out")
     meta = {k: state[k] for k in ("global_step", "max_steps") if isinstance(state.get(k), (int, float))}
     if state.get("train_batch_size"):
         meta["per_device_batch_size"] = state["train_batch_size"]

@@ -149,6 +149,8 @@ def read_input(path, options: ReadOptions | None = None, **changes) -> Input:
     """
     options = replace(options or ReadOptions(), **changes)
     path = str(path)
+    if not path.strip():  # Path("") is the current folder: an empty argument would read it as logs
+        raise InputError("the path is empty", hint="give a file or folder name")
     if options.kind == "curves" and not Path(path).is_dir() and detect_file(Path(path)) == "table":
         table = read_curves(path, columns=options.columns)  # a table of steps as it is (extra columns kept)
         return Input(path, "curves", table, notes=_table_notes(table))
@@ -193,7 +195,7 @@ def _table_notes(table: pd.DataFrame) -> tuple[str, ...]:
     renamed = ", ".join(f"{k} <- {v}" for k, v in table.attrs.get("columns", {}).items() if k != v)
     excluded = int(table["exclude"].sum()) if "exclude" in table else 0
     blank = table.attrs.get("blank_rows", 0)
-    notes = [f"columns {renamed}" if renamed else "",
+    notes = [f"columns {renamed}" if renamed else "", *table.attrs.get("notes", ()),
              f"{excluded} rows excluded by column '{table.attrs['columns']['exclude']}'" if excluded else "",
              f"{blank} blank lines ignored" if blank else ""]
     return tuple(n for n in notes if n)

@@ -24,6 +24,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..schema import Source
+from .limits import refuse_special
 from .tables import decode_text
 
 __all__ = ["LogTable", "ParseContext", "SkippedLog", "logged_floats", "check_last_line", "read_text"]
@@ -165,6 +166,7 @@ def text_floats(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 
 def read_text(path: Path) -> str:
     """A text file as a string: UTF-8 (with or without BOM) or UTF-16 with a BOM; else an InputError."""
+    refuse_special(path)  # a named pipe or a device would block or never end
     return decode_text(path, path.read_bytes(), what="log",
                        hint="give a text log, or a format scalinglaws reads (see 'scalinglaws ingest --help')")
 
@@ -194,23 +196,28 @@ def tail_bytes(path: Path, size: int = 65536) -> bytes:
         return handle.read()
 
 
-def wide_from_records(records: list[dict], run: str, step_key: str) -> tuple[pd.DataFrame, list[str]]:
+def wide_from_records(records: list[dict], run: str, step_key: str, dropped: Counter | None = None
+                      ) -> tuple[pd.DataFrame, list[str]]:
     """Records (one dict per logged row, each with a step) → a wide frame with ``run``, ``step`` and metrics.
 
     A key whose values are not all numbers (text, lists, media) is not a metric: it is left out and its name
-    returned so the caller can mention it.
+    returned so the caller can mention it. With ``dropped``, a key with some numbers is a metric whose other
+    values (text such as ``"2.31"``) are not read, and counted in ``dropped[key]``.
     """
     numeric: dict[str, list] = {}
-    other: set[str] = set()
+    other: Counter = Counter()
     n = len(records)
     for i, record in enumerate(records):
         for key, value in record.items():
             if key == step_key or value is None:
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                other.add(key)
+                other[key] += 1
                 continue
             numeric.setdefault(key, [None] * n)[i] = value
+    if dropped is not None:
+        for key in [k for k in other if k in numeric]:
+            dropped[key] += other.pop(key)
     frame = pd.DataFrame({"run": run, "step": [r[step_key] for r in records]})
     metrics = {key: logged_floats(values) for key, values in numeric.items() if key not in other}
     frame = pd.concat([frame, pd.DataFrame(metrics)], axis=1) if metrics else frame

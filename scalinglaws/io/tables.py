@@ -9,8 +9,11 @@ the file and, where it can, the line.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
+import lzma
 import re
+import zlib
 from pathlib import Path
 from functools import partial
 from typing import Mapping, Sequence
@@ -20,6 +23,7 @@ import pandas as pd
 
 from ..exceptions import InputError, InputFileNotFoundError, MissingDependencyError
 from ..schema import Source, curves_table, points_table
+from .limits import refuse_special
 
 __all__ = ["read_table", "read_points", "read_curves", "write_table"]
 
@@ -107,6 +111,9 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
         raise
     except pd.errors.EmptyDataError:
         raise InputError("file is empty", path=path, hint="give a table with a header row and data rows") from None
+    except (EOFError, zlib.error, lzma.LZMAError, gzip.BadGzipFile) as err:  # a cut-off compressed file
+        raise InputError(f"cannot decompress ({err})", path=path,
+                         hint="the file is truncated or not really compressed") from None
     except pd.errors.ParserError as err:
         m = re.search(r"line (\d+)", str(err))
         found = re.search(r"Expected (\d+) fields.*saw (\d+)", str(err))
@@ -114,6 +121,7 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
                    else str(err).strip().splitlines()[-1])
         raise InputError(problem, path=path, line=int(m[1]) if m else None,
                          hint="check for stray separators or unquoted commas") from None
+    _check_header(path, frame, sep, compression, encoding)
     blank = frame.iloc[:, 0].isna().to_numpy(copy=True) if frame.shape[1] else np.zeros(0, dtype=bool)
     if blank.any() and frame.shape[1] > 1:  # a blank line is missing in every column
         blank[blank] = frame.loc[blank].isna().all(axis=1).to_numpy()
@@ -127,16 +135,50 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
     return frame, source
 
 
+def _check_header(path: Path, frame: pd.DataFrame, sep: str, compression, encoding: str) -> None:
+    """Refuse two columns of one name: pandas renames the second ``N`` to ``N.1``, which would go unsaid."""
+    names = set(map(str, frame.columns))
+    if not any(m and m[1] in names for m in map(re.compile(r"^(.*)\.\d+$").match, names)):
+        return
+    header = pd.read_csv(path, sep=sep, header=None, nrows=1, compression=compression, encoding=encoding,
+                         engine="python" if len(sep) > 1 else "c", dtype=str).iloc[0].tolist()
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise InputError(f"{header.count(name)} columns are named {name!r}", path=path, line=1,
+                             column=str(name), hint="rename them so that each column has its own name")
+        seen.add(name)
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs):
+    """``object_pairs_hook`` refusing an object with one key twice (which value was meant is a guess)."""
+    out = dict(pairs)
+    if len(out) != len(pairs):
+        seen = set()
+        raise _DuplicateKey(next(k for k, _ in pairs if k in seen or seen.add(k)))
+    return out
+
+
 def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
     records, lines = [], []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_unique_keys)
+        except _DuplicateKey as err:
+            raise InputError(f"key {err.args[0]!r} appears twice in this object", path=path, line=number,
+                             column=err.args[0], hint="keep one value per key") from None
         except json.JSONDecodeError as err:
             raise InputError(f"not valid JSON ({err.msg} at character {err.colno})", path=path,
                              line=number, hint="each line must be one JSON object") from None
+        except RecursionError:
+            raise InputError("JSON nested too deeply to be a table row", path=path, line=number,
+                             hint="each line must be one flat JSON object") from None
         if not isinstance(record, dict):
             raise InputError("line is not a JSON object", path=path, line=number,
                              hint="each line must be one JSON object like {\"N\": 7e9, ...}")
@@ -149,10 +191,16 @@ def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
 
 def _read_json(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
     try:
-        data = json.loads(text)
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as err:
+        raise InputError(f"key {err.args[0]!r} appears twice in one object", path=path, column=err.args[0],
+                         hint="keep one value per key") from None
     except json.JSONDecodeError as err:
         raise InputError(f"not valid JSON ({err.msg})", path=path, line=err.lineno,
                          hint="the file may be truncated") from None
+    except RecursionError:
+        raise InputError("JSON nested too deeply to be a table", path=path,
+                         hint="give a list of flat records [{...}, ...] or columns {\"N\": [...], ...}") from None
     if isinstance(data, list) and all(isinstance(r, dict) for r in data):
         return pd.DataFrame.from_records(data), Source(str(path))
     if isinstance(data, dict) and data and all(isinstance(v, list) for v in data.values()):
@@ -194,6 +242,7 @@ def read_table(path, *, literal_nan: bool = False, header_only: bool = False) ->
     if path.is_dir():
         raise InputError("is a folder, not a table file", path=path,
                          hint="give a .csv, .tsv, .jsonl, .json or .parquet file")
+    refuse_special(path)  # a named pipe or a device would block or never end
     try:
         with path.open("rb") as handle:
             head = handle.read(65536)

@@ -46,6 +46,7 @@ import pandas as pd
 from ..exceptions import InputError
 from ..schema import METRIC_ROLES as ROLES
 from .formats import LogFormat, register_format
+from .limits import MAX_LINE, REGEX_SECONDS, RegexTimeout, check_pattern, time_limit
 from .logs import NONFINITE, LogTable, ParseContext, check_last_line, read_text
 
 FORMAT = "text"
@@ -278,6 +279,8 @@ class Regex(Dialect):
         self.signature = pattern
 
     def read(self, line, meta):
+        if len(line) > MAX_LINE:  # no metric line is this long; bounded work per line (see io/limits.py)
+            return None
         m = self.pattern.search(line)
         if m is None:
             return None
@@ -302,14 +305,23 @@ def compile_regex(pattern: str) -> re.Pattern:
     if "step" not in groups or not groups - {"step"}:
         raise InputError("the regular expression needs a named group 'step' and at least one value group",
                          hint="e.g. 'step (?P<step>\\d+).*loss (?P<loss>[0-9.]+)'")
+    check_pattern(compiled)
     return compiled
 
 
 def dialect_of(head: str, regex: re.Pattern | None = None) -> Dialect | None:
     """The dialect whose metric lines appear in ``head`` (the file's beginning), as a fresh reader; a user's
     regex comes first."""
-    if regex is not None and regex.search(head):
-        return Regex(regex)
+    if regex is not None:
+        try:
+            with time_limit(REGEX_SECONDS):
+                found = any(regex.search(line) for line in head.split("\n") if len(line) <= MAX_LINE)
+        except RegexTimeout:
+            raise InputError(f"the --regex {regex.pattern!r} takes more than {REGEX_SECONDS:g} s on the first "
+                             "lines of a file", hint="simplify it: anchor it, and repeat single character "
+                             "classes ('[0-9.]+')") from None
+        if found:
+            return Regex(regex)
     plain = _ANSI.sub("", head)
     for dialect in DIALECTS:
         if dialect.signature.search(plain):
@@ -325,7 +337,12 @@ def sniff(probe) -> bool:
     """A text file (no NUL byte) whose lines match a dialect; in folders only files with a text-like suffix."""
     if not (probe.path.suffix.lower() in _TEXT_SUFFIXES or probe.regex is not None or probe.named):
         return False
-    return b"\x00" not in probe.head[:4096] and dialect_of(probe.head.decode("utf-8", "replace"), probe.regex) is not None
+    if b"\x00" in probe.head[:4096]:
+        return False
+    try:
+        return dialect_of(probe.head.decode("utf-8", "replace"), probe.regex) is not None
+    except InputError as err:  # a user's regex that takes too long: name the file
+        raise err.in_file(probe.path) from None
 
 
 def _complete(dialect: Dialect, line: str) -> bool:
@@ -375,7 +392,23 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     text = read_text(path)
     if not text.strip():
         raise InputError("file is empty", path=path, hint="the run logged nothing yet")
-    dialect = dialect_of(text[:262144], ctx.regex)
+    if ctx.regex is not None:  # a user's pattern: bounded time (see io/limits.py)
+        n_lines = text.count("\n") + 1
+        try:
+            with time_limit(REGEX_SECONDS + 1e-4 * n_lines):
+                return _parse(path, text, ctx)
+        except RegexTimeout:
+            raise InputError(f"the --regex {ctx.regex.pattern!r} takes too long on this file (more than "
+                             f"{REGEX_SECONDS + 1e-4 * n_lines:.3g} s)", path=path,
+                             hint="simplify it: anchor it, and repeat single character classes ('[0-9.]+')") from None
+    return _parse(path, text, ctx)
+
+
+def _parse(path: Path, text: str, ctx: ParseContext) -> list[LogTable]:
+    try:
+        dialect = dialect_of(text[:262144], ctx.regex)
+    except InputError as err:
+        raise err.in_file(path) from None
     if dialect is None:
         if ctx.regex is not None:
             raise InputError("no line matches the given --regex", path=path, hint=no_match_hint(path, ctx.regex))
