@@ -220,3 +220,83 @@ def test_every_log_folder_ingests_the_same_through_pyarrow(monkeypatch, small_th
         for name in ("curves", "runs", "files", "skipped"):
             pd.testing.assert_frame_equal(getattr(fast, name), getattr(plain, name), check_exact=True)
         assert fast.notes == plain.notes
+
+
+# ------------------------------------------------------------------------------------------ trainer states
+
+def test_rows_of_one_step_are_merged_as_groupby_last_merges_them():
+    from scalinglaws.io.ingestion import _merge_steps
+
+    rng = np.random.default_rng(2)
+    for trial in range(30):
+        n = int(rng.integers(1, 60))
+        run_of = np.sort(rng.integers(0, 3, n))
+        steps = rng.integers(0, 8, n)
+        values = np.where(rng.random((3, n)) < 0.4, np.nan, rng.standard_normal((3, n)))
+        values[0, rng.random(n) < 0.1] = np.inf
+        frame = pd.DataFrame({"run": pd.Series([f"r{r}" for r in run_of], dtype="str"), "step": steps,
+                              "loss": values[0], "eval_loss": values[1], "lr": values[2],
+                              "tokens": np.broadcast_to(np.float64(np.nan), n)}, copy=False)
+        expected = frame.assign(_run=run_of).groupby(["_run", "step"], sort=True, as_index=False).last()
+        expected = expected.drop(columns="_run")[list(frame.columns)]
+        pd.testing.assert_frame_equal(_merge_steps(frame, run_of).reset_index(drop=True), expected,
+                                      check_exact=True)
+
+
+def write_states(root, runs=12, entries=30, nan_at=None):
+    rng = np.random.default_rng(4)
+    for r in range(runs):
+        history = []
+        for i in range(1, entries + 1):
+            loss = float("nan") if (nan_at is not None and r == 0 and i == nan_at) else float(4 * i ** -0.1 +
+                                                                                               rng.random() / 100)
+            history.append({"epoch": i / entries, "grad_norm": float(rng.random()), "learning_rate": 1e-4 / i,
+                            "loss": loss, "num_input_tokens_seen": i * 65536, "step": 10 * i})
+            if i % 10 == 0:
+                history.append({"epoch": i / entries, "eval_loss": 4.1 * i ** -0.1, "eval_runtime": 1.2,
+                                "step": 10 * i})
+        history.append({"epoch": 1.0, "step": 10 * entries, "total_flos": 1.5e20, "train_loss": 3.1})
+        state = {"global_step": 10 * entries, "log_history": history, "total_flos": 12345678901234567890123}
+        for folder in (root / f"run-{r:02d}", root / f"run-{r:02d}" / "checkpoint-100"):
+            folder.mkdir(parents=True, exist_ok=True)
+            keep = history if folder.name.startswith("run") else history[:11]
+            (folder / "trainer_state.json").write_text(json.dumps({**state, "log_history": keep}, indent=1))
+
+
+def test_a_folder_of_trainer_states_reads_the_same_with_and_without_orjson_in_workers_or_not(tmp_path, monkeypatch):
+    from scalinglaws.io import huggingface
+
+    pytest.importorskip("orjson")
+    write_states(tmp_path, nan_at=5)
+    fast = sl.ingest(tmp_path, n_jobs=1)
+    two = sl.ingest(tmp_path, n_jobs=2)
+    monkeypatch.setattr(huggingface, "_orjson", None)
+    plain = sl.ingest(tmp_path, n_jobs=1)
+    for other in (two, plain):
+        for name in ("curves", "runs", "files", "skipped"):
+            pd.testing.assert_frame_equal(getattr(fast, name), getattr(other, name), check_exact=True)
+        assert fast.notes == other.notes
+    assert fast.skipped["reason"].str.contains("superseded").sum() == 12  # the checkpoints' prefixes
+    assert fast.runs["diverged"].sum() == 1  # the NaN loss, read as a logged NaN by either reader
+
+
+@pytest.mark.parametrize("text", ['{"a": [1, {"b": 123456789012345678901234567890}]}', '{"a": NaN, "b": null}',
+                                  '{"a": 1e400}', '{"a": -9223372036854775809, "c": 18446744073709551615}',
+                                  '{"s": "\\ud800"}', '{"a": 1, "a": 2.5}', '[1.5, 2.25e-308, "x", true, null]'])
+def test_orjson_reads_json_as_the_standard_library_does(text):
+    from scalinglaws.io.huggingface import _loads
+
+    pytest.importorskip("orjson")
+    assert repr(_loads(text)) == repr(json.loads(text))
+
+
+def test_entry_fingerprints_are_equal_exactly_for_equal_entries():
+    from scalinglaws.io.huggingface import _fingerprint
+
+    entries = [{"loss": 1.0, "step": 1}, {"step": 1, "loss": 1.0}, {"loss": 1, "step": 1}, {"loss": None, "step": 1},
+               {"loss": float("nan"), "step": 1}, {"loss": "null", "step": 1}, {"loss": True, "step": 1},
+               {"loss": 2**70, "step": 1}]
+    prints = [_fingerprint(e) for e in entries]
+    assert prints[0] == prints[1]
+    assert len(set(prints[1:])) == len(entries) - 1
+    assert _fingerprint({"loss": float("nan")}) == _fingerprint({"loss": float("nan")})  # as json.dumps says

@@ -200,21 +200,38 @@ def wide_from_records(records: list[dict], run: str, step_key: str) -> tuple[pd.
     A key whose values are not all numbers (text, lists, media) is not a metric: it is left out and its name
     returned so the caller can mention it.
     """
+    n = len(records)
+    # every key with a value, in the order of their first value; then each key's column, by comprehension
+    keys = dict.fromkeys(key for record in records for key, value in record.items()
+                         if value is not None and key != step_key)
     numeric: dict[str, list] = {}
     other: set[str] = set()
-    n = len(records)
-    for i, record in enumerate(records):
-        for key, value in record.items():
-            if key == step_key or value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                other.add(key)
-                continue
-            numeric.setdefault(key, [None] * n)[i] = value
-    frame = pd.DataFrame({"run": run, "step": [r[step_key] for r in records]})
-    metrics = {key: logged_floats(values) for key, values in numeric.items() if key not in other}
+    for key in keys:
+        values = [record.get(key) for record in records]
+        if not {type(v) for v in values} <= _NUMBER_TYPES and any(
+                isinstance(v, bool) or not isinstance(v, (int, float)) for v in values if v is not None):
+            other.add(key)
+            continue
+        numeric[key] = values
+    steps = [r[step_key] for r in records]
+    metrics = {key: _number_floats(values) for key, values in numeric.items() if key not in other}
+    if n and not {"run", "step"} & metrics.keys():  # one frame, built from the columns
+        return pd.DataFrame({"run": run, "step": steps, **metrics}), sorted(other)
+    frame = pd.DataFrame({"run": run, "step": steps})
     frame = pd.concat([frame, pd.DataFrame(metrics)], axis=1) if metrics else frame
     return frame, sorted(other)
+
+
+_NUMBER_TYPES = {int, float, type(None)}
+
+
+def _number_floats(values: list) -> np.ndarray:
+    """:func:`logged_floats` of a list of ints, floats and None (not logged), without a loop in Python."""
+    out = np.array(values, dtype=float)  # None is NaN
+    bad = ~np.isfinite(out)
+    if bad.any() and np.count_nonzero(bad) != values.count(None):  # a logged NaN or inf (not a None): +inf
+        out[bad & np.fromiter((v is not None for v in values), dtype=bool, count=len(values))] = NONFINITE
+    return out
 
 
 def read_small_csv(path: Path, ctx: ParseContext) -> tuple[pd.DataFrame, np.ndarray]:
