@@ -300,3 +300,38 @@ def test_entry_fingerprints_are_equal_exactly_for_equal_entries():
     assert prints[0] == prints[1]
     assert len(set(prints[1:])) == len(entries) - 1
     assert _fingerprint({"loss": float("nan")}) == _fingerprint({"loss": float("nan")})  # as json.dumps says
+
+
+# ------------------------------------------------------------------------------------------ worker processes
+
+def _same(a, b):
+    for name in ("curves", "runs", "files", "skipped"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True)
+    assert a.notes == b.notes
+
+
+@pytest.mark.parametrize("folder", ["plain", "mixed", "huggingface", "public", "real", "generated", "lightning",
+                                    "wandb", "text"])
+def test_workers_that_also_settle_the_tables_give_what_this_process_gives(folder):
+    root = Path(__file__).parent / "fixtures" / "logs" / folder
+    _same(sl.ingest(root, n_jobs=1), sl.ingest(root, n_jobs=2, progress=False))
+
+
+def test_workers_replay_restarts_choices_skips_and_errors_in_order(tmp_path):
+    steps = np.arange(10, 110, 10)
+    pd.DataFrame({"step": np.r_[steps, steps[4:]], "loss": np.linspace(4, 3, 16)}).to_csv(tmp_path / "a.csv",
+                                                                                          index=False)
+    pd.DataFrame({"step": steps, "eval_loss": 3.5, "eval_code_loss": 3.6, "loss": 3.0}).to_csv(tmp_path / "b.csv",
+                                                                                            index=False)
+    pd.DataFrame({"step": steps, "accuracy": 0.5}).to_csv(tmp_path / "c.csv", index=False)  # no loss
+    (tmp_path / "d.csv").write_text("step,loss\n")  # no steps
+    one, two = sl.ingest(tmp_path, n_jobs=1), sl.ingest(tmp_path, n_jobs=2, progress=False)
+    _same(one, two)
+    assert "rows replaced by a restart" in set(one.skipped["reason"]) and one.notes
+    pd.DataFrame({"step": steps, "loss": 3.0, "lr": -1.0}).to_csv(tmp_path / "e.csv", index=False)
+    errors = []
+    for n_jobs in (1, 2):
+        with pytest.raises(sl.InputError) as err:
+            sl.ingest(tmp_path, n_jobs=n_jobs, progress=False)
+        errors.append(str(err.value))
+    assert errors[0] == errors[1] and "lr must be >= 0" in errors[0]

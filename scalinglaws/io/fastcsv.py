@@ -113,13 +113,11 @@ def read_fast(path: Path, sep: str) -> pd.DataFrame | None:
         if isinstance(dtypes[name], pd.StringDtype):
             values = pd.array(column, dtype=dtypes[name])
         else:
-            values = _numbers(column, n)
+            values = _numbers(column, n)  # float64 where the C engine's column is (types), or has NaN
             if values.dtype == np.float64 and not (np.isfinite(values).all() if not column.null_count else
                                                    np.count_nonzero(np.isnan(values)) == column.null_count
                                                    and not np.isinf(values).any()):
                 return None  # a nan/inf cell: text to the C engine
-            elif dtypes[name] == np.float64:
-                values = values.astype(np.float64)
         del column
         out[name] = values
     return pd.DataFrame(out, copy=False)
