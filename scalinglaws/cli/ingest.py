@@ -35,8 +35,8 @@ def _formats_help() -> str:
 @click.option("--diverge-factor", type=opt.Number(), default=1.25, show_default=True,
               help="A run whose final loss exceeds its best by this factor is flagged as diverged.")
 @click.option("--n-jobs", type=opt.Count(1, all_cores=True), default=None,
-              help="Worker processes reading the logs (-1: every core; default: every core for folders of many "
-                   "logs).")
+              help="Worker processes reading the logs (-1: every core; default: every core for folders of 4,096 "
+                   "logs or more, else this process).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @opt.log_options
 def command(paths, out, points_out, runs_out, ema, ema_unit, at_tokens, at_flops, diverge_factor, strict,

@@ -182,7 +182,7 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
     tracking_uri : str, optional
         An MLflow tracking server (``http://host:5000``): ``paths`` not on disk name its experiments.
     n_jobs : int, optional
-        Worker processes reading the logs (-1: every core). Default: every core for folders of more than
+        Worker processes reading the logs (-1: every core). Default: every core for folders of at least
         :data:`PARALLEL_FROM` logs, else this process.
     progress : bool, optional
         A progress bar while reading; by default only on an interactive terminal.
@@ -278,8 +278,13 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
                     notes=tuple(dict.fromkeys(ctx.notes)))
 
 
-#: Folders with at least this many logs are read by worker processes (``n_jobs=None``).
-PARALLEL_FROM = 64
+#: Folders with at least this many logs are read by worker processes (``n_jobs=None``). Measured by
+#: benchmarks/ingest_states.py on 2 shared cores (docs/benchmarks.md): starting workers and sending the tables
+#: back cost more than they saved at every size up to 2,000 trainer states (1.3-2.1x the time in one process,
+#: the gap closing with size), so the default stays in this process up to here; ``n_jobs`` chooses.
+PARALLEL_FROM = 4096
+#: Folders with at least this many logs show a progress bar on a terminal (``progress=None``).
+PROGRESS_FROM = 64
 
 
 def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False, n_jobs: int | None = None,
@@ -293,7 +298,7 @@ def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False
 
     if n_jobs is None:
         n_jobs = -1 if len(found) >= PARALLEL_FROM else 1
-    if progress is None and len(found) < PARALLEL_FROM:
+    if progress is None and len(found) < PROGRESS_FROM:
         progress = False  # a bar only where reading takes a while
     ready = None if n_jobs == 1 else dict(keys or {})
     tasks = [(get_format(item.format).parse, item.path, ctx.fresh(item.root), item.named or strict, ready)
