@@ -280,8 +280,8 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
 
 #: Folders with at least this many logs are read by worker processes (``n_jobs=None``). Measured by
 #: benchmarks/ingest_states.py on 2 shared cores (docs/benchmarks.md): starting workers and sending the tables
-#: back cost more than they saved at every size up to 2,000 trainer states (1.3-2.1x the time in one process,
-#: the gap closing with size), so the default stays in this process up to here; ``n_jobs`` chooses.
+#: back cost more than they saved below about 1,000 trainer states (1.6-2.2x the time in one process) and were
+#: even at best (0.96-1.3x) at 1,000-2,000, so the default stays in this process up to here; ``n_jobs`` chooses.
 PARALLEL_FROM = 4096
 #: Folders with at least this many logs show a progress bar on a terminal (``progress=None``).
 PROGRESS_FROM = 64
