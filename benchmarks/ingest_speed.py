@@ -1,28 +1,36 @@
-"""Benchmark: ingesting a 10-million-row CSV curves file, against a bare ``pandas.read_csv`` of the same file.
+"""Benchmark: ingesting a 10-million-row CSV curves file, against a bare ``pandas.read_csv`` of the same file,
+idle and with both cores busy.
 
-    python benchmarks/ingest_speed.py [--rows 10000000] [--repeats 5] [--file curves.csv]
+    python benchmarks/ingest_speed.py [--rows 10000000] [--repeats 5] [--file curves.csv] [--load 2]
 
 Data: a curves file written by this script (seeded) in a temporary folder: 100 runs × 100,000 steps, columns
 run, step, tokens, lr, loss (~450 MB), unless ``--file`` names an existing one.
 
-Time: both methods run in this process, alternating, after one untimed warm-up call each; the table gives
-the median, min and max of ``--repeats`` calls and the ratio of the medians. (Timing each call in a fresh
-process instead was tried: the first touch of ~1 GB of fresh memory then costs 0.2-0.8 s at random on this
-2-core machine, for either method, which drowns the difference being measured.) Memory: each method runs once
-more in a fresh Python process, which reports its peak resident memory above what it held before the call.
-"Frame size" is the ``memory_usage(deep=True)`` of the DataFrame ``read_csv`` returns.
+Methods, all in this process, alternating, after one untimed warm-up call each:
 
-``scalinglaws.ingest`` does more than read the file: it classifies the columns, checks every value, settles
-restarts, fills tokens, checks every run for divergence and unit problems, and builds the runs table.
-Targets (issue #4): ingest time at most 2x the bare read (median of the repeats, measured in the same run);
-peak memory under 3x the frame size.
+* ``pandas.read_csv`` — the bare C engine (this pandas reads large local files with a thread per core);
+* ``scalinglaws.ingest`` — as installed: large CSV/TSV logs are read by pyarrow where it is installed
+  (:mod:`scalinglaws.io.fastcsv`; the same table as the C engine), then classified, checked and settled;
+* ``ingest, C engine`` — the same ingest with the pyarrow reader switched off (what it was before);
+* ``polars.read_csv`` — a reference only (not used by scalinglaws), when polars is installed.
+
+Phases: **idle** (whatever else runs on the machine: see the load average printed), then **busy**, with
+``--load`` processes spinning (``while True: pass``) started by this script and killed in a ``finally``. Each
+phase gives the median, min and max of ``--repeats`` calls, and the ratio of the medians to the bare
+``read_csv`` measured in the same phase. Memory: each method runs once more in a fresh Python process, which
+reports its peak resident memory above what it held before the call (idle). "Frame size" is the
+``memory_usage(deep=True)`` of the DataFrame ``read_csv`` returns.
+
+Targets (issue 18): ingest at most 1.0x the bare read (median, same phase), peak memory under 3x the frame.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
+import multiprocessing
 import os
 import platform
 import resource
@@ -50,19 +58,65 @@ def write_curves(path: Path, rows: int, runs: int = 100) -> None:
     frame.to_csv(path, index=False, float_format="%.6g")
 
 
+def _spin() -> None:  # pragma: no cover - runs in the load processes
+    while True:
+        pass
+
+
+@contextlib.contextmanager
+def cpu_load(processes: int):
+    """``processes`` processes spinning on a core each while the block runs; killed when it ends."""
+    context = multiprocessing.get_context("spawn")  # small fresh processes, not copies of this one's memory
+    spinners = [context.Process(target=_spin, daemon=True) for _ in range(processes)]
+    try:
+        for p in spinners:
+            p.start()
+        time.sleep(0.5)  # let the scheduler see them
+        yield
+    finally:
+        for p in spinners:
+            p.kill()
+        for p in spinners:
+            p.join()
+
+
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+METHODS = {"read_csv": "pandas.read_csv", "ingest": "scalinglaws.ingest", "ingest_c": "ingest, C engine",
+           "polars": "polars.read_csv (reference)"}
+
+
 def call(method: str, path: Path) -> dict:
     """Run one method on ``path``; return its seconds and what it read."""
     import pandas as pd
 
     import scalinglaws as sl
+    from scalinglaws.io import fastcsv
 
     t0 = time.perf_counter()
     if method == "read_csv":
         frame = pd.read_csv(path)
         seconds = time.perf_counter() - t0
         return {"seconds": seconds, "frame_mb": frame.memory_usage(deep=True).sum() / 2**20, "rows": len(frame)}
-    result = sl.ingest(path)
-    seconds = time.perf_counter() - t0
+    if method == "polars":
+        import polars as pl
+
+        frame = pl.read_csv(path)
+        return {"seconds": time.perf_counter() - t0, "rows": len(frame)}
+    threshold = fastcsv.FAST_FROM
+    if method == "ingest_c":
+        fastcsv.FAST_FROM = float("inf")
+    try:
+        t0 = time.perf_counter()
+        result = sl.ingest(path)
+        seconds = time.perf_counter() - t0
+    finally:
+        fastcsv.FAST_FROM = threshold
     return {"seconds": seconds, "rows": len(result.curves), "runs": len(result.runs),
             "diverged": int(result.runs["diverged"].sum()), "skipped": int(result.skipped["count"].sum())}
 
@@ -80,7 +134,12 @@ def peak_rss_kib() -> int:
 def worker(method: str, path: str) -> None:
     """One call in this (fresh) process: print its peak memory above the start as JSON."""
     import scalinglaws  # noqa: F401  (imports are not counted)
+    import scalinglaws.io.fastcsv  # noqa: F401
 
+    with contextlib.suppress(ImportError):
+        import pyarrow.csv  # noqa: F401
+    if method == "polars":
+        import polars  # noqa: F401
     before = peak_rss_kib()
     call(method, Path(path))
     print(json.dumps({"peak_mb": (peak_rss_kib() - before) / 1024}))
@@ -92,16 +151,38 @@ def peak_memory(method: str, path: Path) -> float:
     return json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"]
 
 
+def measure(methods, path: Path, repeats: int) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {m: [] for m in methods}
+    for method in methods:
+        call(method, path)  # warm-up: imports, the file in the page cache
+    for _ in range(repeats):
+        for method in methods:
+            gc.collect()
+            results[method].append(call(method, path))
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--load", type=int, default=2, help="spinning processes in the busy phase")
     parser.add_argument("--file", type=Path, help="an existing curves CSV to use instead of writing one")
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
         return
+    import pandas as pd
+
+    from scalinglaws.io import fastcsv
+    from scalinglaws.io.tables import markdown_table
+
+    methods = ["read_csv", "ingest", "ingest_c"]
+    with contextlib.suppress(ImportError):
+        import polars  # noqa: F401
+
+        methods.append("polars")
     with tempfile.TemporaryDirectory() as tmp:
         path = args.file
         if path is None:
@@ -109,41 +190,43 @@ def main() -> None:
             t0 = time.perf_counter()
             write_curves(path, args.rows)
             print(f"wrote {path.stat().st_size / 2**20:.0f} MB in {time.perf_counter() - t0:.0f} s")
-        results: dict[str, list[dict]] = {"read_csv": [], "ingest": []}
-        for method in results:
-            call(method, path)  # warm-up: imports, the file in the page cache
-        for _ in range(args.repeats):
-            for method in results:
-                gc.collect()
-                results[method].append(call(method, path))
-        peaks = {method: peak_memory(method, path) for method in results}
         size = path.stat().st_size / 2**20
-    import pandas as pd
-
-    from scalinglaws.io.tables import markdown_table
-
-    frame_mb = results["read_csv"][0]["frame_mb"]
-    rows = results["read_csv"][0]["rows"]
+        phases = {}
+        loads = {"idle": load_average()}
+        phases["idle"] = measure(methods, path, args.repeats)
+        with cpu_load(args.load):
+            phases["busy"] = measure(methods, path, args.repeats)
+            loads["busy"] = load_average()
+        peaks = {method: peak_memory(method, path) for method in methods}
+    frame_mb = phases["idle"]["read_csv"][0]["frame_mb"]
+    rows = phases["idle"]["read_csv"][0]["rows"]
     print(f"{rows:,} rows, {size:.0f} MB file, frame {frame_mb:.0f} MB; {platform.machine()}, {os.cpu_count()} CPUs, "
-          f"Python {platform.python_version()}, pandas {pd.__version__}; {args.repeats} alternating repeats, "
-          "in this process; memory in fresh processes")
+          f"Python {platform.python_version()}, pandas {pd.__version__}, pyarrow reader "
+          f"{'installed' if fastcsv.available() else 'absent'}; {args.repeats} alternating repeats per phase, in "
+          f"this process; memory in fresh processes (idle)")
+    print(f"load average (1, 5, 15 min) at the start of the idle phase: {loads['idle']}; in the busy phase "
+          f"({args.load} spinning processes): {loads['busy']}")
     print()
-    medians, table = {}, []
-    for method, runs in results.items():
-        seconds = np.array([r["seconds"] for r in runs])
-        medians[method] = float(np.median(seconds))
-        table.append({"method": "pandas.read_csv" if method == "read_csv" else "scalinglaws.ingest",
-                      "median (s)": medians[method], "min (s)": float(seconds.min()), "max (s)": float(seconds.max()),
-                      "peak memory above start (MB)": f"{peaks[method]:.0f}",
-                      "peak / frame size": f"{peaks[method] / frame_mb:.2f}x"})
+    table, medians = [], {}
+    for phase, results in phases.items():
+        base = float(np.median([r["seconds"] for r in results["read_csv"]]))
+        for method, runs in results.items():
+            seconds = np.array([r["seconds"] for r in runs])
+            medians[phase, method] = float(np.median(seconds))
+            table.append({"phase": phase, "method": METHODS[method], "median (s)": medians[phase, method],
+                          "min (s)": float(seconds.min()), "max (s)": float(seconds.max()),
+                          "/ read_csv": f"{medians[phase, method] / base:.2f}x",
+                          "peak memory (MB)": f"{peaks[method]:.0f}",
+                          "peak / frame": f"{peaks[method] / frame_mb:.2f}x"})
     print(markdown_table(pd.DataFrame(table), ".2f"))
-    paired = np.median([b["seconds"] / a["seconds"] for a, b in zip(results["read_csv"], results["ingest"])])
-    ratio = medians["ingest"] / medians["read_csv"]
-    memory = peaks["ingest"] / frame_mb
-    last = results["ingest"][-1]
     print()
-    print(f"ingest / read_csv: {ratio:.2f}x of medians (median of paired ratios {paired:.2f}x; target <= 2x); "
-          f"ingest peak memory {memory:.2f}x the frame (target < 3x)")
+    for phase in phases:
+        ratio = medians[phase, "ingest"] / medians[phase, "read_csv"]
+        before = medians[phase, "ingest_c"] / medians[phase, "read_csv"]
+        print(f"{phase}: ingest / read_csv {ratio:.2f}x (target <= 1.0x); with the C engine {before:.2f}x")
+    print(f"ingest peak memory {peaks['ingest'] / frame_mb:.2f}x the frame (target < 3x; C engine "
+          f"{peaks['ingest_c'] / frame_mb:.2f}x)")
+    last = phases["idle"]["ingest"][-1]
     print(f"ingest found {last['runs']} runs, {last['rows']:,} rows, {last['diverged']} diverged, "
           f"{last['skipped']} skipped")
 

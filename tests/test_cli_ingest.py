@@ -230,3 +230,30 @@ def test_blank_run_name_is_named_with_its_line(capsys, tmp_path):
     path.write_text("run,step,loss\na,1,3.0\n  ,2,2.5\n")
     line = one_line_error(capsys, "ingest", path)
     assert f"{path}, line 3" in line and "run name is blank" in line
+
+
+def test_fit_reads_logs_with_the_same_strict_and_ema_options_as_ingest(capsys, tmp_path):
+    """``fit`` on logs takes ingest's --strict, --ema and --ema-unit, and passes them to the same library calls."""
+    import scalinglaws as sl
+
+    runs = _copy(LOGS / "mlflow", tmp_path / "mlflow")
+    metric = sorted(runs.rglob("metrics/train_loss"))[0]
+    metric.write_text(metric.read_text()[:-6])
+    line = one_line_error(capsys, "fit", runs, "--law", "chinchilla", "--strict")
+    assert "train_loss, line" in line and "incomplete" in line
+    mixed = LOGS / "mixed"
+    code, wide, err = run(capsys, "fit", mixed, "--how", "ema", "--metric", "eval", "--ema", "4000", "--format",
+                          "json")
+    assert code == 0, err
+    code, narrow, err = run(capsys, "fit", mixed, "--how", "ema", "--metric", "eval", "--ema", "1", "--format",
+                            "json")
+    assert code == 0, err
+    expected = sl.read_input(str(mixed), sl.io.ReadOptions(logs=sl.io.LogOptions(how="ema", metric="eval",
+                                                                                  ema=4000))).table
+    other = sl.read_input(str(mixed), sl.io.ReadOptions(logs=sl.io.LogOptions(how="ema", metric="eval",
+                                                                               ema=1))).table
+    assert not np.allclose(expected["loss"], other["loss"])  # the window matters here, so the option is read
+    assert wide != narrow
+    code, default, err = run(capsys, "fit", mixed, "--how", "ema", "--metric", "eval", "--format", "json")
+    code, ten, err = run(capsys, "fit", mixed, "--how", "ema", "--metric", "eval", "--ema", "10", "--format", "json")
+    assert default == ten  # the default window is ingest's

@@ -16,10 +16,13 @@ from . import options as opt
 from .output import Session
 
 
-def log_settings(runs_file, how, metric, regex, keys, n_count, skip_bad_lines) -> LogOptions:
-    """The log options of a command, as the library's :class:`LogOptions`."""
+def log_settings(runs_file, how, metric, regex, keys, n_count, skip_bad_lines, ema=10, ema_unit="steps",
+                 strict=False, tracking_uri=None) -> LogOptions:
+    """The log options of a command (:func:`~scalinglaws.cli.options.log_options`), as the library's
+    :class:`LogOptions`."""
     return LogOptions(runs=runs_file, regex=regex, keys=dict(keys) or None, params=n_count.replace("-", "_"),
-                      skip_bad_lines=skip_bad_lines, how=how, metric=metric)
+                      skip_bad_lines=skip_bad_lines, how=how, metric=metric, ema=ema, ema_unit=ema_unit,
+                      strict=strict, tracking_uri=tracking_uri)
 
 
 def fitter_settings(loss, delta, top_k, seed, random_starts) -> dict:
@@ -50,7 +53,7 @@ def fitter_settings(loss, delta, top_k, seed, random_starts) -> dict:
 @opt.log_options
 def command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, cols, loss, delta, top_k, seed,
             random_starts, budgets, schedules, recipe, model_error, n_boot, n_jobs, quiet, runs_file, how, metric,
-            regex, keys, n_count, skip_bad_lines):
+            regex, keys, n_count, skip_bad_lines, ema, ema_unit, strict, tracking_uri):
     """Fit a law to the runs in FILE: a table of runs (CSV, TSV, JSONL, JSON or Parquet; one row per run), or
     training logs (a folder, or a log file of any format 'scalinglaws ingest' reads), whose runs become points.
 
@@ -61,7 +64,8 @@ def command(file, law_name, fix, tie, bound, grids, log_params, out, plot_path, 
     """
     session = Session(inputs=[file, runs_file])
     law = make_law(law_name, fix=dict(fix), tie=dict(tie), bounds=dict(bound), grid=dict(grids), log=log_params)
-    logs = log_settings(runs_file, how, metric, regex, keys, n_count, skip_bad_lines)
+    logs = log_settings(runs_file, how, metric, regex, keys, n_count, skip_bad_lines, ema, ema_unit, strict,
+                        tracking_uri)
     settings = fitter_settings(loss, delta, top_k, seed, random_starts)
     curve = law.capabilities.curve
     if not curve and (schedules or recipe != "converged"):

@@ -28,37 +28,28 @@ def _formats_help() -> str:
 @click.option("--points", "points_out", type=click.Path(path_type=str),
               help="Write one point per run here (.csv, .tsv, .jsonl, .parquet), ready for 'scalinglaws fit'.")
 @click.option("--runs-out", type=click.Path(path_type=str), help="Write the runs table (metadata, flags) here.")
-@click.option("--ema", type=opt.Number(), default=10, show_default=True,
-              help="Window of --how ema, in steps (or tokens with --ema-unit tokens): values logged within it "
-                   "are averaged, the latest weighted most.")
-@click.option("--ema-unit", type=click.Choice(["steps", "tokens"]), default="steps", show_default=True,
-              help="The unit of --ema.")
 @click.option("--at-tokens", type=opt.NumberList("1e9,2e9"),
               help="Points at these token counts of every run (e.g. 1e9,2e9), not at the end.")
 @click.option("--at-flops", type=opt.NumberList("1e18,3e18"),
               help="Points at these compute budgets of every run (FLOPs, e.g. 1e18,3e18).")
 @click.option("--diverge-factor", type=opt.Number(), default=1.25, show_default=True,
               help="A run whose final loss exceeds its best by this factor is flagged as diverged.")
-@click.option("--strict", is_flag=True,
-              help="Stop at the first log of a folder that cannot be read (by default it is skipped, and said).")
-@click.option("--tracking-uri", metavar="URI",
-              help="An MLflow tracking server (http://host:5000): PATHS are its experiments (names or ids). "
-                   "A path mlflow://host:port/EXPERIMENT names one without this option.")
 @click.option("--n-jobs", type=opt.Count(1, all_cores=True), default=None,
-              help="Worker processes reading the logs (-1: every core; default: every core for folders of many "
-                   "logs).")
+              help="Worker processes reading the logs (-1: every core; default: every core for folders of 4,096 "
+                   "logs or more, else this process).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @opt.log_options
 def command(paths, out, points_out, runs_out, ema, ema_unit, at_tokens, at_flops, diverge_factor, strict,
             tracking_uri, n_jobs, quiet, runs_file, how, metric, regex, keys, n_count, skip_bad_lines):
     session = Session(inputs=[*paths, runs_file])
-    logs = log_settings(runs_file, how, metric, regex, keys, n_count, skip_bad_lines)
+    logs = log_settings(runs_file, how, metric, regex, keys, n_count, skip_bad_lines, ema, ema_unit, strict,
+                        tracking_uri)
     from dataclasses import replace
 
     from ..exceptions import InputError
 
-    ingested = replace(logs, diverge_factor=diverge_factor, strict=strict, tracking_uri=tracking_uri,
-                       n_jobs=n_jobs, progress=False if quiet else None).ingest(list(paths))
+    ingested = replace(logs, diverge_factor=diverge_factor, n_jobs=n_jobs,
+                       progress=False if quiet else None).ingest(list(paths))
     if not len(ingested.runs):
         session.say(ingested.summary())
         raise InputError("no run could be read", path=", ".join(paths),

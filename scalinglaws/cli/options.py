@@ -218,6 +218,17 @@ def log_options(command):
                      show_default=True, help="Logs: N counted from a model config.json without or with embeddings."),
         click.option("--skip-bad-lines", is_flag=True,
                      help="Logs: skip (and count) malformed or cut-off lines instead of stopping."),
+        click.option("--ema", type=Number(), default=10, show_default=True,
+                     help="Logs: the window of --how ema, in steps (or tokens with --ema-unit tokens): values "
+                          "logged within it are averaged, the latest weighted most."),
+        click.option("--ema-unit", type=click.Choice(["steps", "tokens"]), default="steps", show_default=True,
+                     help="Logs: the unit of --ema."),
+        click.option("--strict", is_flag=True,
+                     help="Logs: stop at the first log of a folder that cannot be read (by default it is skipped, "
+                          "and said)."),
+        click.option("--tracking-uri", metavar="URI",
+                     help="Logs: an MLflow tracking server (http://host:5000) whose experiments (names or ids) the "
+                          "paths name. A path mlflow://host:port/EXPERIMENT names one without this option."),
     )(command)
 
 

@@ -182,7 +182,7 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
     tracking_uri : str, optional
         An MLflow tracking server (``http://host:5000``): ``paths`` not on disk name its experiments.
     n_jobs : int, optional
-        Worker processes reading the logs (-1: every core). Default: every core for folders of more than
+        Worker processes reading the logs (-1: every core). Default: every core for folders of at least
         :data:`PARALLEL_FROM` logs, else this process.
     progress : bool, optional
         A progress bar while reading; by default only on an interactive terminal.
@@ -209,16 +209,22 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
     if runs is not None:
         sidecars = [Path(runs), *sidecars]
     sidecar = _sidecars(sidecars)
-    tables = read_logs(found, ctx, strict=strict, n_jobs=n_jobs, progress=progress)
+    tables = read_logs(found, ctx, strict=strict, n_jobs=n_jobs, progress=progress, keys=keys or {})
     parts: list[tuple[LogTable, pd.DataFrame, dict, Found]] = []
     blocks: list[tuple[np.ndarray, list[str]]] = []  # each settled frame's run blocks: starts and names
     logged: dict[str, list[str]] = {}  # metric names of each log, for messages
-    for table, item in tables:
+    for table, item, ready in tables:
         ctx.root = item.root
         metrics = [str(c) for c in table.frame.columns if c not in ("run", "step")]
         logged[table.path] = metrics
-        frame, chosen = _canonical(table, keys or {}, ctx)
-        if frame.empty:
+        if ready is None:
+            frame, chosen = _canonical(table, keys or {}, ctx)
+        else:  # done by the worker that read the log: what it noted is noted here, in the same order
+            ctx.notes.extend(ready.notes)
+            if ready.error is not None:
+                raise ready.error
+            frame, chosen = ready.frame, ready.chosen
+        if (frame.empty if ready is None else ready.empty):
             ctx.skip(table.path, "logs with no logged steps")
             continue
         if "loss" not in chosen and "eval_loss" not in chosen:
@@ -227,7 +233,11 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
                 raise error
             ctx.skip(table.path, "logs with no loss metric", str(error))
             continue
-        settled, starts, names = _settle(frame, table, ctx)
+        if ready is None or ready.settled is None:
+            settled, starts, names = _settle(frame, table, ctx)
+        else:
+            ctx.skipped.update(ready.skipped)
+            settled, starts, names = ready.settled
         for name in names:
             if not name.strip():  # a run name of spaces only
                 i = int(np.flatnonzero((frame["run"] == name).to_numpy())[0])
@@ -268,25 +278,33 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
                     notes=tuple(dict.fromkeys(ctx.notes)))
 
 
-#: Folders with at least this many logs are read by worker processes (``n_jobs=None``).
-PARALLEL_FROM = 64
+#: Folders with at least this many logs are read by worker processes (``n_jobs=None``). Measured by
+#: benchmarks/ingest_states.py on 2 shared cores (docs/benchmarks.md): starting workers and sending the tables
+#: back cost more than they saved below about 1,000 trainer states (1.6-2.2x the time in one process) and were
+#: even at best (0.96-1.3x) at 1,000-2,000, so the default stays in this process up to here; ``n_jobs`` chooses.
+PARALLEL_FROM = 4096
+#: Folders with at least this many logs show a progress bar on a terminal (``progress=None``).
+PROGRESS_FROM = 64
 
 
 def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False, n_jobs: int | None = None,
-              progress: bool | None = None) -> list[tuple[LogTable, Found]]:
+              progress: bool | None = None, keys: Mapping[str, str] | None = None
+              ) -> list[tuple[LogTable, Found, "_Ready | None"]]:
     """Parse every log (in worker processes when there are many), each with a fresh context whose counts are
     added to ``ctx``. A log the user named that fails raises; one met in a folder is skipped with its reason
-    (unless ``strict``)."""
+    (unless ``strict``). Worker processes also pick each table's metrics (``keys``) and settle its restarts
+    (:class:`_Ready`); in this process that is left to the caller."""
     from .._parallel import run_tasks
 
     if n_jobs is None:
         n_jobs = -1 if len(found) >= PARALLEL_FROM else 1
-    if progress is None and len(found) < PARALLEL_FROM:
+    if progress is None and len(found) < PROGRESS_FROM:
         progress = False  # a bar only where reading takes a while
-    tasks = [(get_format(item.format).parse, item.path, ctx.fresh(item.root), item.named or strict)
+    ready = None if n_jobs == 1 else dict(keys or {})
+    tasks = [(get_format(item.format).parse, item.path, ctx.fresh(item.root), item.named or strict, ready)
              for item in found]
     results = run_tasks(_read_one, tasks, n_jobs=n_jobs, progress=progress, description="reading logs")
-    out: list[tuple[LogTable, Found]] = []
+    out: list[tuple[LogTable, Found, _Ready | None]] = []
     for item, (tables, sub, error) in zip(found, results):
         ctx.absorb(sub)
         if error is not None:
@@ -296,14 +314,54 @@ def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False
                                                         else "unreadable logs")
             ctx.skip(item.path, reason, str(error))
             continue
-        out.extend((table, item) for table in tables)
+        out.extend((table, item, prepared) for table, prepared in tables)
     return out
 
 
-def _read_one(parse, path, ctx: ParseContext, raising: bool):
-    """One log: (its tables, its context, None) or ([], its context, the error that stopped it)."""
+@dataclass
+class _Ready:
+    """A table's canonical frame (metrics renamed to roles) and its settled frame, made by the worker that read
+    it, with what doing so noted (``notes``, ``skipped``) or the error it met, for the caller to replay."""
+
+    frame: pd.DataFrame | None = None  # kept only where the caller needs its rows (a blank run name)
+    chosen: dict | None = None
+    empty: bool = False
+    settled: tuple | None = None
+    notes: list = field(default_factory=list)
+    skipped: Counter = field(default_factory=Counter)
+    error: InputError | None = None
+
+
+def _prepare(table: LogTable, keys: Mapping[str, str]) -> _Ready:
+    """:func:`_canonical` and :func:`_settle` of one table, as the caller's loop would run them."""
+    record = ParseContext()
     try:
-        return parse(path, ctx), ctx, None
+        frame, chosen = _canonical(table, keys, record)
+    except InputError as err:
+        return _Ready(notes=record.notes, error=err)
+    ready = _Ready(chosen=chosen, notes=record.notes, empty=frame.empty)
+    if frame.empty or ("loss" not in chosen and "eval_loss" not in chosen):
+        return ready  # the caller skips it, or raises
+    settled = _settle(frame, table, record)
+    ready.settled, ready.skipped = settled, record.skipped
+    if not all(name.strip() for name in settled[2]):
+        ready.frame = frame  # the caller names the line of the blank name
+    return ready
+
+
+def _read_one(parse, path, ctx: ParseContext, raising: bool, keys: Mapping[str, str] | None = None):
+    """One log: (its tables, its context, None) or ([], its context, the error that stopped it). With ``keys``
+    (in a worker), each table comes with its :func:`_prepare`; else with None."""
+    try:
+        tables = parse(path, ctx)
+        if keys is None:
+            return [(table, None) for table in tables], ctx, None
+        out = []
+        for table in tables:
+            ready = _prepare(table, keys)
+            table.frame = table.frame.iloc[:0]  # the caller asks only for its columns: the rows stay here
+            out.append((table, ready))
+        return out, ctx, None
     except InputError as err:
         return [], ctx, err
     except (MemoryError, KeyboardInterrupt):
@@ -409,20 +467,48 @@ def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> tuple[pd
             return (frame, *run_blocks(frame["run"])[:2])
     ordered = frame if order is None else frame.iloc[order].reset_index(drop=True)
     run_of = np.r_[0, np.cumsum(~same)]  # run number of each (ordered) row
-    # a segment starts where a run's step goes back (a resumed run); rows of earlier segments at or after the
-    # step a later segment starts from were logged again, and are replaced
-    segment = np.r_[0, np.cumsum(~same | (s[1:] < s[:-1]))]
-    first = pd.DataFrame({"run": run_of, "segment": segment, "step": s}).groupby("segment", sort=True).agg(
-        run=("run", "first"), start=("step", "min"))
-    later = first.iloc[::-1].groupby("run", sort=False)["start"].cummin()
-    later = later.groupby(first["run"].iloc[::-1], sort=False).shift(1).iloc[::-1]
-    replaced = s >= later.reindex(segment).to_numpy()  # NaN (no later segment) compares False
-    if replaced.any():
-        ctx.skipped[(table.path, "rows replaced by a restart")] += int(replaced.sum())
-        ordered, run_of = ordered.loc[~replaced], run_of[~replaced]
-    ordered = ordered.assign(_run=run_of).groupby(["_run", "step"], sort=True, as_index=False).last()
-    ordered = ordered.drop(columns="_run")[list(frame.columns)]  # split rows of one step merged, in run order
+    back = same & (s[1:] < s[:-1])
+    if back.any():
+        # a segment starts where a run's step goes back (a resumed run); rows of earlier segments at or after
+        # the step a later segment starts from were logged again, and are replaced
+        segment = np.r_[0, np.cumsum(~same | back)]
+        first = pd.DataFrame({"run": run_of, "segment": segment, "step": s}).groupby("segment", sort=True).agg(
+            run=("run", "first"), start=("step", "min"))
+        later = first.iloc[::-1].groupby("run", sort=False)["start"].cummin()
+        later = later.groupby(first["run"].iloc[::-1], sort=False).shift(1).iloc[::-1]
+        replaced = s >= later.reindex(segment).to_numpy()  # NaN (no later segment) compares False
+        if replaced.any():
+            ctx.skipped[(table.path, "rows replaced by a restart")] += int(replaced.sum())
+            ordered, run_of = ordered.loc[~replaced].reset_index(drop=True), run_of[~replaced]
+    ordered = _merge_steps(ordered, run_of)  # split rows of one step merged, in run order
     return (ordered, *run_blocks(ordered["run"])[:2])
+
+
+def _merge_steps(frame: pd.DataFrame, run_of: np.ndarray) -> pd.DataFrame:
+    """One row per run and step, sorted by run number and step, each metric its last logged (non-NaN) value
+    among the rows of that step: what ``groupby(["_run", "step"], sort=True).last()`` gives, in numpy (a
+    groupby costs milliseconds, and a folder of trainer states has one such frame per file)."""
+    steps = frame["step"].to_numpy()
+    n = len(steps)
+    if n and not np.all((run_of[1:] > run_of[:-1]) | ((run_of[1:] == run_of[:-1]) & (steps[1:] >= steps[:-1]))):
+        order = np.lexsort((steps, run_of))  # stable: rows of one step keep their logged order
+        frame, steps, run_of = frame.iloc[order].reset_index(drop=True), steps[order], run_of[order]
+    starts = np.flatnonzero(np.r_[True, (run_of[1:] != run_of[:-1]) | (steps[1:] != steps[:-1])]) if n else \
+        np.zeros(0, dtype=np.intp)
+    if len(starts) == n:
+        return frame
+    rows = np.arange(n)
+    out = {}
+    for column in frame.columns:
+        if column == "run":
+            out[column] = frame[column].iloc[starts].reset_index(drop=True)
+        elif column == "step":
+            out[column] = steps[starts]
+        else:
+            values = frame[column].to_numpy()
+            last = np.maximum.reduceat(np.where(np.isnan(values), -1, rows), starts)
+            out[column] = np.where(last >= 0, values[last], np.nan)
+    return pd.DataFrame(out, copy=False)
 
 
 def _tell_apart(parts, blocks, ctx: ParseContext) -> None:

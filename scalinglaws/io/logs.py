@@ -204,24 +204,45 @@ def wide_from_records(records: list[dict], run: str, step_key: str, dropped: Cou
     returned so the caller can mention it. With ``dropped``, a key with some numbers is a metric whose other
     values (text such as ``"2.31"``) are not read, and counted in ``dropped[key]``.
     """
-    numeric: dict[str, list] = {}
-    other: Counter = Counter()
     n = len(records)
-    for i, record in enumerate(records):
-        for key, value in record.items():
-            if key == step_key or value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                other[key] += 1
-                continue
-            numeric.setdefault(key, [None] * n)[i] = value
-    if dropped is not None:
-        for key in [k for k in other if k in numeric]:
-            dropped[key] += other.pop(key)
-    frame = pd.DataFrame({"run": run, "step": [r[step_key] for r in records]})
-    metrics = {key: logged_floats(values) for key, values in numeric.items() if key not in other}
+    # every key with a value, in the order of their first value; then each key's column, by comprehension
+    keys = dict.fromkeys(key for record in records for key, value in record.items()
+                         if value is not None and key != step_key)
+    numeric: dict[str, list] = {}
+    other: Counter = Counter()  # key -> values that are not numbers (text, lists, bools, media)
+    for key in keys:
+        values = [record.get(key) for record in records]
+        if {type(v) for v in values} <= _NUMBER_TYPES:
+            numeric[key] = values
+            continue
+        wrong = [v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in values]
+        if not any(wrong):  # numbers of other types (numpy's)
+            numeric[key] = values
+        elif dropped is not None and not all(w for w, v in zip(wrong, values) if v is not None):
+            # a metric with some values that are not numbers: those are not read, and counted
+            dropped[key] += sum(wrong)
+            numeric[key] = [None if w else v for w, v in zip(wrong, values)]
+        else:
+            other[key] += sum(wrong)
+    steps = [r[step_key] for r in records]
+    metrics = {key: _number_floats(values) for key, values in numeric.items()}
+    if n and not {"run", "step"} & metrics.keys():  # one frame, built from the columns
+        return pd.DataFrame({"run": run, "step": steps, **metrics}), sorted(other)
+    frame = pd.DataFrame({"run": run, "step": steps})
     frame = pd.concat([frame, pd.DataFrame(metrics)], axis=1) if metrics else frame
     return frame, sorted(other)
+
+
+_NUMBER_TYPES = {int, float, type(None)}
+
+
+def _number_floats(values: list) -> np.ndarray:
+    """:func:`logged_floats` of a list of ints, floats and None (not logged), without a loop in Python."""
+    out = np.array(values, dtype=float)  # None is NaN
+    bad = ~np.isfinite(out)
+    if bad.any() and np.count_nonzero(bad) != values.count(None):  # a logged NaN or inf (not a None): +inf
+        out[bad & np.fromiter((v is not None for v in values), dtype=bool, count=len(values))] = NONFINITE
+    return out
 
 
 def read_small_csv(path: Path, ctx: ParseContext) -> tuple[pd.DataFrame, np.ndarray]:

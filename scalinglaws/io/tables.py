@@ -103,9 +103,15 @@ def _read_delimited(path: Path, sep: str, compression: str | None, encoding: str
     options = {"keep_default_na": False, "na_values": [""]} if literal_nan else {}
     if header_only:
         options["nrows"] = 0
+    frame = None
+    if literal_nan and not header_only and compression is None and encoding == "utf-8-sig":
+        from .fastcsv import read_fast
+
+        frame = read_fast(path, sep)  # pyarrow, when installed, for large files: the same table, or None
     try:
-        frame = pd.read_csv(path, sep=sep, skip_blank_lines=False, compression=compression, encoding=encoding,
-                            engine="python" if len(sep) > 1 else "c", **options)
+        if frame is None:
+            frame = pd.read_csv(path, sep=sep, skip_blank_lines=False, compression=compression, encoding=encoding,
+                                engine="python" if len(sep) > 1 else "c", **options)
     except UnicodeDecodeError:
         decode_text(path, _read_bytes(path, compression))  # names the line of the first bad byte
         raise
