@@ -123,15 +123,20 @@ def _slope(x, y) -> float:
     return float(np.polyfit(np.log(x[good]), np.log(y[good]), 1)[0])
 
 
+def _frontier_and_budgets(fit, budgets, level: float, model_error: bool):
+    """The compute-optimal frontier over the drawn range and the table at the budgets (default
+    :func:`default_budgets`), both with their bands, for a law with an allocation."""
+    _check_allocation(fit)
+    budgets = default_budgets(fit) if budgets is None else np.atleast_1d(np.asarray(budgets, dtype=float))
+    return _frontier(fit, budgets, level, model_error), _budget_table(fit, budgets, level, model_error)
+
+
 def plot_loss_frontier(fit, budgets=None, *, level: float = 0.9, model_error: bool = True, ax=None):
     """(a) Loss (nats/token) against training compute C (FLOPs): the measured runs, the loss at the
     compute-optimal N and D with its ``level`` band, the fitted compute shaded and its end dotted, and the
     budgets (default :func:`default_budgets`) with their bands (``model_error=False``: the noise part alone). The
     title gives the loss at the largest budget."""
-    _check_allocation(fit)
-    budgets = default_budgets(fit) if budgets is None else np.atleast_1d(np.asarray(budgets, dtype=float))
-    frontier = _frontier(fit, budgets, level, model_error)
-    table = _budget_table(fit, budgets, level, model_error)
+    frontier, table = _frontier_and_budgets(fit, budgets, level, model_error)
     with style():
         fig, ax = _axes(ax)
         _shade_fitted(ax, fit)
@@ -164,10 +169,7 @@ def plot_allocation(fit, budgets=None, *, level: float = 0.9, model_error: bool 
     """(b) Compute-optimal N_opt (parameters) and D_opt (tokens) against C (FLOPs) with their ``level`` bands,
     the fitted compute shaded and its end dotted, and the budgets marked. The title gives the exponents of
     N_opt ∝ C^a and D_opt ∝ C^b (slopes of the drawn frontier)."""
-    _check_allocation(fit)
-    budgets = default_budgets(fit) if budgets is None else np.atleast_1d(np.asarray(budgets, dtype=float))
-    frontier = _frontier(fit, budgets, level, model_error)
-    table = _budget_table(fit, budgets, level, model_error)
+    frontier, table = _frontier_and_budgets(fit, budgets, level, model_error)
     with style():
         fig, ax = _axes(ax)
         _shade_fitted(ax, fit)
