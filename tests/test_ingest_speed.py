@@ -280,6 +280,49 @@ def test_a_folder_of_trainer_states_reads_the_same_with_and_without_orjson_in_wo
     assert fast.runs["diverged"].sum() == 1  # the NaN loss, read as a logged NaN by either reader
 
 
+def _tricky_states(root):
+    """States whose entries of one step agree, disagree, hold None or text, repeat keys, or go back (a restart)."""
+    t = lambda step, **kw: {"step": step, "epoch": step / 100, **kw}  # noqa: E731
+    histories = {
+        "agree": [t(10, loss=3.0, num_input_tokens_seen=640), t(10, eval_loss=3.2, num_input_tokens_seen=640),
+                  t(20, loss=2.9), t(20, eval_loss=3.1), t(20, eval_acc=0.5), t(30, loss=2.8)],
+        "disagree": [t(10, loss=3.0), t(10, loss=3.1, eval_loss=3.3), t(20, loss=2.9), t(20, loss=float("nan"))],
+        "none": [t(10, loss=3.0, grad_norm=None), t(10, grad_norm=1.5, eval_loss=3.2), t(20, loss=None),
+                 t(20, loss=2.9), t(30, loss=2.8, learning_rate=1e-4), t(30, learning_rate=None, eval_loss=3.0)],
+        "text": [t(10, loss=3.0, note="a"), t(10, note="a", eval_loss=3.2), t(20, loss="2.9"), t(20, loss=2.9),
+                 t(30, loss=2.7), t(30, loss=2.7, flag=True), t(30, flag=True)],
+        "restart": [t(10, loss=3.0), t(10, eval_loss=3.2), t(20, loss=2.9), t(20, eval_loss=3.1), t(10, loss=3.05),
+                    t(10, eval_loss=3.25), t(20, loss=2.95), t(30, loss=2.8), t(30, eval_loss=3.0)],
+        "ints": [t(10, loss=3, eval_loss=3.5), t(10, loss=3.0), t(20, loss=2.5), t(20, loss=2.5)],
+    }
+    for name, history in histories.items():
+        (root / name).mkdir()
+        (root / name / "trainer_state.json").write_text(json.dumps({"log_history": history}))
+
+
+def test_entries_of_one_step_merged_on_the_dicts_give_what_the_ingest_merge_gives(tmp_path, monkeypatch):
+    from scalinglaws.io import huggingface
+
+    _tricky_states(tmp_path)
+    write_states(tmp_path / "more", runs=3)
+    merged = sl.ingest(tmp_path, n_jobs=1)
+    monkeypatch.setattr(huggingface, "_merge_same_steps", lambda records: records)
+    _same(merged, sl.ingest(tmp_path, n_jobs=1))
+    assert "rows replaced by a restart" in set(merged.skipped["reason"])
+
+
+def test_running_median_is_the_pandas_rolling_median():
+    from scalinglaws.io.checks import _running_median
+
+    rng = np.random.default_rng(5)
+    for n in (5, 6, 7, 20, 21, 22, 57, 200, 399, 400):
+        for window in (5, 7, 21):
+            if window <= n:
+                values = np.round(rng.standard_normal(n), 1)  # ties, as logged losses have
+                expected = pd.Series(values).rolling(window, center=True, min_periods=1).median().to_numpy()
+                np.testing.assert_array_equal(_running_median(values, window), expected)
+
+
 @pytest.mark.parametrize("text", ['{"a": [1, {"b": 123456789012345678901234567890}]}', '{"a": NaN, "b": null}',
                                   '{"a": 1e400}', '{"a": -9223372036854775809, "c": 18446744073709551615}',
                                   '{"s": "\\ud800"}', '{"a": 1, "a": 2.5}', '[1.5, 2.25e-308, "x", true, null]'])

@@ -24,6 +24,7 @@ Nothing is dropped silently: skipped lines, replaced rows, superseded files and 
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -301,9 +302,17 @@ def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False
     if progress is None and len(found) < PROGRESS_FROM:
         progress = False  # a bar only where reading takes a while
     ready = None if n_jobs == 1 else dict(keys or {})
-    tasks = [(get_format(item.format).parse, item.path, ctx.fresh(item.root), item.named or strict, ready)
-             for item in found]
-    results = run_tasks(_read_one, tasks, n_jobs=n_jobs, progress=progress, description="reading logs")
+    roots = {item.root: Path(item.root).resolve() for item in found if item.root is not None}
+    tasks = [(get_format(item.format).parse, item.path, ctx.fresh(item.root, roots.get(item.root)),
+              item.named or strict, ready) for item in found]
+    if n_jobs == 1:
+        results = run_tasks(_read_one, tasks, n_jobs=1, progress=progress, description="reading logs")
+    else:  # workers take the logs in chunks: a round trip per log costs more than reading a small one
+        size = max(1, min(_CHUNK, -(-len(tasks) // (8 * _workers(n_jobs)))))
+        chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
+        results = [result for chunk in run_tasks(_read_chunk, [(chunk,) for chunk in chunks], n_jobs=n_jobs,
+                                                 progress=progress, description=f"reading logs ({size} a task)")
+                   for result in chunk]
     out: list[tuple[LogTable, Found, _Ready | None]] = []
     for item, (tables, sub, error) in zip(found, results):
         ctx.absorb(sub)
@@ -347,6 +356,20 @@ def _prepare(table: LogTable, keys: Mapping[str, str]) -> _Ready:
     if not all(name.strip() for name in settled[2]):
         ready.frame = frame  # the caller names the line of the blank name
     return ready
+
+
+#: At most this many logs in one task of a worker.
+_CHUNK = 64
+
+
+def _workers(n_jobs: int) -> int:
+    """How many workers joblib starts for ``n_jobs`` (-1: every core, -2: all but one, ...)."""
+    return max(1, (os.cpu_count() or 1) + 1 + n_jobs) if n_jobs < 0 else n_jobs
+
+
+def _read_chunk(tasks: Sequence[tuple]) -> list:
+    """:func:`_read_one` of each task, in a worker."""
+    return [_read_one(*task) for task in tasks]
 
 
 def _read_one(parse, path, ctx: ParseContext, raising: bool, keys: Mapping[str, str] | None = None):
@@ -589,10 +612,10 @@ def _combine(parts, blocks, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, 
 
 def _run_info(curves: pd.DataFrame, owners: Mapping[str, tuple], sidecar: Mapping[str, dict],
               params: str) -> pd.DataFrame:
-    rows = []
+    rows, seen = [], {}
     for run, (table, _, chosen, item) in owners.items():
         folder = Path(table.folder) if table.folder else Path(table.path).parent
-        meta = gather(run, table.meta.get(run, {}), folder, item.root, sidecar)
+        meta = gather(run, table.meta.get(run, {}), folder, item.root, sidecar, seen)
         n_from = str(meta.get("N_source", ""))
         if params == "total" and "N_total" in meta and (n_from.endswith(".json") or n_from.startswith("log")):
             meta["N"], meta["N_source"] = meta["N_total"], f"{n_from}: total (embeddings included)"

@@ -85,6 +85,7 @@ class ParseContext:
     notes: list = field(default_factory=list)  # what was merged, renamed, guessed or defaulted, in words
     flags: dict = field(default_factory=dict)  # run -> [flag, ...] found while reading
     tracking_uri: str | None = None  # the MLflow server named with tracking_uri= / --tracking-uri
+    root_resolved: tuple | None = None  # (root, root.resolve()) once known (the logs of one folder share it)
 
     def bad(self, error: InputError, reason: str, count: int = 1) -> None:
         """Raise ``error`` (telling how to skip instead), or count ``count`` skipped lines under ``reason``."""
@@ -105,10 +106,12 @@ class ParseContext:
         """A flag on a run (shown in the runs table and the summary)."""
         self.flags.setdefault(run, []).append(text)
 
-    def fresh(self, root: Path | None) -> "ParseContext":
-        """A context with these settings and nothing counted yet (for one log, possibly in another process)."""
+    def fresh(self, root: Path | None, resolved: Path | None = None) -> "ParseContext":
+        """A context with these settings and nothing counted yet (for one log, possibly in another process);
+        ``resolved``: ``root.resolve()``, when the caller knows it."""
         return ParseContext(root=root, regex=self.regex, skip_bad_lines=self.skip_bad_lines,
-                            tracking_uri=self.tracking_uri)
+                            tracking_uri=self.tracking_uri,
+                            root_resolved=None if resolved is None else (root, resolved))
 
     def absorb(self, other: "ParseContext") -> None:
         """Add what another context counted and noted."""
@@ -122,14 +125,17 @@ class ParseContext:
     def run_name(self, folder: Path) -> str:
         """A run named after its folder: the path below the ingested root, or the folder's own name."""
         folder = Path(folder)
+        real = folder.resolve()
         if self.root is not None:
+            if self.root_resolved is None or self.root_resolved[0] != self.root:  # the root may be changed
+                self.root_resolved = (self.root, Path(self.root).resolve())
             try:
-                rel = folder.resolve().relative_to(self.root.resolve())
+                rel = real.relative_to(self.root_resolved[1])
                 if rel.parts:
                     return rel.as_posix()
             except ValueError:
                 pass
-        return folder.resolve().name
+        return real.name
 
 
 def logged_floats(values) -> np.ndarray:
@@ -226,9 +232,10 @@ def wide_from_records(records: list[dict], run: str, step_key: str, dropped: Cou
             other[key] += sum(wrong)
     steps = [r[step_key] for r in records]
     metrics = {key: _number_floats(values) for key, values in numeric.items()}
+    runs = [run] * n if n else run  # a list of the name: pandas makes a scalar's column 3x slower
     if n and not {"run", "step"} & metrics.keys():  # one frame, built from the columns
-        return pd.DataFrame({"run": run, "step": steps, **metrics}), sorted(other)
-    frame = pd.DataFrame({"run": run, "step": steps})
+        return pd.DataFrame({"run": runs, "step": steps, **metrics}), sorted(other)
+    frame = pd.DataFrame({"run": runs, "step": steps})
     frame = pd.concat([frame, pd.DataFrame(metrics)], axis=1) if metrics else frame
     return frame, sorted(other)
 

@@ -33,6 +33,7 @@ given: if yours is per device, give the global batch in ``runs.csv``.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Mapping
 
@@ -62,6 +63,7 @@ FIELDS: Mapping[str, tuple[str, ...]] = {
 SIDECAR_NAMES = tuple(f"runs{ext}" for ext in (".csv", ".tsv", ".jsonl", ".json", ".parquet"))
 CONFIG_NAMES = ("config.json", "config.yaml", "config.yml", "hparams.yaml", "hparams.yml", "args.json",
                 "args.yaml", "train_config.json", "train_config.yaml", "params.json", "params.yaml")
+_CONFIG_SET = frozenset(CONFIG_NAMES)
 _RUN_COLUMNS = COLUMNS["run"].aliases
 
 
@@ -198,8 +200,10 @@ def read_sidecar(path) -> dict[str, dict]:
 
 
 def gather(run: str, log_meta: Mapping, folder: Path | None, root: Path | None,
-           sidecar: Mapping[str, dict]) -> dict:
-    """Every field of one run and where it came from (``<field>_source``), by the precedence of the docstring."""
+           sidecar: Mapping[str, dict], seen: dict | None = None) -> dict:
+    """Every field of one run and where it came from (``<field>_source``), by the precedence of the docstring.
+    ``seen`` (one dict for the runs of one ingest) keeps what each folder was found to hold, so that a folder
+    of thousands of runs is looked through once, not once per run."""
     found: dict = {}
 
     def take(values: Mapping, label: str) -> None:
@@ -219,7 +223,7 @@ def gather(run: str, log_meta: Mapping, folder: Path | None, root: Path | None,
     if "N" in logged and "N_note" in log_meta and "N" not in found:
         found["N_source"] = f"log ({log_meta['N_note']})"
     take(logged, "log")
-    for config in _configs_near(folder, root):
+    for config in _configs_near(folder, root, seen):
         take(config_fields(read_config(config), config), _shown(config, root))
     return found
 
@@ -249,16 +253,38 @@ def _shown(path: Path, root: Path | None = None) -> str:
     return str(path)
 
 
-def _configs_near(folder: Path | None, root: Path | None) -> list[Path]:
-    """Config files in ``folder`` and the folders above it, up to ``root`` (the nearest first)."""
+def _configs_near(folder: Path | None, root: Path | None, seen: dict | None = None) -> list[Path]:
+    """Config files in ``folder`` and the folders above it, up to ``root`` (the nearest first). ``seen`` caches
+    each folder's resolved path and its config files (one listing a folder, whatever the number of runs)."""
     if folder is None:
         return []
-    folder = Path(folder).resolve()
-    top = Path(root).resolve() if root is not None else folder
+    seen = {} if seen is None else seen
+    folder = _resolved(Path(folder), seen)
+    top = _resolved(Path(root), seen) if root is not None else folder
     out = []
     while True:
-        out += [folder / name for name in CONFIG_NAMES if (folder / name).is_file()]
+        out += _configs_in(folder, seen)
         if folder == top or top not in folder.parents:
             break
         folder = folder.parent
     return out
+
+
+def _resolved(path: Path, seen: dict) -> Path:
+    key = ("resolved", path)
+    if key not in seen:
+        seen[key] = path.resolve()
+    return seen[key]
+
+
+def _configs_in(folder: Path, seen: dict) -> list[Path]:
+    """The config files of one folder, in the order of :data:`CONFIG_NAMES` (listed once, then looked up)."""
+    key = ("configs", folder)
+    if key not in seen:
+        try:
+            with os.scandir(folder) as entries:
+                names = {entry.name.lower() for entry in entries} & _CONFIG_SET  # as is_file() matches
+        except OSError:
+            names = set()
+        seen[key] = [folder / name for name in CONFIG_NAMES if name in names and (folder / name).is_file()]
+    return seen[key]
