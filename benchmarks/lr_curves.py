@@ -130,35 +130,45 @@ def cosine_schedule(total: int, peak: float, warmup: int = 300) -> np.ndarray:
     return np.concatenate([[0.0], peak * lr])
 
 
+def wsd_cases(curves: pd.DataFrame, runs: pd.DataFrame):
+    """The cases of the WSD transfer (Hägele et al.'s SlimPajama runs, NOTES.md §1b), one per (model size N,
+    peak LR): the training observations (the size's longest constant-LR run and its shortest WSD run with a 20 %
+    linear cooldown, on the constant run's data, from step 1,000), the longer such WSD runs to predict, and the
+    per-step schedule of every run of the case. Yields ``(N, peak, base, shortest, train, longer, schedules)``
+    (``base``, ``shortest``: the rows of the two training runs)."""
+    runs = runs[runs["source"].str.contains("lr-scheduling") & ~runs["source_file"].str.contains("grad_norm")
+                & ~runs["diverged"].astype(bool) & (runs["scheduler_cfg"] == "wsd")]
+    for (N, peak), group in runs.groupby(["N", "peak_lr"]):
+        constant_runs = group[group["cooldown_fraction"] == 0].sort_values("total_steps")
+        if constant_runs.empty:
+            continue
+        base = constant_runs.iloc[-1]
+        wsd_runs = group[(group["cooldown_fraction"] == 0.2) & (group["decay_type"] == "linear")
+                         & (group["dataset"] == base["dataset"])]  # the horizon-transfer runs use other data
+        wsd_runs = wsd_runs.sort_values(["total_steps", "run"])
+        if len(wsd_runs) < 2:
+            continue
+        shortest, longer = wsd_runs.iloc[0], wsd_runs.iloc[1:]
+        longer = longer[longer["total_steps"] > shortest["total_steps"]]
+        if longer.empty:
+            continue
+        schedules = {r["run"]: from_array(hagele_schedule(int(r["total_steps"]) + 1, peak, r["cooldown_fraction"]),
+                                          warmup=300, name=r["run"]) for _, r in group.iterrows()}
+        train_runs = [base["run"], shortest["run"]]
+        train = curves[curves["run"].isin(train_runs)][["run", "step", "lr", "loss"]].dropna(subset=["loss"])
+        yield N, peak, base, shortest, train[train["step"] >= 1000], longer, schedules
+
+
 def wsd_final_losses(shared: Path = SHARED, variants=VARIANTS, bands: bool = False) -> pd.DataFrame:
     """Predicted against observed final loss of the longer WSD runs, per (model size, peak LR) case, for each
     (law, recipe) of ``variants``; with ``bands``, the default 90% band of each prediction (``lower``, ``upper``)
     and its noise part alone (``noise_lower``, ``noise_upper``)."""
     curves, _, runs = _load(shared)
-    runs = runs[runs["source"].str.contains("lr-scheduling") & ~runs["source_file"].str.contains("grad_norm")
-                & ~runs["diverged"].astype(bool) & (runs["scheduler_cfg"] == "wsd")]
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sl.ScalingLawsWarning)
-        for (N, peak), group in runs.groupby(["N", "peak_lr"]):
-            constant_runs = group[group["cooldown_fraction"] == 0].sort_values("total_steps")
-            wsd_runs = group[(group["cooldown_fraction"] == 0.2) & (group["decay_type"] == "linear")]
-            wsd_runs = wsd_runs.sort_values(["total_steps", "run"])
-            if constant_runs.empty or len(wsd_runs) < 2:
-                continue
-            base = constant_runs.iloc[-1]
-            wsd_runs = wsd_runs[wsd_runs["dataset"] == base["dataset"]]  # the horizon-transfer runs use other data
-            if len(wsd_runs) < 2:
-                continue
-            shortest, longer = wsd_runs.iloc[0], wsd_runs.iloc[1:]
-            longer = longer[longer["total_steps"] > shortest["total_steps"]]
-            if longer.empty:
-                continue
-            schedules = {r["run"]: from_array(hagele_schedule(int(r["total_steps"]) + 1, peak, r["cooldown_fraction"]),
-                                              warmup=300, name=r["run"]) for _, r in group.iterrows()}
+        for N, peak, base, shortest, train, longer, schedules in wsd_cases(curves, runs):
             train_runs = [base["run"], shortest["run"]]
-            train = curves[curves["run"].isin(train_runs)][["run", "step", "lr", "loss"]].dropna(subset=["loss"])
-            train = train[train["step"] >= 1000]
             for law, recipe in variants:
                 fit = fit_curves(train, law, schedules={r: schedules[r] for r in train_runs}, recipe=recipe)
                 for _, r in longer.iterrows():

@@ -22,7 +22,7 @@ import pandas as pd
 import scalinglaws as sl
 from scalinglaws.fitting.adamw import AdamW
 from scalinglaws.fitting.curves import MULTI_POWER_SHAPE, RECIPES, fit_curves
-from scalinglaws.forecast.curves import predict_curve
+from scalinglaws.forecasting.curves import predict_curve
 from scalinglaws.io.tables import markdown_table
 from scalinglaws.laws import MultiPower
 from scalinglaws.schedules import from_array
@@ -69,30 +69,11 @@ def _fit(train, schedules, peak, variant):
 
 def transfer(shared: Path = lr_curves.SHARED) -> pd.DataFrame:
     curves, _, runs = lr_curves._load(shared)
-    runs = runs[runs["source"].str.contains("lr-scheduling") & ~runs["source_file"].str.contains("grad_norm")
-                & ~runs["diverged"].astype(bool) & (runs["scheduler_cfg"] == "wsd")]
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", sl.ScalingLawsWarning)
-        for (N, peak), group in runs.groupby(["N", "peak_lr"]):  # the cases of lr_curves.wsd_final_losses
-            constant_runs = group[group["cooldown_fraction"] == 0].sort_values("total_steps")
-            wsd_runs = group[(group["cooldown_fraction"] == 0.2) & (group["decay_type"] == "linear")]
-            if constant_runs.empty:
-                continue
-            base = constant_runs.iloc[-1]
-            wsd_runs = wsd_runs[wsd_runs["dataset"] == base["dataset"]].sort_values(["total_steps", "run"])
-            if len(wsd_runs) < 2:
-                continue
-            shortest, longer = wsd_runs.iloc[0], wsd_runs.iloc[1:]
-            longer = longer[longer["total_steps"] > shortest["total_steps"]]
-            if longer.empty:
-                continue
-            schedules = {r["run"]: from_array(lr_curves.hagele_schedule(int(r["total_steps"]) + 1, peak,
-                                                                        r["cooldown_fraction"]), warmup=300)
-                         for _, r in group.iterrows()}
+        for N, peak, base, shortest, train, longer, schedules in lr_curves.wsd_cases(curves, runs):
             train_runs = [base["run"], shortest["run"]]
-            train = curves[curves["run"].isin(train_runs)][["run", "step", "lr", "loss"]].dropna(subset=["loss"])
-            train = train[train["step"] >= 1000]
             for name, variant in VARIANTS.items():
                 fit, scale = _fit(train, {r: schedules[r] for r in train_runs}, peak, variant)
                 for _, r in longer.iterrows():

@@ -78,6 +78,16 @@ def test_isoflop_command(capsys, tmp_path):
     assert "N_opt = " in out and "9 of 9 budgets used" in out and (tmp_path / "iso.png").exists()
 
 
+def test_isoflop_error_names_the_file_and_why_each_budget_was_dropped(capsys, tmp_path):
+    path = tmp_path / "few.csv"
+    pd.DataFrame({"N": [1e8, 2e8, 1e8, 2e8, 4e8], "D": [2e9, 1e9, 2e10, 1e10, 5e9],
+                  "loss": [3.1, 3.0, 2.8, 2.9, 3.0]}).to_csv(path, index=False)
+    code, out, err = run(capsys, "isoflop", path)
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert f"{path}: only 0 of 2 budgets give a usable minimum" in err
+    assert "1: fewer than 3 model sizes" in err and "outside the sampled range" in err
+
+
 @pytest.mark.parametrize("args, message", [
     (["plan", "{fit}", "--budget", "-1e23"], "'-1e23' must be a positive finite number"),
     (["plan", "{fit}", "--budget", "1e23", "--unique-tokens", "0"], "'0' must be a positive finite number"),

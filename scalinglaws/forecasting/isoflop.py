@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -126,8 +128,14 @@ def isoflop_analysis(data, *, method: str = "parabola", window: int | None = 5, 
     budgets = pd.DataFrame(rows)
     used = budgets[budgets["used"]]
     if len(used) < 2:
-        raise ScalingLawsError(f"only {len(used)} budget(s) give a usable minimum; IsoFLOP analysis needs at "
-                               "least 2 (sample model sizes on both sides of each budget's optimum)")
+        source = getattr(data, "attrs", {}).get("source") if hasattr(data, "attrs") else (
+            str(data) if isinstance(data, (str, Path)) else None)
+        why = budgets.loc[~budgets["used"], "reason"].value_counts()
+        reasons = f" ({'; '.join(f'{n}: {reason}' for reason, n in why.items())})" if len(why) else ""
+        raise ScalingLawsError(f"{source + ': ' if source else ''}only {len(used)} of {len(budgets)} budget"
+                               f"{'' if len(budgets) == 1 else 's'} give a usable minimum{reasons}; IsoFLOP "
+                               "analysis needs at least 2 (sample model sizes on both sides of "
+                               "each budget's optimum)")
     return IsoflopResult(budgets=budgets, n_fit=fit_power_law(used["N_opt"], C=used["C"]),
                          d_fit=fit_power_law(used["D_opt"], C=used["C"]), method=method,
                          window=window if method == "parabola" else None, points=table)
