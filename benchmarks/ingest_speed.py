@@ -15,7 +15,7 @@ Methods, all in this process, alternating, after one untimed warm-up call each:
 * ``polars.read_csv`` — a reference only (not used by scalinglaws), when polars is installed.
 
 Phases: **idle** (whatever else runs on the machine: see the load average printed), then **busy**, with
-``--load`` processes spinning (``while True: pass``) started by this script and killed in a ``finally``. Each
+``--load`` processes spinning (benchmarks/cpu_load.py) started by this script and always stopped. Each
 phase gives the median, min and max of ``--repeats`` calls, and the ratio of the medians to the bare
 ``read_csv`` measured in the same phase. Memory: each method runs once more in a fresh Python process, which
 reports its peak resident memory above what it held before the call (idle). "Frame size" is the
@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import gc
 import json
-import multiprocessing
 import os
 import platform
 import resource
@@ -41,6 +40,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu_load import cpu_load  # noqa: E402  (processes spinning on the cores, started and stopped here)
 
 
 def write_curves(path: Path, rows: int, runs: int = 100) -> None:
@@ -56,28 +58,6 @@ def write_curves(path: Path, rows: int, runs: int = 100) -> None:
     run = np.repeat([f"run-{i:03d}" for i in range(runs)], steps)
     frame = pd.DataFrame({"run": run, "step": step, "tokens": tokens, "lr": lr, "loss": loss})
     frame.to_csv(path, index=False, float_format="%.6g")
-
-
-def _spin() -> None:  # pragma: no cover - runs in the load processes
-    while True:
-        pass
-
-
-@contextlib.contextmanager
-def cpu_load(processes: int):
-    """``processes`` processes spinning on a core each while the block runs; killed when it ends."""
-    context = multiprocessing.get_context("spawn")  # small fresh processes, not copies of this one's memory
-    spinners = [context.Process(target=_spin, daemon=True) for _ in range(processes)]
-    try:
-        for p in spinners:
-            p.start()
-        time.sleep(0.5)  # let the scheduler see them
-        yield
-    finally:
-        for p in spinners:
-            p.kill()
-        for p in spinners:
-            p.join()
 
 
 def load_average() -> str:

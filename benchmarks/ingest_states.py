@@ -40,7 +40,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest_speed import cpu_load, load_average  # noqa: E402
+from cpu_load import cpu_load  # noqa: E402
+from ingest_speed import load_average  # noqa: E402
 
 
 def write_states(root: Path, states: int, entries: int) -> None:
