@@ -17,7 +17,6 @@ Two ways to find each budget's minimum:
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from pathlib import Path
 
 import numpy as np

@@ -113,11 +113,12 @@ def _merge_same_steps(records: list[dict]) -> list[dict]:
     out = [records[0]]
     for record in records[1:]:
         last = out[-1]
+        # a key both log must hold the same number in both (a key None in the first and set in the second
+        # would move in the order of the columns: not merged)
         if record["step"] == last["step"] and all(
                 key not in last or value is None
                 or (type(value) in (int, float) and type(last[key]) is type(value) and last[key] == value)
-                for key, value in record.items()):  # (a key None in the first and set in the second would
-            #                                         move in the order of the columns: not merged)
+                for key, value in record.items()):
             merged = dict(last)
             merged.update((key, value) for key, value in record.items() if value is not None)
             out[-1] = merged

@@ -311,7 +311,7 @@ def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False
         size = max(1, min(_CHUNK, -(-len(tasks) // (8 * _workers(n_jobs)))))
         chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
         results = [result for chunk in run_tasks(_read_chunk, [(chunk,) for chunk in chunks], n_jobs=n_jobs,
-                                                 progress=progress, description=f"reading logs ({size} a task)")
+                                                 progress=progress, description=f"reading logs, {size} a chunk")
                    for result in chunk]
     out: list[tuple[LogTable, Found, _Ready | None]] = []
     for item, (tables, sub, error) in zip(found, results):
