@@ -360,6 +360,13 @@ def test_workers_that_also_settle_the_tables_give_what_this_process_gives(folder
     _same(sl.ingest(root, n_jobs=1), sl.ingest(root, n_jobs=2, progress=False))
 
 
+@pytest.mark.parametrize("n_jobs", [0, -2, 1.5, True, "2"])
+def test_a_number_of_workers_that_means_nothing_is_refused(n_jobs):
+    root = Path(__file__).parent / "fixtures" / "logs" / "huggingface"
+    with pytest.raises(sl.InputError, match="n_jobs must be a number of processes >= 1, or -1"):
+        sl.ingest(root, n_jobs=n_jobs)
+
+
 def test_workers_replay_restarts_choices_skips_and_errors_in_order(tmp_path):
     steps = np.arange(10, 110, 10)
     pd.DataFrame({"step": np.r_[steps, steps[4:]], "loss": np.linspace(4, 3, 16)}).to_csv(tmp_path / "a.csv",

@@ -200,6 +200,10 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
         raise InputError(f"params must be 'non_embedding' or 'total', not {params!r}")
     if not diverge_factor > 1:
         raise InputError(f"diverge_factor must be > 1, got {diverge_factor}")
+    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool)
+                               or (n_jobs < 1 and n_jobs != -1)):
+        raise InputError(f"n_jobs must be a number of processes >= 1, or -1 for every core, got {n_jobs!r}",
+                         hint="give e.g. n_jobs=2 (--n-jobs 2)")
     ctx = ParseContext(regex=compile_regex(regex) if regex else None, skip_bad_lines=skip_bad_lines,
                        tracking_uri=tracking_uri)
     found, passed, sidecars = discover(paths, ctx.regex, tracking_uri=tracking_uri)
@@ -363,8 +367,8 @@ _CHUNK = 64
 
 
 def _workers(n_jobs: int) -> int:
-    """How many workers joblib starts for ``n_jobs`` (-1: every core, -2: all but one, ...)."""
-    return max(1, (os.cpu_count() or 1) + 1 + n_jobs) if n_jobs < 0 else n_jobs
+    """How many workers joblib starts for ``n_jobs`` (-1: every core)."""
+    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
 
 
 def _read_chunk(tasks: Sequence[tuple]) -> list:
