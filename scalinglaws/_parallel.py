@@ -7,13 +7,25 @@ sequentially, with joblib and with Dask. A progress bar (tqdm) is shown on an in
 
 from __future__ import annotations
 
+import numbers
+import os
 import sys
 from contextlib import nullcontext
 from typing import Callable, Sequence
 
 from .exceptions import MissingDependencyError, ScalingLawsError
 
-__all__ = ["run_tasks", "show_progress"]
+__all__ = ["run_tasks", "show_progress", "valid_n_jobs", "worker_count"]
+
+
+def valid_n_jobs(n_jobs) -> bool:
+    """Whether ``n_jobs`` is a number of worker processes: a whole number >= 1, or -1 for every core."""
+    return isinstance(n_jobs, numbers.Integral) and not isinstance(n_jobs, bool) and (n_jobs >= 1 or n_jobs == -1)
+
+
+def worker_count(n_jobs: int) -> int:
+    """How many processes ``n_jobs`` starts (-1: one per core)."""
+    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
 
 
 def show_progress(progress: bool | None) -> bool:

@@ -32,7 +32,7 @@ from typing import Callable, Mapping
 import numpy as np
 import pandas as pd
 
-from .._parallel import run_tasks, show_progress
+from .._parallel import run_tasks, show_progress, valid_n_jobs, worker_count
 from .._threads import one_thread
 from ..exceptions import FitError, InputError, ScalingLawsError
 from .bands import band_table, check_level, interval_of, percentile_band
@@ -285,7 +285,7 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "auto", 
         raise ScalingLawsError(f"n_resamples must be at least 2, got {n_resamples}")
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ScalingLawsError(f"seed must be a whole number >= 0, got {seed!r}; give e.g. seed=0 (--seed 0)")
-    if not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool) or (n_jobs < 1 and n_jobs != -1):
+    if not valid_n_jobs(n_jobs):
         raise ScalingLawsError(f"n_jobs must be a number of processes >= 1, or -1 for every core, got {n_jobs!r} "
                                "(--n-jobs)")
     law = fit.law
@@ -312,7 +312,7 @@ def bootstrap(fit: FitResult, n_resamples: int = 1000, *, method: str = "auto", 
         all_rows = np.arange(n)
         plans = [(all_rows, starts, None, predicted * np.exp(g.choice(fit.residuals, size=n))) for g in generators]
 
-    workers = 1 if scheduler is None and n_jobs == 1 else (os.cpu_count() or 1) if n_jobs < 0 or scheduler else n_jobs
+    workers = (os.cpu_count() or 1) if scheduler is not None else worker_count(n_jobs)
     # one task per worker would leave a progress bar at 0/1 until the end: with a bar, at least 10 tasks (a
     # replicate's result does not depend on the others polished with it, so the numbers are the same)
     pieces = 4 * workers if workers > 1 else 1

@@ -24,7 +24,6 @@ Nothing is dropped silently: skipped lines, replaced rows, superseded files and 
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,8 +199,9 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
         raise InputError(f"params must be 'non_embedding' or 'total', not {params!r}")
     if not diverge_factor > 1:
         raise InputError(f"diverge_factor must be > 1, got {diverge_factor}")
-    if n_jobs is not None and (not isinstance(n_jobs, (int, np.integer)) or isinstance(n_jobs, bool)
-                               or (n_jobs < 1 and n_jobs != -1)):
+    from .._parallel import valid_n_jobs
+
+    if n_jobs is not None and not valid_n_jobs(n_jobs):
         raise InputError(f"n_jobs must be a number of processes >= 1, or -1 for every core, got {n_jobs!r}",
                          hint="give e.g. n_jobs=2 (--n-jobs 2)")
     ctx = ParseContext(regex=compile_regex(regex) if regex else None, skip_bad_lines=skip_bad_lines,
@@ -299,7 +299,7 @@ def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False
     added to ``ctx``. A log the user named that fails raises; one met in a folder is skipped with its reason
     (unless ``strict``). Worker processes also pick each table's metrics (``keys``) and settle its restarts
     (:class:`_Ready`); in this process that is left to the caller."""
-    from .._parallel import run_tasks
+    from .._parallel import run_tasks, worker_count
 
     if n_jobs is None:
         n_jobs = -1 if len(found) >= PARALLEL_FROM else 1
@@ -312,7 +312,7 @@ def read_logs(found: Sequence[Found], ctx: ParseContext, *, strict: bool = False
     if n_jobs == 1:
         results = run_tasks(_read_one, tasks, n_jobs=1, progress=progress, description="reading logs")
     else:  # workers take the logs in chunks: a round trip per log costs more than reading a small one
-        size = max(1, min(_CHUNK, -(-len(tasks) // (8 * _workers(n_jobs)))))
+        size = max(1, min(_CHUNK, -(-len(tasks) // (8 * worker_count(n_jobs)))))
         chunks = [tasks[i : i + size] for i in range(0, len(tasks), size)]
         results = [result for chunk in run_tasks(_read_chunk, [(chunk,) for chunk in chunks], n_jobs=n_jobs,
                                                  progress=progress, description=f"reading logs, {size} a chunk")
@@ -364,11 +364,6 @@ def _prepare(table: LogTable, keys: Mapping[str, str]) -> _Ready:
 
 #: At most this many logs in one task of a worker.
 _CHUNK = 64
-
-
-def _workers(n_jobs: int) -> int:
-    """How many workers joblib starts for ``n_jobs`` (-1: every core)."""
-    return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
 
 
 def _read_chunk(tasks: Sequence[tuple]) -> list:
