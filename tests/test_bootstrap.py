@@ -63,6 +63,12 @@ def test_same_seed_same_replicates_on_any_number_of_workers(small_fit):
     assert a.converged.all() and a.n_resamples == 12
 
 
+@pytest.mark.parametrize("n_jobs", [0, -2, 2.0, True])
+def test_a_number_of_workers_that_means_nothing_is_refused(small_fit, n_jobs):
+    with pytest.raises(sl.ScalingLawsError, match="n_jobs must be a number of processes >= 1, or -1"):
+        sl.bootstrap(small_fit, 4, n_jobs=n_jobs)
+
+
 def test_progress_bar_moves_in_one_process_and_changes_no_number(small_fit, capsys):
     """With n_jobs=1 the replicates are polished in several pieces when a bar is shown, so it counts up."""
     quiet = sl.bootstrap(small_fit, 20, seed=3, n_jobs=1, progress=False)
