@@ -50,6 +50,24 @@ def both_ways(path, monkeypatch):
     return fast, plain, bool(used and used[0])
 
 
+def same_both_ways(path, monkeypatch) -> bool | None:
+    """Read ``path`` as installed and by the C engine alone: the same table (returns whether pyarrow read it), or
+    the same error from both (returns None)."""
+    try:
+        tables.read_table(path, literal_nan=True)
+    except sl.InputError as err:  # refused as installed: the C engine alone must refuse it with the same message
+        real = fastcsv.read_fast
+        monkeypatch.setattr(fastcsv, "read_fast", lambda *args: None)
+        with pytest.raises(sl.InputError) as plain_err:
+            tables.read_table(path, literal_nan=True)
+        monkeypatch.setattr(fastcsv, "read_fast", real)
+        assert str(plain_err.value) == str(err)
+        return None
+    fast, plain, used = both_ways(path, monkeypatch)
+    assert_identical(fast, plain)
+    return used
+
+
 def assert_identical(a: pd.DataFrame, b: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(a, b, check_exact=True)
     assert list(a.columns) == list(b.columns) and list(a.dtypes) == list(b.dtypes)
@@ -100,17 +118,9 @@ def test_cells_pyarrow_would_read_differently_fall_back_to_the_c_engine(tmp_path
     text, _ = curves_text(rows=40)
     path = tmp_path / "curves.csv"
     path.write_text(text + tail)
-    try:
-        plain = tables.read_table(path, literal_nan=True)[0]
-    except sl.InputError as err:  # the C engine refuses it: so must the fast path, with the same message
-        with pytest.raises(sl.InputError) as fast_err:
-            tables.read_table(path, literal_nan=True)
-        assert str(fast_err.value) == str(err)
-        return
-    fast, plain, used = both_ways(path, monkeypatch)
-    assert_identical(fast, plain)
-    if fast_expected is not None:
-        assert used == fast_expected
+    read = same_both_ways(path, monkeypatch)
+    if read is not None and fast_expected is not None:
+        assert read == fast_expected
 
 
 @pytest.mark.parametrize("name, content", [
@@ -135,16 +145,7 @@ def test_other_layouts_read_identically(tmp_path, monkeypatch, small_threshold, 
         path.write_bytes(b"step,loss\n" + b"".join(b"%d,%d.5\n" % (i, i) for i in range(50)) + b"9,caf\xe9\n")
     else:
         path.write_text(content, encoding="utf-8", newline="")
-    try:
-        tables.read_table(path, literal_nan=True)
-    except sl.InputError as err:
-        monkeypatch.setattr(fastcsv, "read_fast", lambda *args: None)
-        with pytest.raises(sl.InputError) as plain_err:
-            tables.read_table(path, literal_nan=True)
-        assert str(plain_err.value) == str(err)
-        return
-    fast, plain, _ = both_ways(path, monkeypatch)
-    assert_identical(fast, plain)
+    same_both_ways(path, monkeypatch)
 
 
 def test_quoted_newlines_where_pyarrow_splits_the_file_into_blocks(tmp_path, monkeypatch, small_threshold):
