@@ -117,6 +117,21 @@ def test_truncated_trainer_state(capsys, tmp_path):
     assert "trainer_state.json, line" in line and "not valid JSON" in line and "truncated" in line
 
 
+def test_empty_trainer_state_says_it_is_empty(capsys, tmp_path):
+    (tmp_path / "run" / "checkpoint-10").mkdir(parents=True)
+    (tmp_path / "run" / "checkpoint-10" / "trainer_state.json").write_text("")
+    code, text, err = run(capsys, "ingest", tmp_path / "run")
+    assert code == 2
+    assert "trainer_state.json: is empty" in text and "not valid JSON" not in text
+    assert "1 thing was left out" in err
+
+
+def test_empty_fit_file_says_it_is_empty(capsys, tmp_path):
+    (tmp_path / "fit.json").write_text("\n")
+    line = one_line_error(capsys, "forecast", tmp_path / "fit.json", "--params", "7e10", "--tokens", "1.4e12")
+    assert "fit.json: is empty" in line
+
+
 def test_truncated_tensorboard_events(capsys, tmp_path):
     run_dir = _copy(LOGS / "tensorboard" / "run-a", tmp_path / "run-a")
     event = next(run_dir.glob("events.out.tfevents.*"))

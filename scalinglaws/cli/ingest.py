@@ -52,8 +52,9 @@ def command(paths, out, points_out, runs_out, ema, ema_unit, at_tokens, at_flops
                        progress=False if quiet else None).ingest(list(paths))
     if not len(ingested.runs):
         session.say(ingested.summary())
+        left = int(ingested.skipped["count"].sum())
         raise InputError("no run could be read", path=", ".join(paths),
-                         hint=f"{int(ingested.skipped['count'].sum())} things were left out, each with its reason "
+                         hint=f"{left} {'thing was' if left == 1 else 'things were'} left out, each with its reason "
                               "(above)")
     session.protect(*ingested.files["path"], *ingested.runs["source"])
     session.show(ingested)

@@ -532,6 +532,8 @@ def dump_json(data: Mapping) -> str:
 
 def parse_json(text: str) -> dict:
     """A JSON object from text, with :class:`InputError` (naming the line) for anything else."""
+    if not text.strip():
+        raise InputError("is empty", hint="give a file written by scalinglaws (fit --out fit.json)")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as err:

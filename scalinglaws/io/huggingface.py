@@ -129,6 +129,9 @@ def _merge_same_steps(records: list[dict]) -> list[dict]:
 
 def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     text = read_text(path)
+    if not text.strip():
+        raise InputError("is empty (a trainer state holds a JSON object)", path=path,
+                         hint="the checkpoint may still be being written; take the state of an earlier one")
     try:
         state = _loads(text)
     except json.JSONDecodeError as err:

@@ -95,6 +95,9 @@ def read_config(path: Path) -> dict:
     """A JSON or YAML config as a flat dict (nested keys joined with dots)."""
     text = read_text(path)
     if path.suffix.lower() == ".json":
+        if not text.strip():
+            raise InputError("is empty (a JSON config holds an object)", path=path,
+                             hint="write the run's config into it, or remove the file")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:

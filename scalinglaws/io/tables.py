@@ -196,6 +196,9 @@ def _read_jsonl(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
 
 
 def _read_json(path: Path, text: str) -> tuple[pd.DataFrame, Source]:
+    if not text.strip():
+        raise InputError("file is empty", path=path,
+                         hint="give a list of records [{...}, ...] or columns {\"N\": [...], ...}")
     try:
         data = json.loads(text, object_pairs_hook=_unique_keys)
     except _DuplicateKey as err:
@@ -226,7 +229,8 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, Source]:
         raise MissingDependencyError(
             "reading Parquet needs pyarrow; install it with: pip install 'scalinglaws[parquet]'") from None
     try:
-        frame = pd.read_parquet(path)
+        with open(path, "rb") as handle:  # opened here, so that the read is recorded (never overwritten)
+            frame = pd.read_parquet(handle)
     except Exception as err:  # pyarrow raises its own ArrowInvalid/OSError family on corrupt files
         raise InputError(f"cannot read as Parquet ({type(err).__name__}: {err})", path=path,
                          hint="the file may be truncated or not Parquet") from None
