@@ -346,6 +346,19 @@ def test_entry_fingerprints_are_equal_exactly_for_equal_entries():
     assert _fingerprint({"loss": float("nan")}) == _fingerprint({"loss": float("nan")})  # as json.dumps says
 
 
+@pytest.mark.parametrize("history", [
+    [{"loss": 2.5, "step": 1}, {"step": 2, "loss": 2.25, "learning_rate": 1e-05}],
+    [{"loss": 2.5, "step": 1, "note": "a},{b"}, {"step": 2, "loss": 2.25}],  # the separator inside a value
+    [{"loss": 2.5, "step": 1, "sets": [{"a": 1}, {"b": 2}]}, {"step": 2}],  # inside a nested value
+    [{"loss": float("nan"), "step": 1}, {"loss": None, "step": 2}],  # null: the standard library's encoding
+    [{"loss": 2**70, "step": 1}], [{}], [{}, {}], [],
+    [{"step": 1, "loss": 1.0}, {"step": 1, "loss": 1}]])
+def test_fingerprints_of_a_history_are_those_of_its_entries(history):
+    from scalinglaws.io.huggingface import _fingerprint, _fingerprints
+
+    assert _fingerprints(history) == tuple(_fingerprint(e) for e in history)
+
+
 # ------------------------------------------------------------------------------------------ worker processes
 
 def _same(a, b):

@@ -220,7 +220,7 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
     logged: dict[str, list[str]] = {}  # metric names of each log, for messages
     for table, item, ready in tables:
         ctx.root = item.root
-        metrics = [str(c) for c in table.frame.columns if c not in ("run", "step")]
+        metrics = [str(c) for c in (_metrics(table.frame) if ready is None else ready.metrics)]
         logged[table.path] = metrics
         if ready is None:
             frame, chosen = _canonical(table, keys or {}, ctx)
@@ -338,6 +338,7 @@ class _Ready:
 
     frame: pd.DataFrame | None = None  # kept only where the caller needs its rows (a blank run name)
     chosen: dict | None = None
+    metrics: list = field(default_factory=list)  # the log's metric names (its columns but run and step)
     empty: bool = False
     settled: tuple | None = None
     notes: list = field(default_factory=list)
@@ -352,7 +353,7 @@ def _prepare(table: LogTable, keys: Mapping[str, str]) -> _Ready:
         frame, chosen = _canonical(table, keys, record)
     except InputError as err:
         return _Ready(notes=record.notes, error=err)
-    ready = _Ready(chosen=chosen, notes=record.notes, empty=frame.empty)
+    ready = _Ready(chosen=chosen, metrics=_metrics(table.frame), notes=record.notes, empty=frame.empty)
     if frame.empty or ("loss" not in chosen and "eval_loss" not in chosen):
         return ready  # the caller skips it, or raises
     settled = _settle(frame, table, record)
@@ -381,7 +382,7 @@ def _read_one(parse, path, ctx: ParseContext, raising: bool, keys: Mapping[str, 
         out = []
         for table in tables:
             ready = _prepare(table, keys)
-            table.frame = table.frame.iloc[:0]  # the caller asks only for its columns: the rows stay here
+            table.frame = None  # the caller has its columns' names (ready.metrics): the frame stays here
             out.append((table, ready))
         return out, ctx, None
     except InputError as err:
@@ -436,11 +437,16 @@ def _sidecars(paths: Sequence[Path]) -> dict[str, dict]:
     return merged
 
 
+def _metrics(frame: pd.DataFrame) -> list[str]:
+    """The metric columns of a log's frame (all but ``run`` and ``step``)."""
+    return [c for c in frame.columns.tolist() if c not in ("run", "step")]
+
+
 def _canonical(table: LogTable, user_keys: Mapping[str, str], ctx: ParseContext) -> tuple[pd.DataFrame, dict]:
     """The table with its metrics renamed to the roles, values checked (lines named), in logged order. A choice
     among equally good metrics (several eval sets) is said in ``ctx.notes``."""
     frame = table.frame
-    metrics = [c for c in frame.columns if c not in ("run", "step")]
+    metrics = _metrics(frame)
     given = dict(table.keys)
     given.update({role: name for role, name in user_keys.items() if name in metrics})
     chosen = choose_keys(metrics, {r: n for r, n in given.items() if n in metrics})
