@@ -353,3 +353,20 @@ def test_integer_columns_become_exact_floats_in_place(tmp_path):
     curves = sl.ingest(path).curves
     assert curves["tokens"].dtype == np.float64 and np.array_equal(curves["tokens"], steps * 524_288.0)
     assert path.read_bytes() == before
+
+
+def test_a_metric_logged_as_run_is_kept_under_its_own_name(tmp_path):
+    """A metric named like the table's own columns (``run``) used to make two ``run`` columns and a traceback."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "wandb-history.jsonl").write_text(
+        '{"_step": 0, "loss": 3.0, "run": 1.0}\n{"_step": 1, "loss": 2.9, "run": 2.0}\n')
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "trainer_state.json").write_text(
+        '{"log_history": [{"step": 10, "loss": 3.0, "run": 1.0}, {"step": 20, "loss": 2.9, "run": 2.0}]}')
+    result = sl.ingest(tmp_path)
+    assert sorted(result.runs["run"]) == ["a", "b"]
+    assert result.curves.groupby("run")["loss"].last().tolist() == [2.9, 2.9]
+    from scalinglaws.io.logs import wide_from_records
+
+    frame, _ = wide_from_records([{"step": 1, "run": 1.0, "loss": 2.0}], "r", "step")
+    assert frame.columns.tolist() == ["run", "step", "run (metric)", "loss"]

@@ -312,6 +312,29 @@ def test_entries_of_one_step_merged_on_the_dicts_give_what_the_ingest_merge_give
     assert "rows replaced by a restart" in set(merged.skipped["reason"])
 
 
+def test_trainer_states_handed_over_as_columns_ingest_as_their_frames_do(tmp_path, monkeypatch):
+    """The trainer-state parser hands over its columns (no frame per state); the same records as a frame, as
+    the other parsers give them, must ingest to the same tables, in this process and in workers."""
+    from scalinglaws.io import huggingface
+    from scalinglaws.io.logs import Columns, wide_from_records
+
+    _tricky_states(tmp_path)
+    write_states(tmp_path / "more", runs=3, nan_at=5)
+    clash = [{"step": 10, "loss": 3.0, "run": 1.0}, {"step": 20, "loss": 2.9, "run": 2.0}]  # a metric named run
+    (tmp_path / "clash").mkdir()
+    (tmp_path / "clash" / "trainer_state.json").write_text(json.dumps({"log_history": clash}))
+    handed = []
+    wide_columns = huggingface.wide_columns
+    monkeypatch.setattr(huggingface, "wide_columns", lambda *a: handed.append(wide_columns(*a)) or handed[-1])
+    columns = sl.ingest(tmp_path, n_jobs=1)
+    assert all(isinstance(table, Columns) for table, _ in handed)
+    two = sl.ingest(tmp_path, n_jobs=2)
+    monkeypatch.setattr(huggingface, "wide_columns", wide_from_records)
+    framed = sl.ingest(tmp_path, n_jobs=1)
+    _same(columns, framed)
+    _same(two, framed)
+
+
 def test_running_median_is_the_pandas_rolling_median():
     from scalinglaws.io.checks import _running_median
 

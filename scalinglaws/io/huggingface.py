@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..exceptions import InputError
 from .formats import LogFormat, register_format
-from .logs import LogTable, ParseContext, SkippedLog, read_text, wide_from_records
+from .logs import LogTable, ParseContext, SkippedLog, read_text, wide_columns
 
 FORMAT = "huggingface"
 KEYS = {"loss": "loss", "eval_loss": "eval_loss", "lr": "learning_rate", "tokens": "num_input_tokens_seen"}
@@ -192,7 +192,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
         raise SkippedLog("log_history has no entries with a step", path=path, reason="trainer states with no "
                          "logged step", hint="the run logged nothing yet (logging_steps larger than the steps done?)")
     dropped: Counter = Counter()
-    frame, text_keys = wide_from_records(_merge_same_steps(records), run, "step", dropped)
+    frame, text_keys = wide_columns(_merge_same_steps(records), run, "step", dropped)
     for key in text_keys:  # every value of a key is text: a metric written as strings is not read, and said
         count = sum(isinstance(r.get(key), str) for r in records)
         if count and (key in KEYS.values() or "loss" in key):
@@ -205,7 +205,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
     if state.get("train_batch_size"):
         meta["per_device_batch_size"] = state["train_batch_size"]
     keys = {role: name for role, name in KEYS.items() if role != "tokens"}
-    if TOKENS in frame.columns:
+    if TOKENS in frame:
         keys["tokens"] = TOKENS
     return [LogTable(frame=frame, path=str(path), format=FORMAT, keys=keys, meta={run: meta}, named_by_path=True,
                      folder=str(folder), lineage=_fingerprints(history))]

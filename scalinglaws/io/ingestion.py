@@ -38,7 +38,7 @@ from .checks import check_runs
 from .detect import LFS_REASON, Found, discover
 from .formats import get_format
 from .lineage import supersede_states
-from .logs import LogTable, ParseContext, writeable
+from .logs import Columns, LogTable, ParseContext, writeable
 from .names import ROLES, choose_keys, rivals
 from .runs import gather, read_sidecar, sidecar_entry
 from .textlog import compile_regex
@@ -437,9 +437,15 @@ def _sidecars(paths: Sequence[Path]) -> dict[str, dict]:
     return merged
 
 
-def _metrics(frame: pd.DataFrame) -> list[str]:
-    """The metric columns of a log's frame (all but ``run`` and ``step``)."""
-    return [c for c in frame.columns.tolist() if c not in ("run", "step")]
+def _metrics(frame: "pd.DataFrame | Columns") -> list:
+    """The metric columns of a log's table (all but ``run`` and ``step``)."""
+    return [c for c in (frame.names if isinstance(frame, Columns) else frame.columns.tolist())
+            if c not in ("run", "step")]
+
+
+def _column(frame: "pd.DataFrame | Columns", name, dtype) -> np.ndarray:
+    """A column of a log's table as an array of ``dtype``."""
+    return np.asarray(frame[name], dtype=dtype) if isinstance(frame, Columns) else frame[name].to_numpy(dtype=dtype)
 
 
 def _canonical(table: LogTable, user_keys: Mapping[str, str], ctx: ParseContext) -> tuple[pd.DataFrame, dict]:
@@ -456,12 +462,12 @@ def _canonical(table: LogTable, user_keys: Mapping[str, str], ctx: ParseContext)
             ctx.notes.append(f"{Path(table.path).name}: {len(others) + 1} metrics could be the {role} "
                              f"({', '.join(map(str, [name, *others]))}); {name!r} was taken; choose with "
                              f"--key {role}=NAME")
-    out = {"run": frame["run"], "step": frame["step"].to_numpy(dtype=np.int64)}
+    out = {"run": frame["run"], "step": _column(frame, "step", np.int64)}
     for role in ROLES:
         if role not in chosen:  # not logged: a read-only all-NaN view, which takes no memory
             out[role] = np.broadcast_to(np.float64(np.nan), len(frame))
             continue
-        values = frame[chosen[role]].to_numpy(dtype=float)
+        values = _column(frame, chosen[role], float)
         if role in ("lr", "tokens"):  # a loss may be 0 or below (RL, Dice objectives): kept, and flagged later
             lowest = np.fmin.reduce(values) if values.size else np.nan  # NaN-ignoring; no temporary array
             bad = np.flatnonzero(values < 0) if lowest < 0 else ()

@@ -1,7 +1,8 @@
 """What every log parser returns, and the helpers they share.
 
 A parser turns one log (a file, or a run folder) into a :class:`LogTable`: a wide table with a ``run`` and a
-``step`` column and one float column per logged metric, in the order the tool wrote them. Conventions:
+``step`` column and one float column per logged metric, in the order the tool wrote them (a frame, or its
+:class:`Columns` where building a frame per log would cost more than reading the log). Conventions:
 
 * ``NaN`` means *not logged at this step* (sparse logs are the rule: evaluation every k steps, learning rate on
   rows of its own);
@@ -27,7 +28,7 @@ from ..schema import Source
 from .limits import refuse_special
 from .tables import decode_text
 
-__all__ = ["LogTable", "ParseContext", "SkippedLog", "logged_floats", "check_last_line", "read_text"]
+__all__ = ["LogTable", "Columns", "ParseContext", "SkippedLog", "logged_floats", "check_last_line", "read_text"]
 
 #: How a logged non-finite value (NaN, inf) is kept apart from "not logged" (NaN) until the checks run.
 NONFINITE = np.inf
@@ -50,11 +51,46 @@ def _rebuild_skipped(problem, reason, where):
     return SkippedLog(problem, reason=reason, **where)
 
 
+class Columns:
+    """A log's columns by name, each of ``rows`` values (``run``, ``step``, then the metrics as float arrays): the
+    wide table without a frame, for logs so small that a frame each costs more than reading them (a folder of
+    thousands of trainer states); the ingest builds the frame of the roles it keeps, once.
+
+    >>> table = Columns({"run": ["a", "a"], "step": [10, 20], "loss": np.array([2.5, 2.25])}, rows=2)
+    >>> table.names, len(table), "loss" in table
+    (['run', 'step', 'loss'], 2, True)
+    >>> table.to_frame()["loss"].tolist()
+    [2.5, 2.25]
+    """
+
+    __slots__ = ("data", "rows")
+
+    def __init__(self, data: dict, rows: int):
+        self.data, self.rows = data, rows
+
+    @property
+    def names(self) -> list:
+        return list(self.data)
+
+    def __getitem__(self, name):
+        return self.data[name]
+
+    def __contains__(self, name) -> bool:
+        return name in self.data
+
+    def __len__(self) -> int:
+        return self.rows
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.data)
+
+
 @dataclass
 class LogTable:
-    """One parsed log: ``frame`` has ``run``, ``step`` and metric columns (see the module docstring)."""
+    """One parsed log: ``frame`` has ``run``, ``step`` and metric columns (see the module docstring), as a frame
+    or as :class:`Columns`."""
 
-    frame: pd.DataFrame
+    frame: "pd.DataFrame | Columns"
     path: str
     format: str
     keys: dict[str, str] = field(default_factory=dict)  # role -> metric column, when the format knows
@@ -210,6 +246,24 @@ def wide_from_records(records: list[dict], run: str, step_key: str, dropped: Cou
     returned so the caller can mention it. With ``dropped``, a key with some numbers is a metric whose other
     values (text such as ``"2.31"``) are not read, and counted in ``dropped[key]``.
     """
+    runs, steps, metrics, other = _wide(records, run, step_key, dropped)
+    return pd.DataFrame({"run": runs, "step": steps, **metrics}), other
+
+
+def wide_columns(records: list[dict], run: str, step_key: str, dropped: Counter | None = None
+                 ) -> tuple["Columns | pd.DataFrame", list[str]]:
+    """:func:`wide_from_records` as :class:`Columns` (no frame built; a frame when there are no rows)."""
+    runs, steps, metrics, other = _wide(records, run, step_key, dropped)
+    if not steps:
+        return pd.DataFrame({"run": runs, "step": steps, **metrics}), other
+    return Columns({"run": runs, "step": steps, **metrics}, rows=len(steps)), other
+
+
+def _wide(records: list[dict], run: str, step_key: str, dropped: Counter | None):
+    """The run names (a list, or the name when there are no rows: pandas makes a scalar's column 3x slower),
+    steps, metric arrays and the names of keys that are not metrics, of :func:`wide_from_records`. A metric
+    logged as ``run`` or ``step`` (not the step) is named ``run (metric)``, ``step (metric)``: the table's own
+    columns have those names."""
     n = len(records)
     # every key with a value, in the order of their first value; then each key's column, by comprehension
     keys = dict.fromkeys(key for record in records for key, value in record.items()
@@ -231,13 +285,9 @@ def wide_from_records(records: list[dict], run: str, step_key: str, dropped: Cou
         else:
             other[key] += sum(wrong)
     steps = [r[step_key] for r in records]
-    metrics = {key: _number_floats(values) for key, values in numeric.items()}
-    runs = [run] * n if n else run  # a list of the name: pandas makes a scalar's column 3x slower
-    if n and not {"run", "step"} & metrics.keys():  # one frame, built from the columns
-        return pd.DataFrame({"run": runs, "step": steps, **metrics}), sorted(other)
-    frame = pd.DataFrame({"run": runs, "step": steps})
-    frame = pd.concat([frame, pd.DataFrame(metrics)], axis=1) if metrics else frame
-    return frame, sorted(other)
+    metrics = {(f"{key} (metric)" if key in ("run", "step") else key): _number_floats(values)
+               for key, values in numeric.items()}
+    return ([run] * n if n else run), steps, metrics, sorted(other)
 
 
 _NUMBER_TYPES = {int, float, type(None)}
