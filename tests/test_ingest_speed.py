@@ -349,7 +349,10 @@ def test_running_median_is_the_pandas_rolling_median():
 
 @pytest.mark.parametrize("text", ['{"a": [1, {"b": 123456789012345678901234567890}]}', '{"a": NaN, "b": null}',
                                   '{"a": 1e400}', '{"a": -9223372036854775809, "c": 18446744073709551615}',
-                                  '{"s": "\\ud800"}', '{"a": 1, "a": 2.5}', '[1.5, 2.25e-308, "x", true, null]'])
+                                  '{"s": "\\ud800"}', '{"a": 1, "a": 2.5}', '[1.5, 2.25e-308, "x", true, null]',
+                                  '[123456789012345678901234567890]', '{"a":-123456789012345678901}', '1e19',
+                                  '[0.12345678901234567890123, 1.5e+300, -1E-5, 12345678901234567.5]',
+                                  '{"\\u00e9": 99999999999999999999, "b": [1,99999999999999999999]}'])
 def test_orjson_reads_json_as_the_standard_library_does(text):
     from scalinglaws.io.huggingface import _loads
 

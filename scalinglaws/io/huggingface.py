@@ -50,8 +50,12 @@ try:  # optional (the 'fast' extra): 4x faster JSON; every result is checked to 
     import orjson as _orjson
 except ImportError:  # pragma: no cover - depends on the environment
     _orjson = None
-#: orjson reads integers outside int64/uint64 as floats: a file with a float this large is read again by json
-_BIG = 9.2e18
+#: orjson reads integers outside int64/uint64 as floats: a text with an integer of 19 digits or more is read by json.
+#: Found by mapping digits to "0" and what may precede an integer (``[ , :``, space, ``-``) to " ": an integer
+#: literal of 19 digits is then " " and 19 zeros (a fraction's digits follow "."; an exponent's "e" or "+").
+_DIGITS = bytes(48 if 48 <= i <= 57 else 46 if i == 46 else 101 if i in (69, 101) else 43 if i == 43 else 32
+                for i in range(256))
+_LONG_INTEGER = b" " + b"0" * 19
 
 
 def _fingerprint(entry: dict):
@@ -87,29 +91,19 @@ def _fingerprints(history: list) -> tuple:
 
 def _loads(text: str):
     """``json.loads(text)``, by orjson where it gives the same (not for NaN/Infinity tokens, numbers out of range,
-    lone surrogates or integers past 64 bits: those, and every error, are the standard library's)."""
-    if _orjson is not None:
+    lone surrogates or integers of 19 digits or more: those, and every error, are the standard library's)."""
+    if _orjson is not None and not _long_integer(text):
         try:
-            out = _orjson.loads(text)
+            return _orjson.loads(text)
         except _orjson.JSONDecodeError:
-            out = None
-        if out is not None and not _big_float(out):
-            return out
+            pass
     return json.loads(text)
 
 
-def _big_float(data) -> bool:
-    """Whether parsed JSON holds a float of magnitude >= :data:`_BIG` (maybe an integer orjson made a float)."""
-    stack = [data]
-    while stack:
-        item = stack.pop()
-        for value in item.values() if isinstance(item, dict) else item:
-            if type(value) is float:
-                if not -_BIG < value < _BIG:
-                    return True
-            elif isinstance(value, (dict, list)):
-                stack.append(value)
-    return False
+def _long_integer(text: str) -> bool:
+    """Whether ``text`` may hold an integer literal of 19 digits or more (or a string or number that looks like
+    one: those are read by json too, which is only slower)."""
+    return _LONG_INTEGER in (b" " + text.encode("utf-8", "surrogatepass")).translate(_DIGITS)
 
 
 def _merge_same_steps(records: list[dict]) -> list[dict]:
