@@ -13,6 +13,7 @@ Speed is shown in benchmarks/ingest_speed.py and benchmarks/ingest_states.py, no
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -333,6 +334,51 @@ def test_trainer_states_handed_over_as_columns_ingest_as_their_frames_do(tmp_pat
     framed = sl.ingest(tmp_path, n_jobs=1)
     _same(columns, framed)
     _same(two, framed)
+
+
+def _busy_folder(root):
+    """Logs that exercise what the ingest does across logs: superseded checkpoints, runs named alike by their
+    files, a run spread over two logs, restarts, text values, and the mixed fixture folder."""
+    write_states(root / "states", runs=40, nan_at=5)  # 80 states: chunks of several, superseded ones inside
+    (root / "tricky").mkdir(parents=True)
+    _tricky_states(root / "tricky")
+    for name, loss in (("a", 4.0), ("b", 5.0)):
+        (root / "text" / name).mkdir(parents=True)
+        (root / "text" / name / "main.log").write_text(f"s:0 trl:{loss}\ns:1 trl:{loss - 1}\ns:2 trl:{loss - 1.5}\n")
+    (root / "spread").mkdir()
+    (root / "spread" / "train.csv").write_text("run,step,loss\nshared,1,3.0\nshared,2,2.8\nalone,1,3.3\n")
+    (root / "spread" / "eval.csv").write_text("run,step,eval_loss\nshared,1,3.1\nshared,2,2.9\n")
+    shutil.copytree(Path(__file__).parent / "fixtures" / "logs" / "mixed", root / "mixed")
+
+
+def test_a_chunk_of_logs_sent_back_as_one_frame_ingests_as_log_by_log(tmp_path, monkeypatch):
+    """Workers send each chunk's settled rows as one frame (io.logs.Rows); renamed, merged and superseded runs
+    must come out as they do when each log keeps its own frame. The worker path runs here, in this process,
+    to see that the chunks were joined."""
+    import scalinglaws._parallel as parallel
+    from scalinglaws.io import ingestion
+    from scalinglaws.io.logs import Rows
+
+    _busy_folder(tmp_path)
+    alone = sl.ingest(tmp_path, n_jobs=1)
+    assert any("spread over 2 logs" in n for n in alone.notes)
+    assert any("named by their paths" in n for n in alone.notes)
+    assert alone.skipped["reason"].str.contains("superseded").any()
+    joined = []
+
+    def in_process(function, tasks, **_):
+        out = [function(*task) for task in tasks]
+        joined.extend(r.settled[0] for chunk in out for tables, _, _ in chunk for _, r in tables
+                      if r is not None and r.settled is not None)
+        return out
+
+    monkeypatch.setattr(parallel, "run_tasks", in_process)
+    monkeypatch.setattr(ingestion, "_CHUNK", 8)
+    chunked = sl.ingest(tmp_path, n_jobs=2)
+    assert sum(isinstance(rows, Rows) for rows in joined) > len(joined) / 2
+    _same(alone, chunked)
+    monkeypatch.undo()
+    _same(alone, sl.ingest(tmp_path, n_jobs=2))  # and in worker processes
 
 
 def test_running_median_is_the_pandas_rolling_median():

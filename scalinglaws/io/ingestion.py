@@ -38,7 +38,7 @@ from .checks import check_runs
 from .detect import LFS_REASON, Found, discover
 from .formats import get_format
 from .lineage import supersede_states
-from .logs import Columns, LogTable, ParseContext, writeable
+from .logs import Columns, LogTable, ParseContext, Rows, concat_rows, frame_of, writeable
 from .names import ROLES, choose_keys, rivals
 from .runs import gather, read_sidecar, sidecar_entry
 from .textlog import compile_regex
@@ -368,8 +368,17 @@ _CHUNK = 64
 
 
 def _read_chunk(tasks: Sequence[tuple]) -> list:
-    """:func:`_read_one` of each task, in a worker."""
-    return [_read_one(*task) for task in tasks]
+    """:func:`_read_one` of each task, in a worker; the settled frames of the chunk's logs go back as one frame
+    (their :class:`Rows`): a frame a log costs more to send and receive than to make."""
+    results = [_read_one(*task) for task in tasks]
+    ready = [r for tables, _, _ in results for _, r in tables if r is not None and r.settled is not None
+             and r.frame is None]
+    if len(ready) > 1:
+        lengths = np.array([len(r.settled[0]) for r in ready])
+        block = pd.concat([r.settled[0] for r in ready], ignore_index=True)
+        for r, hi, n in zip(ready, np.cumsum(lengths).tolist(), lengths.tolist()):
+            r.settled = (Rows(block, hi - n, hi), *r.settled[1:])
+    return results
 
 
 def _read_one(parse, path, ctx: ParseContext, raising: bool, keys: Mapping[str, str] | None = None):
@@ -570,7 +579,7 @@ def _tell_apart(parts, blocks, ctx: ParseContext) -> None:
             table, frame, chosen, item = parts[k]
             if run in table.meta:
                 table.meta[new[k]] = table.meta.pop(run)
-            parts[k] = (table, frame.assign(run=new[k]), chosen, item)
+            parts[k] = (table, frame_of(frame).assign(run=new[k]), chosen, item)
             blocks[k] = (blocks[k][0], [new[k]])
             if run in ctx.flags:
                 ctx.flags[new[k]] = list(ctx.flags[run])
@@ -585,13 +594,14 @@ def _combine(parts, blocks, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, 
     for k, (_, names) in enumerate(blocks):
         for run in names:  # settled frames: each run is one block
             owners.setdefault(run, []).append(k)
-    frames = {k: frame for k, (_, frame, _, _) in enumerate(parts)}
+    frames = {k: frame for k, (_, frame, _, _) in enumerate(parts)}  # settled frames, or Rows of a worker's
     chosen_owner: dict[str, tuple] = {}
     merged: list[pd.DataFrame] = []
     for run, ks in owners.items():
         if len(ks) == 1:
             chosen_owner[run] = parts[ks[0]]
             continue
+        frames.update((k, frame_of(frames[k])) for k in ks)
         pieces = [(k, frames[k].loc[frames[k]["run"] == run]) for k in ks]
         seen: dict[str, str] = {}
         for k, piece in pieces:
@@ -616,7 +626,8 @@ def _combine(parts, blocks, ctx: ParseContext) -> tuple[pd.DataFrame, dict[str, 
     offsets = np.cumsum([0] + [len(f) for f, _ in pieces])
     starts = np.concatenate([b[0] + o for (_, b), o in zip(pieces, offsets)]).astype(np.intp)
     names = [str(n) for _, b in pieces for n in b[1]]
-    curves = pieces[0][0] if len(pieces) == 1 else pd.concat([f for f, _ in pieces], ignore_index=True)
+    curves = pieces[0][0] if len(pieces) == 1 and not isinstance(pieces[0][0], Rows) else \
+        concat_rows([f for f, _ in pieces])
     ends = np.r_[starts[1:], len(curves)].astype(np.intp)
     return curves[["run", "step", *ROLES]], chosen_owner, (starts, ends, names)
 

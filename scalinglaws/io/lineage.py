@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .logs import ParseContext
+from .logs import ParseContext, frame_of
 
 __all__ = ["supersede_states", "is_prefix"]
 
@@ -92,7 +92,7 @@ def _rename(parts: list, blocks: list, k: int, old: str, new: str) -> None:
     if new == old:
         return
     table, frame, chosen, item = parts[k]
-    frame = frame.assign(run=new)
+    frame = frame_of(frame).assign(run=new)
     if old in table.meta:
         table.meta[new] = table.meta.pop(old)
     parts[k] = (table, frame, chosen, item)

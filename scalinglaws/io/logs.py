@@ -85,6 +85,42 @@ class Columns:
         return pd.DataFrame(self.data)
 
 
+class Rows:
+    """Rows ``lo:hi`` of ``block``, a frame holding the settled rows of several logs (a worker's chunk of logs,
+    sent between processes as one frame instead of one a log): a log's settled frame until it is needed as one
+    (:func:`frame_of`); consecutive rows of one block are joined without being cut apart."""
+
+    __slots__ = ("block", "lo", "hi")
+
+    def __init__(self, block: pd.DataFrame, lo: int, hi: int):
+        self.block, self.lo, self.hi = block, lo, hi
+
+    def __len__(self) -> int:
+        return self.hi - self.lo
+
+    def frame(self) -> pd.DataFrame:
+        return self.block.iloc[self.lo : self.hi].reset_index(drop=True)
+
+
+def frame_of(rows: "pd.DataFrame | Rows") -> pd.DataFrame:
+    """A settled frame, from :class:`Rows` or as it is."""
+    return rows.frame() if isinstance(rows, Rows) else rows
+
+
+def concat_rows(pieces: list) -> pd.DataFrame:
+    """``pandas.concat(pieces, ignore_index=True)`` of frames and :class:`Rows`, neighbouring rows of one block
+    taken in one piece."""
+    joined: list = []
+    for piece in pieces:
+        last = joined[-1] if joined else None
+        if isinstance(piece, Rows) and isinstance(last, Rows) and last.block is piece.block and last.hi == piece.lo:
+            joined[-1] = Rows(piece.block, last.lo, piece.hi)
+        else:
+            joined.append(piece)
+    frames = [p.block.iloc[p.lo : p.hi] if isinstance(p, Rows) else p for p in joined]
+    return frames[0].reset_index(drop=True) if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+
+
 @dataclass
 class LogTable:
     """One parsed log: ``frame`` has ``run``, ``step`` and metric columns (see the module docstring), as a frame
