@@ -284,9 +284,10 @@ def ingest(paths, *, runs=None, regex: str | None = None, keys: Mapping[str, str
 
 
 #: Folders with at least this many logs are read by worker processes (``n_jobs=None``). Measured by
-#: benchmarks/ingest_states.py on 2 shared cores (docs/benchmarks.md): starting workers and sending the tables
-#: back cost more than they saved below about 1,000 trainer states (1.6-2.2x the time in one process) and were
-#: even at best (0.96-1.3x) at 1,000-2,000, so the default stays in this process up to here; ``n_jobs`` chooses.
+#: benchmarks/ingest_states.py on 2 shared cores (docs/benchmarks.md): in a fresh process, starting workers cost
+#: more than they saved below about 1,000 trainer states (1.3-3x the time in one process) and were even at best
+#: at 2,000 (0.95-1.03x idle, 1.1-1.6x busy), so the default stays in this process up to here; ``n_jobs`` chooses
+#: (with workers kept by joblib, as in a notebook, 2,000 states read 1.3-1.5x faster with -1).
 PARALLEL_FROM = 4096
 #: Folders with at least this many logs show a progress bar on a terminal (``progress=None``).
 PROGRESS_FROM = 64
