@@ -370,3 +370,22 @@ def test_a_metric_logged_as_run_is_kept_under_its_own_name(tmp_path):
 
     frame, _ = wide_from_records([{"step": 1, "run": 1.0, "loss": 2.0}], "r", "step")
     assert frame.columns.tolist() == ["run", "step", "run (metric)", "loss"]
+
+
+def test_a_metric_logged_as_run_or_step_is_renamed_whatever_the_parser(tmp_path):
+    """Parsers that put their metrics beside the run and step columns (MLflow, TensorBoard, Lightning) made two
+    ``run`` columns and a traceback: every log table renames such a metric."""
+    import shutil
+
+    from scalinglaws.io.logs import LogTable
+
+    mlruns = shutil.copytree(Path(__file__).parent / "fixtures" / "logs" / "mixed" / "mlruns", tmp_path / "mlruns")
+    metrics = next(mlruns.rglob("metrics"))
+    shutil.copy(metrics / "train_loss", metrics / "run")
+    before = sl.ingest(Path(__file__).parent / "fixtures" / "logs" / "mixed" / "mlruns")
+    after = sl.ingest(mlruns)
+    pd.testing.assert_frame_equal(before.curves, after.curves)
+    frame = pd.concat([pd.DataFrame({"run": ["r"], "step": [1]}), pd.DataFrame({"step": [5.0], "run": [2.0]})], axis=1)
+    table = LogTable(frame=frame, path="x", format="test")
+    assert table.frame.columns.tolist() == ["run", "step", "step (metric)", "run (metric)"]
+    assert table.frame["run"].tolist() == ["r"] and table.frame["run (metric)"].tolist() == [2.0]

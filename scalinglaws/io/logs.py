@@ -140,6 +140,20 @@ class LogTable:
     lineage: tuple | None = None  # fingerprints of the log's entries in order (a state that is a prefix of
     #                               another's is superseded by it; see ingestion)
 
+    def __post_init__(self):
+        # a metric logged as run or step, put beside the table's own columns by a parser, is renamed: two
+        # columns of one name are not one column (every parser's frame passes here)
+        if isinstance(self.frame, pd.DataFrame):
+            names = self.frame.columns.tolist()
+            if names.count("run") > 1 or names.count("step") > 1:
+                own = {"run": False, "step": False}
+                renamed = []
+                for name in names:
+                    renamed.append(metric_name(name) if own.get(name) else name)
+                    if name in own:
+                        own[name] = True
+                self.frame = self.frame.set_axis(renamed, axis=1)
+
     def line_of(self, i: int) -> dict:
         """Keyword arguments locating row ``i`` for :class:`InputError` (see :meth:`Source.at`)."""
         return Source(self.path, self.lines, self.offset).at(i)
@@ -297,9 +311,8 @@ def wide_columns(records: list[dict], run: str, step_key: str, dropped: Counter 
 
 def _wide(records: list[dict], run: str, step_key: str, dropped: Counter | None):
     """The run names (a list, or the name when there are no rows: pandas makes a scalar's column 3x slower),
-    steps, metric arrays and the names of keys that are not metrics, of :func:`wide_from_records`. A metric
-    logged as ``run`` or ``step`` (not the step) is named ``run (metric)``, ``step (metric)``: the table's own
-    columns have those names."""
+    steps, metric arrays (named by :func:`metric_name`) and the names of keys that are not metrics, of
+    :func:`wide_from_records`."""
     n = len(records)
     # every key with a value, in the order of their first value; then each key's column, by comprehension
     keys = dict.fromkeys(key for record in records for key, value in record.items()
@@ -321,9 +334,14 @@ def _wide(records: list[dict], run: str, step_key: str, dropped: Counter | None)
         else:
             other[key] += sum(wrong)
     steps = [r[step_key] for r in records]
-    metrics = {(f"{key} (metric)" if key in ("run", "step") else key): _number_floats(values)
-               for key, values in numeric.items()}
+    metrics = {metric_name(key): _number_floats(values) for key, values in numeric.items()}
     return ([run] * n if n else run), steps, metrics, sorted(other)
+
+
+def metric_name(key):
+    """The column of a logged metric: ``run (metric)``, ``step (metric)`` for a metric logged as ``run`` or
+    ``step`` (the table's own columns have those names), else its name."""
+    return f"{key} (metric)" if key in ("run", "step") else key
 
 
 _NUMBER_TYPES = {int, float, type(None)}
