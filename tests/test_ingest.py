@@ -389,3 +389,17 @@ def test_a_metric_logged_as_run_or_step_is_renamed_whatever_the_parser(tmp_path)
     table = LogTable(frame=frame, path="x", format="test")
     assert table.frame.columns.tolist() == ["run", "step", "step (metric)", "run (metric)"]
     assert table.frame["run"].tolist() == ["r"] and table.frame["run (metric)"].tolist() == [2.0]
+
+
+def test_wide_records_order_metrics_by_their_first_value_with_or_without_none():
+    """A key's column comes where its first value (not None) comes, whether or not any value is None (two paths),
+    and a value that cannot be compared with None (an array) does not break the reading."""
+    from scalinglaws.io.logs import wide_from_records
+
+    plain, _ = wide_from_records([{"step": 1, "b": 1.0}, {"step": 2, "a": 2.0, "b": 1.5}], "r", "step")
+    assert list(plain.columns) == ["run", "step", "b", "a"]
+    with_none, _ = wide_from_records([{"step": 1, "a": None, "b": 1.0}, {"step": 2, "a": 2.0, "b": 1.5}], "r", "step")
+    assert list(with_none.columns) == ["run", "step", "b", "a"]
+    assert np.isnan(with_none["a"].iloc[0]) and with_none["a"].iloc[1] == 2.0
+    arrays, other = wide_from_records([{"step": 1, "loss": 2.0, "hist": np.arange(3)}], "r", "step")
+    assert list(arrays.columns) == ["run", "step", "loss"] and other == ["hist"]

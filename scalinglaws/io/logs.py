@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -314,14 +315,19 @@ def _wide(records: list[dict], run: str, step_key: str, dropped: Counter | None)
     steps, metric arrays (named by :func:`metric_name`) and the names of keys that are not metrics, of
     :func:`wide_from_records`."""
     n = len(records)
-    # every key with a value, in the order of their first value; then each key's column, by comprehension
-    keys = dict.fromkeys(key for record in records for key, value in record.items()
-                         if value is not None and key != step_key)
+    # every key with a value, in the order of their first value (where no value is None, the order of the keys'
+    # first appearance, found without a loop in Python); then each key's column, by comprehension
+    if _holds_none(records):
+        keys = dict.fromkeys(key for record in records for key, value in record.items()
+                             if value is not None and key != step_key)
+    else:
+        keys = dict.fromkeys(chain.from_iterable(records))
+        keys.pop(step_key, None)
     numeric: dict[str, list] = {}
     other: Counter = Counter()  # key -> values that are not numbers (text, lists, bools, media)
     for key in keys:
         values = [record.get(key) for record in records]
-        if {type(v) for v in values} <= _NUMBER_TYPES:
+        if set(map(type, values)) <= _NUMBER_TYPES:
             numeric[key] = values
             continue
         wrong = [v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))) for v in values]
@@ -336,6 +342,15 @@ def _wide(records: list[dict], run: str, step_key: str, dropped: Counter | None)
     steps = [r[step_key] for r in records]
     metrics = {metric_name(key): _number_floats(values) for key, values in numeric.items()}
     return ([run] * n if n else run), steps, metrics, sorted(other)
+
+
+def _holds_none(records: list[dict]) -> bool:
+    """Whether any record holds a value that is None (or a value that cannot be compared with it, such as an
+    array: then the caller takes the general path too)."""
+    try:
+        return any(None in record.values() for record in records)
+    except (ValueError, TypeError):
+        return True
 
 
 def metric_name(key):
