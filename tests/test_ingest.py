@@ -403,3 +403,15 @@ def test_wide_records_order_metrics_by_their_first_value_with_or_without_none():
     assert np.isnan(with_none["a"].iloc[0]) and with_none["a"].iloc[1] == 2.0
     arrays, other = wide_from_records([{"step": 1, "loss": 2.0, "hist": np.arange(3)}], "r", "step")
     assert list(arrays.columns) == ["run", "step", "loss"] and other == ["hist"]
+
+
+def test_a_trainer_state_metric_with_a_list_value_is_said_to_be_no_number_not_text(tmp_path):
+    """A loss logged once as a list is left out and said as a value that is not a number (not called text)."""
+    (tmp_path / "r1").mkdir()
+    (tmp_path / "r1" / "trainer_state.json").write_text(json.dumps({"log_history": [
+        {"step": 1, "loss": 2.0}, {"step": 2, "loss": [1, 2]}, {"step": 3, "loss": 1.8}]}))
+    result = sl.ingest(tmp_path)
+    assert result.curves["loss"].dropna().tolist() == [2.0, 1.8]
+    (reason,) = result.skipped["reason"]
+    assert "not numbers" in reason and "lists" in reason and not reason.startswith("text")
+    assert result.skipped["count"].tolist() == [1]

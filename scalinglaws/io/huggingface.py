@@ -193,8 +193,12 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
             ctx.skip(path, f"text values of logged metric '{key}' (not numbers)", count=count,
                      detail=f"{path}: '{key}' is logged as text ({next(r[key] for r in records if isinstance(r.get(key), str))!r}...), not read; log numbers")
     for key, count in dropped.items():
-        ctx.skip(path, f"text values of logged metric '{key}' (not numbers)", count=count,
-                 detail=f"{path}: {count} values of '{key}' are text, not numbers; they are left out")
+        if count == sum(isinstance(r.get(key), str) for r in records):
+            reason, what = f"text values of logged metric '{key}' (not numbers)", "text, not numbers"
+        else:  # lists or booleans among them
+            reason = f"values of logged metric '{key}' that are not numbers (text, lists or booleans)"
+            what = "not numbers (text, lists or booleans)"
+        ctx.skip(path, reason, count=count, detail=f"{path}: {count} values of '{key}' are {what}; they are left out")
     meta = {k: state[k] for k in ("global_step", "max_steps") if isinstance(state.get(k), (int, float))}
     if state.get("train_batch_size"):
         meta["per_device_batch_size"] = state["train_batch_size"]
