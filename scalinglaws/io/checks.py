@@ -19,6 +19,8 @@ excluded from fits; a loss named in bits, or a median loss above 20 nats (a per-
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -36,6 +38,10 @@ OVERFIT_MARGIN = 0.05
 #: A rise counts only when it is at least this fraction of the curve's fall from its first value to its best.
 MATERIAL = 0.05
 _PER_SEQUENCE = 20.0  # nats: no per-token language-model loss is this high for long (ln 256k ≈ 12.5)
+#: Curves of at least this many values (all runs together) are checked on :data:`THREADS` threads.
+THREADS_FROM = 1_000_000
+#: Threads for checking long curves: the cores this process may use, at most 2 (measured: docs/benchmarks.md).
+THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def smooth(values: np.ndarray, steps: np.ndarray | None = None):
@@ -98,22 +104,24 @@ def _rose(trend, factor: float) -> bool:
 
 def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, segments,
                flags: dict | None = None) -> pd.DataFrame:
-    """Rows, last step and tokens of every run, and its checks (``diverged``, ``reason``, ``flags``)."""
+    """Rows, last step and tokens of every run, and its checks (``diverged``, ``reason``, ``flags``).
+
+    What can be counted is counted over whole columns at once (per run, by ``reduceat``); a run's values are
+    copied only when some of them are not finite. The smoothing of long curves (block medians) runs on
+    :data:`THREADS` threads when the curves hold at least :data:`THREADS_FROM` values (numpy's sorting releases
+    the GIL), with the same results as in one thread."""
     starts, ends, names = segments
+    starts, ends = np.asarray(starts, dtype=np.intp), np.asarray(ends, dtype=np.intp)
     step = curves["step"].to_numpy()
     tokens = curves["tokens"].to_numpy(dtype=float)
-    loss = curves["loss"].to_numpy(dtype=float)
-    eval_loss = curves["eval_loss"].to_numpy(dtype=float)
+    metrics = {name: curves[name].to_numpy(dtype=float) for name in ("loss", "eval_loss")}
+    counts = {name: _counts(values, starts, ends) for name, values in metrics.items()}
     column = {c: dict(zip(info["run"], info[c])) for c in ("flags", "_N_flag", "loss_key", "eval_loss_key")
               if c in info}  # look-ups in dicts: .at costs ~10 µs, and a folder may hold thousands of runs
-    out = {k: [] for k in ("rows", "last_step", "tokens", "diverged", "reason")}
-    all_flags = []
-    for j, run in enumerate(names):
-        lo, hi = starts[j], ends[j]
-        out["rows"].append(hi - lo)
-        out["last_step"].append(int(step[hi - 1]))
-        seg_tokens = tokens[lo:hi][np.isfinite(tokens[lo:hi])]
-        out["tokens"].append(float(seg_tokens[-1]) if seg_tokens.size else np.nan)
+    last_token = _last_finite(tokens, starts, ends)
+
+    def check(j: int) -> tuple[bool, str, str]:
+        run, lo, hi = names[j], starts[j], ends[j]
         notes = [column["flags"][run]] if column["flags"][run] else []
         if "_N_flag" in column and column["_N_flag"][run]:
             notes.append(column["_N_flag"][run])
@@ -121,19 +129,24 @@ def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, 
         reasons = []
         steps = step[lo:hi]
         series = {}
-        for name, values in (("loss", loss[lo:hi]), ("eval_loss", eval_loss[lo:hi])):
-            bad = np.flatnonzero(values == NONFINITE)
-            if bad.size:
-                reasons.append(f"{name} not finite at step {int(steps[bad[0]])}")
-            ok = np.isfinite(values)
-            low = ok & (values <= 0)
-            if low.any():
-                notes.append(f"{name} <= 0 at {int(low.sum())} of {int(ok.sum())} steps (lowest {values[low].min():g}): "
+        for name, values in metrics.items():
+            finite, marked, low, high = (c[j] for c in counts[name])
+            values = values[lo:hi]
+            if marked:
+                reasons.append(f"{name} not finite at step {int(steps[np.flatnonzero(values == NONFINITE)[0]])}")
+            if finite == hi - lo:
+                kept, at = values, steps  # views: nothing to leave out
+            else:
+                ok = np.isfinite(values)
+                kept, at = values[ok], steps[ok]
+            if low:
+                lowest = kept[kept <= 0]
+                notes.append(f"{name} <= 0 at {lowest.size} of {kept.size} steps (lowest {lowest.min():g}): "
                              "not a cross-entropy in nats (an RL or Dice objective?); points of such values are "
                              "left out of fits")
-            series[name] = (values[ok], steps[ok], bool(low.any()))
-        train, train_steps, train_low = series["loss"]
-        ev, ev_steps, ev_low = series["eval_loss"]
+            series[name] = (kept, at, bool(low), high)
+        train, train_steps, train_low, train_high = series["loss"]
+        ev, ev_steps, ev_low, ev_high = series["eval_loss"]
         t = None if train_low else _trend(train, train_steps)
         e = None if ev_low else _trend(ev, ev_steps)
         if t is not None and _rose(t, diverge_factor):
@@ -151,12 +164,22 @@ def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, 
         key = column["eval_loss_key" if evaluated else "loss_key"][run]
         if key and is_bits(key):
             notes.append(f"{key!r} is in bits, not nats")
-        finite = ev if evaluated else train
-        if finite.size and np.count_nonzero(finite > _PER_SEQUENCE) > finite.size / 2:  # the median is above it
+        finite, high = (ev, ev_high) if evaluated else (train, train_high)
+        if finite.size and high > finite.size / 2:  # the median is above it
             notes.append(f"median loss {np.median(finite):.3g} nats: a per-sequence sum, not per token?")
-        out["diverged"].append(bool(reasons))
-        out["reason"].append("; ".join(reasons))
-        all_flags.append("; ".join(dict.fromkeys(n for n in notes if n)))
+        return bool(reasons), "; ".join(reasons), "; ".join(dict.fromkeys(n for n in notes if n))
+
+    if len(step) >= THREADS_FROM and len(names) > 1 and THREADS > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(THREADS) as pool:
+            checked = list(pool.map(check, range(len(names))))
+    else:
+        checked = [check(j) for j in range(len(names))]
+    out = {"rows": (ends - starts).tolist(), "last_step": step[ends - 1].astype(np.int64).tolist() if len(names)
+           else [], "tokens": last_token.tolist(), "diverged": [c[0] for c in checked],
+           "reason": [c[1] for c in checked]}
+    all_flags = [c[2] for c in checked]
     info = info.set_index("run").loc[names].reset_index()
     for k, v in out.items():
         info[k] = v
@@ -166,3 +189,39 @@ def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, 
              "batch_size", "seq_len", "tokens_per_step", "tokens_source", "loss_key", "eval_loss_key", "lr_key",
              "tokens_key", "diverged", "reason", "flags"]
     return info[front + [c for c in info.columns if c not in front]]
+
+
+def _counts(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per run (rows ``starts[j]:ends[j]``, contiguous, none empty): how many values are finite, how many are
+    marked non-finite (:data:`~scalinglaws.io.logs.NONFINITE`), how many finite ones are <= 0 and how many are
+    above :data:`_PER_SEQUENCE` nats. A count that is 0 or everything over the whole column is not split."""
+    sizes = ends - starts
+    if not len(starts):
+        return (sizes,) * 4
+    if values.strides == (0,):  # one repeated value (a metric no row logged): counted once
+        values = values[:1]
+    finite = np.isfinite(values)
+    masks = (finite, values == NONFINITE, finite & (values <= 0), finite & (values > _PER_SEQUENCE))
+    out = []
+    for mask in masks:
+        total = np.count_nonzero(mask)
+        if len(values) == 1 or total in (0, len(values)):
+            out.append(sizes * int(mask[0]) if len(values) == 1 else sizes * (total > 0))
+        else:
+            out.append(np.add.reduceat(mask, starts, dtype=np.intp))
+    return tuple(out)
+
+
+def _last_finite(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Per run, its last finite value (NaN when it has none)."""
+    out = np.full(len(starts), np.nan)
+    if not len(starts):
+        return out
+    finite = np.isfinite(values)
+    whole = np.add.reduceat(finite, starts, dtype=np.intp) == ends - starts
+    out[whole] = values[ends[whole] - 1]
+    for j in np.flatnonzero(~whole):
+        seg = values[starts[j]:ends[j]][finite[starts[j]:ends[j]]]
+        if seg.size:
+            out[j] = seg[-1]
+    return out
