@@ -24,6 +24,7 @@ reads every file, with the same results.
 from __future__ import annotations
 
 import io
+import os
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,8 @@ FAST_FROM = 16 * 2**20
 _HEAD = 2**20
 #: pyarrow's block size (None: its default; tests make it small).
 _BLOCK = None
+#: Threads copying the numeric columns out of arrow's memory (at most 2: the copies are bound by memory).
+_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
 
 def available() -> bool:
@@ -107,20 +110,19 @@ def read_fast(path: Path, sep: str) -> pd.DataFrame | None:
     n = table.num_rows
     columns = table.columns
     del table
-    out = {}
-    for i, name in enumerate(names):
-        column, columns[i] = columns[i], None  # each column's arrow memory is freed once it is converted
-        if isinstance(dtypes[name], pd.StringDtype):
-            values = pd.array(column, dtype=dtypes[name])
-        else:
-            values = _numbers(column, n)  # float64 where the C engine's column is (types), or has NaN
-            if values.dtype == np.float64 and not (np.isfinite(values).all() if not column.null_count else
-                                                   np.count_nonzero(np.isnan(values)) == column.null_count
-                                                   and not np.isinf(values).any()):
-                return None  # a nan/inf cell: text to the C engine
-        del column
-        out[name] = values
-    return pd.DataFrame(out, copy=False)
+    numeric = [i for i, name in enumerate(names) if not isinstance(dtypes[name], pd.StringDtype)]
+    out = {name: pd.array(columns[i], dtype=dtypes[name]) for i, name in enumerate(names) if i not in numeric}
+    if len(numeric) > 1 and _THREADS > 1:  # the copies are bound by memory, and fresh pages fault in parallel
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(_THREADS) as pool:
+            numbers = list(pool.map(lambda i: _numbers(columns, i, n), numeric))
+    else:
+        numbers = [_numbers(columns, i, n) for i in numeric]
+    if any(values is None for values in numbers):
+        return None  # a nan/inf cell: text to the C engine
+    out.update(zip((names[i] for i in numeric), numbers))
+    return pd.DataFrame({name: out[name] for name in names}, copy=False)
 
 
 def _has_quote(path: Path, size: int = 2**22) -> bool:
@@ -133,9 +135,11 @@ def _has_quote(path: Path, size: int = 2**22) -> bool:
     return False
 
 
-def _numbers(column, n: int) -> np.ndarray:
-    """A numeric arrow column as one owned numpy array, copied chunk by chunk (int64 with missing cells:
-    float64 with NaN)."""
+def _numbers(columns: list, i: int, n: int) -> np.ndarray | None:
+    """The numeric arrow column ``columns[i]`` as one owned numpy array, copied chunk by chunk (int64 with
+    missing cells: float64 with NaN), its arrow memory let go once copied; None when a float cell is nan or inf
+    (text to the C engine)."""
+    column, columns[i] = columns[i], None
     if column.null_count:
         out = np.empty(n, dtype=np.float64)
     else:
@@ -145,4 +149,10 @@ def _numbers(column, n: int) -> np.ndarray:
         size = len(chunk)
         out[pos : pos + size] = chunk.to_numpy(zero_copy_only=False)
         pos += size
+    if out.dtype == np.float64:
+        if not column.null_count:
+            if not np.isfinite(out).all():
+                return None
+        elif np.count_nonzero(np.isnan(out)) != column.null_count or np.isinf(out).any():
+            return None
     return out
