@@ -736,7 +736,8 @@ def _clean(curves: pd.DataFrame) -> pd.DataFrame:
             out[column] = curves[column].reset_index(drop=True)
             continue
         values = curves[column].to_numpy()
-        if column in ROLES and values.size and np.isinf([np.fmin.reduce(values), np.fmax.reduce(values)]).any():
+        seen = values[:1] if values.strides == (0,) else values  # one repeated value: looked at once
+        if column in ROLES and values.size and np.isinf([np.fmin.reduce(seen), np.fmax.reduce(seen)]).any():
             values = np.where(np.isinf(values), np.nan, values)
         out[column] = writeable(values)
     return pd.DataFrame(out, copy=False)
