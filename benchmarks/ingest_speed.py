@@ -121,8 +121,8 @@ def worker(method: str, path: str) -> None:
     if method == "polars":
         import polars  # noqa: F401
     before = peak_rss_kib()
-    call(method, Path(path))
-    print(json.dumps({"peak_mb": (peak_rss_kib() - before) / 1024}))
+    seconds = call(method, Path(path))["seconds"]
+    print(json.dumps({"peak_mb": (peak_rss_kib() - before) / 1024, "seconds": seconds}))
 
 
 def peak_memory(method: str, path: Path) -> float:

@@ -22,7 +22,10 @@ def test_column_counts_agree_with_counting_each_run(runs):
     values = np.array([v for run in runs for v in run])
     ends = np.cumsum([len(run) for run in runs])
     starts = ends - [len(run) for run in runs]
+    scratch = (np.ones(len(values), dtype=bool), np.ones(len(values), dtype=bool))  # stale contents
     finite, marked, low, high = checks._counts(values, starts, ends)
+    for mine, given in zip((finite, marked, low, high), checks._counts(values, starts, ends, scratch)):
+        assert mine.tolist() == given.tolist()
     for j, run in enumerate(runs):
         run = np.array(run)
         ok = np.isfinite(run)
@@ -31,6 +34,7 @@ def test_column_counts_agree_with_counting_each_run(runs):
         assert low[j] == np.count_nonzero(ok & (run <= 0))
         assert high[j] == np.count_nonzero(run[ok] > checks._PER_SEQUENCE)
     last = checks._last_finite(values, starts, ends)
+    assert np.array_equal(last, checks._last_finite(values, starts, ends, scratch[0]), equal_nan=True)
     for j, run in enumerate(runs):
         kept = np.array(run)[np.isfinite(run)]
         assert (np.isnan(last[j]) and not kept.size) or last[j] == kept[-1]

@@ -115,10 +115,12 @@ def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, 
     step = curves["step"].to_numpy()
     tokens = curves["tokens"].to_numpy(dtype=float)
     metrics = {name: curves[name].to_numpy(dtype=float) for name in ("loss", "eval_loss")}
-    counts = {name: _counts(values, starts, ends) for name, values in metrics.items()}
+    scratch = (np.empty(len(step), dtype=bool), np.empty(len(step), dtype=bool))
+    counts = {name: _counts(values, starts, ends, scratch) for name, values in metrics.items()}
     column = {c: dict(zip(info["run"], info[c])) for c in ("flags", "_N_flag", "loss_key", "eval_loss_key")
               if c in info}  # look-ups in dicts: .at costs ~10 µs, and a folder may hold thousands of runs
-    last_token = _last_finite(tokens, starts, ends)
+    last_token = _last_finite(tokens, starts, ends, scratch[0])
+    del scratch
 
     def check(j: int) -> tuple[bool, str, str]:
         run, lo, hi = names[j], starts[j], ends[j]
@@ -191,33 +193,41 @@ def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, 
     return info[front + [c for c in info.columns if c not in front]]
 
 
-def _counts(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, ...]:
+def _counts(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch=None) -> tuple[np.ndarray, ...]:
     """Per run (rows ``starts[j]:ends[j]``, contiguous, none empty): how many values are finite, how many are
     marked non-finite (:data:`~scalinglaws.io.logs.NONFINITE`), how many finite ones are <= 0 and how many are
-    above :data:`_PER_SEQUENCE` nats. A count that is 0 or everything over the whole column is not split."""
+    above :data:`_PER_SEQUENCE` nats. A count that is 0 or everything over the whole column is not split. The
+    masks are written into ``scratch`` (two boolean arrays as long as ``values``) when given: fresh memory is
+    what a long column's passes cost most."""
     sizes = ends - starts
     if not len(starts):
         return (sizes,) * 4
     if values.strides == (0,):  # one repeated value (a metric no row logged): counted once
-        values = values[:1]
-    finite = np.isfinite(values)
-    masks = (finite, values == NONFINITE, finite & (values <= 0), finite & (values > _PER_SEQUENCE))
-    out = []
-    for mask in masks:
+        values, scratch = values[:1], None
+    n = len(values)
+    finite, other = scratch if scratch is not None else (np.empty(n, dtype=bool), np.empty(n, dtype=bool))
+
+    def split(mask):
+        if n == 1:
+            return sizes * int(mask[0])
         total = np.count_nonzero(mask)
-        if len(values) == 1 or total in (0, len(values)):
-            out.append(sizes * int(mask[0]) if len(values) == 1 else sizes * (total > 0))
-        else:
-            out.append(np.add.reduceat(mask, starts, dtype=np.intp))
-    return tuple(out)
+        return sizes * (total > 0) if total in (0, n) else np.add.reduceat(mask, starts, dtype=np.intp)
+
+    np.isfinite(values, out=finite)
+    return (split(finite), split(np.equal(values, NONFINITE, out=other)),
+            split(np.logical_and(finite, np.less_equal(values, 0, out=other), out=other)),
+            split(np.logical_and(finite, np.greater(values, _PER_SEQUENCE, out=other), out=other)))
 
 
-def _last_finite(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Per run, its last finite value (NaN when it has none)."""
+def _last_finite(values: np.ndarray, starts: np.ndarray, ends: np.ndarray, scratch=None) -> np.ndarray:
+    """Per run, its last finite value (NaN when it has none); the mask written into ``scratch`` when given."""
     out = np.full(len(starts), np.nan)
     if not len(starts):
         return out
-    finite = np.isfinite(values)
+    finite = np.isfinite(values, out=scratch) if scratch is not None else np.isfinite(values)
+    if np.count_nonzero(finite) == len(values):
+        out[:] = values[ends - 1]
+        return out
     whole = np.add.reduceat(finite, starts, dtype=np.intp) == ends - starts
     out[whole] = values[ends[whole] - 1]
     for j in np.flatnonzero(~whole):
