@@ -678,7 +678,7 @@ def run_blocks(runs: pd.Series) -> tuple[np.ndarray, list, bool]:
     values = runs.array
     if len(values) == 0:
         return np.zeros(0, dtype=np.intp), [], True
-    starts = np.flatnonzero(np.r_[True, np.asarray(values[1:] != values[:-1], dtype=bool)])
+    starts = np.r_[0, np.flatnonzero(np.asarray(values[1:] != values[:-1], dtype=bool)) + 1]
     names = [str(values[i]) for i in starts]  # scalar look-ups: a take would copy a chunked column
     return starts, names, len(set(names)) == len(names)
 
