@@ -15,10 +15,12 @@ Methods, all in this process, alternating, after one untimed warm-up call each:
 * ``polars.read_csv`` — a reference only (not used by scalinglaws), when polars is installed.
 
 Phases: **idle** (whatever else runs on the machine: see the load average printed), then **busy**, with
-``--load`` processes spinning (benchmarks/cpu_load.py) started by this script and always stopped. Each
-phase gives the median, min and max of ``--repeats`` calls, and the ratio of the medians to the bare
-``read_csv`` measured in the same phase. Memory: each method runs once more in a fresh Python process, which
-reports its peak resident memory above what it held before the call (idle). "Frame size" is the
+``--load`` processes spinning (benchmarks/cpu_load.py) started by this script and always stopped, then
+**fresh**: ``--fresh`` rounds in which each method makes one call in a fresh Python process (imports not
+counted; idle): the first call of a command, whose memory is all new to the process (on a virtual machine
+new memory can cost more than the parsing). Each phase gives the median, min and max, and the ratio of the
+medians to the bare ``read_csv`` measured in the same phase. Memory: the fresh processes report their peak
+resident memory above what they held before the call (median). "Frame size" is the
 ``memory_usage(deep=True)`` of the DataFrame ``read_csv`` returns.
 
 Targets (issue 18): ingest at most 1.0x the bare read (median, same phase), peak memory under 3x the frame.
@@ -125,10 +127,20 @@ def worker(method: str, path: str) -> None:
     print(json.dumps({"peak_mb": (peak_rss_kib() - before) / 1024, "seconds": seconds}))
 
 
-def peak_memory(method: str, path: Path) -> float:
+def fresh_call(method: str, path: Path) -> dict:
+    """One call in a fresh Python process (imports not counted): its seconds and peak memory."""
     out = subprocess.run([sys.executable, __file__, "--worker", method, str(path)], check=True,
                          capture_output=True, text=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["peak_mb"]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def measure_fresh(methods, path: Path, repeats: int) -> dict[str, list[dict]]:
+    """``repeats`` rounds of one fresh process per method, alternating."""
+    results: dict[str, list[dict]] = {m: [] for m in methods}
+    for _ in range(max(repeats, 1)):
+        for method in methods:
+            results[method].append(fresh_call(method, path))
+    return results
 
 
 def measure(methods, path: Path, repeats: int) -> dict[str, list[dict]]:
@@ -147,6 +159,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--load", type=int, default=2, help="spinning processes in the busy phase")
+    parser.add_argument("--fresh", type=int, default=3,
+                        help="rounds of first calls in fresh processes (idle; also give the peak memory)")
     parser.add_argument("--file", type=Path, help="an existing curves CSV to use instead of writing one")
     parser.add_argument("--worker", nargs=2, metavar=("METHOD", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -177,13 +191,15 @@ def main() -> None:
         with cpu_load(args.load):
             phases["busy"] = measure(methods, path, args.repeats)
             loads["busy"] = load_average()
-        peaks = {method: peak_memory(method, path) for method in methods}
+        phases["fresh"] = fresh = measure_fresh(methods, path, args.fresh)
+        peaks = {method: float(np.median([r["peak_mb"] for r in fresh[method]])) for method in methods}
     frame_mb = phases["idle"]["read_csv"][0]["frame_mb"]
     rows = phases["idle"]["read_csv"][0]["rows"]
     print(f"{rows:,} rows, {size:.0f} MB file, frame {frame_mb:.0f} MB; {platform.machine()}, {os.cpu_count()} CPUs, "
           f"Python {platform.python_version()}, pandas {pd.__version__}, pyarrow reader "
           f"{'installed' if fastcsv.available() else 'absent'}; {args.repeats} alternating repeats per phase, in "
-          f"this process; memory in fresh processes (idle)")
+          f"this process; then {max(args.fresh, 1)} rounds of a first call in a fresh process each (idle), which "
+          f"also give the peak memory")
     print(f"load average (1, 5, 15 min) at the start of the idle phase: {loads['idle']}; in the busy phase "
           f"({args.load} spinning processes): {loads['busy']}")
     print()
