@@ -15,7 +15,7 @@ from typing import Callable, Sequence
 
 from .exceptions import MissingDependencyError, ScalingLawsError
 
-__all__ = ["run_tasks", "show_progress", "valid_n_jobs", "worker_count"]
+__all__ = ["run_tasks", "show_progress", "thread_map", "usable_cores", "valid_n_jobs", "worker_count"]
 
 
 def valid_n_jobs(n_jobs) -> bool:
@@ -26,6 +26,22 @@ def valid_n_jobs(n_jobs) -> bool:
 def worker_count(n_jobs: int) -> int:
     """How many processes ``n_jobs`` starts (-1: one per core)."""
     return (os.cpu_count() or 1) if n_jobs < 0 else n_jobs
+
+
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system has one, else every core."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def thread_map(function: Callable, items: Sequence, threads: int) -> list:
+    """``[function(item) for item in items]`` in order, on ``threads`` threads when that is more than one (for
+    numpy work on large arrays, which releases the GIL)."""
+    if threads <= 1 or len(items) <= 1:
+        return [function(item) for item in items]
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(threads) as pool:
+        return list(pool.map(function, items))
 
 
 def show_progress(progress: bool | None) -> bool:

@@ -19,11 +19,10 @@ excluded from fits; a loss named in bits, or a median loss above 20 nats (a per-
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pandas as pd
 
+from .._parallel import thread_map, usable_cores
 from .logs import NONFINITE
 from .names import is_bits
 
@@ -41,7 +40,7 @@ _PER_SEQUENCE = 20.0  # nats: no per-token language-model loss is this high for 
 #: Curves of at least this many values (all runs together) are checked on :data:`THREADS` threads.
 THREADS_FROM = 1_000_000
 #: Threads for checking long curves: the cores this process may use, at most 2 (measured: docs/benchmarks.md).
-THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+THREADS = min(2, usable_cores())
 
 
 def smooth(values: np.ndarray, steps: np.ndarray | None = None):
@@ -171,13 +170,7 @@ def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, 
             notes.append(f"median loss {np.median(finite):.3g} nats: a per-sequence sum, not per token?")
         return bool(reasons), "; ".join(reasons), "; ".join(dict.fromkeys(n for n in notes if n))
 
-    if len(step) >= THREADS_FROM and len(names) > 1 and THREADS > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(THREADS) as pool:
-            checked = list(pool.map(check, range(len(names))))
-    else:
-        checked = [check(j) for j in range(len(names))]
+    checked = thread_map(check, range(len(names)), THREADS if len(step) >= THREADS_FROM else 1)
     out = {"rows": (ends - starts).tolist(), "last_step": step[ends - 1].astype(np.int64).tolist() if len(names)
            else [], "tokens": last_token.tolist(), "diverged": [c[0] for c in checked],
            "reason": [c[1] for c in checked]}

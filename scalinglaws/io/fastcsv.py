@@ -24,11 +24,12 @@ reads every file, with the same results.
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from .._parallel import thread_map, usable_cores
 
 __all__ = ["read_fast", "FAST_FROM", "available"]
 
@@ -40,7 +41,7 @@ _HEAD = 2**20
 #: pyarrow's block size (None: its default; tests make it small).
 _BLOCK = None
 #: Threads copying the numeric columns out of arrow's memory (at most 2: the copies are bound by memory).
-_THREADS = min(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+_THREADS = min(2, usable_cores())
 
 
 def available() -> bool:
@@ -110,15 +111,11 @@ def read_fast(path: Path, sep: str) -> pd.DataFrame | None:
     n = table.num_rows
     columns = table.columns
     del table
-    numeric = [i for i, name in enumerate(names) if not isinstance(dtypes[name], pd.StringDtype)]
-    out = {name: pd.array(columns[i], dtype=dtypes[name]) for i, name in enumerate(names) if i not in numeric}
-    if len(numeric) > 1 and _THREADS > 1:  # the copies are bound by memory, and fresh pages fault in parallel
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(_THREADS) as pool:
-            numbers = list(pool.map(lambda i: _numbers(columns, i, n), numeric))
-    else:
-        numbers = [_numbers(columns, i, n) for i in numeric]
+    text = {i for i, name in enumerate(names) if isinstance(dtypes[name], pd.StringDtype)}
+    out = {names[i]: pd.array(columns[i], dtype=dtypes[names[i]]) for i in sorted(text)}
+    numeric = [i for i in range(len(names)) if i not in text]
+    # the copies are bound by memory, and fresh pages fault in parallel
+    numbers = thread_map(lambda i: _numbers(columns, i, n), numeric, _THREADS)
     if any(values is None for values in numbers):
         return None  # a nan/inf cell: text to the C engine
     out.update(zip((names[i] for i in numeric), numbers))
