@@ -56,6 +56,7 @@ __all__ = [
     "normalize",
     "parse_number",
     "format_number",
+    "counted",
     "points_table",
     "curves_table",
 ]
@@ -186,6 +187,15 @@ def parse_number(text) -> float:
     if m is None:
         raise ValueError(f"{text!r} is not a number")
     return float(m["num"].replace(",", "")) * _SUFFIX[m["suffix"].lower()]
+
+
+def counted(n: int, singular: str, plural: str | None = None) -> str:
+    """``n`` things, the noun in the singular for one.
+
+    >>> counted(1, "log"), counted(12, "log"), counted(0, "entry", "entries")
+    ('1 log', '12 logs', '0 entries')
+    """
+    return f"{n} {singular if n == 1 else plural or singular + 's'}"
 
 
 def format_number(value: float, digits: int = 3) -> str:

@@ -39,7 +39,7 @@ def test_ingest_mixed_folder_to_parquet(capsys, tmp_path):
     out, points = tmp_path / "runs.parquet", tmp_path / "points.csv"
     code, text, err = run(capsys, "ingest", LOGS / "mixed", "-o", out, "--points", points)
     assert code == 0, err
-    assert "Ingested 12 logs" in text and "12 runs" in text and "1 files that are not logs (README.txt)" in text
+    assert "Ingested 12 logs" in text and "12 runs" in text and "files that are not logs: 1 (README.txt)" in text
     table = pd.read_parquet(out)
     assert table["run"].nunique() == 12
     assert {"run", "step", "tokens", "lr", "loss", "eval_loss", "N", "C", "format", "source"} <= set(table.columns)
@@ -80,7 +80,7 @@ def test_skip_bad_lines_counts_what_it_skipped(capsys, tmp_path):
     assert f"{log}, line {text.count(chr(10))}" in line and "incomplete" in line and "--skip-bad-lines" in line
     code, out, err = run(capsys, "ingest", log, "--skip-bad-lines")
     assert code == 0, err
-    assert "1 incomplete last line (run.log)" in out
+    assert "incomplete last line: 1 (run.log)" in out
 
 
 # --------------------------------------------------------------------------------------------- truncated
@@ -139,7 +139,7 @@ def test_truncated_tensorboard_events(capsys, tmp_path):
     line = one_line_error(capsys, "ingest", run_dir)
     assert event.name in line and "cut off after" in line
     code, out, err = run(capsys, "ingest", run_dir, "--skip-bad-lines")
-    assert code == 0 and "1 truncated event records" in out
+    assert code == 0 and "truncated event records: 1" in out
 
 
 def test_truncated_mlflow_metric(capsys, tmp_path):
@@ -150,7 +150,7 @@ def test_truncated_mlflow_metric(capsys, tmp_path):
     assert "train_loss, line" in line and "incomplete" in line
     code, out, err = run(capsys, "ingest", runs)  # in a folder of runs: that run is skipped, and said
     assert code == 0, err
-    assert "1 unreadable logs" in out and "train_loss, line" in out and "incomplete" in out
+    assert "unreadable logs: 1" in out and "train_loss, line" in out and "incomplete" in out
     line = one_line_error(capsys, "ingest", runs, "--strict")  # --strict restores the stop
     assert "train_loss, line" in line and "incomplete" in line
 

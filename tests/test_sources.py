@@ -125,7 +125,7 @@ def test_mlflow_server_runs_are_read_with_every_logged_step(mlflow_server):
 def test_mlflow_server_by_tracking_uri_on_the_command_line(mlflow_server, capsys):
     code, out, err = run_cli(capsys, "ingest", "--tracking-uri", mlflow_server, "sweep")
     assert code == 0, err
-    assert "3 runs" in out and "mlflow-server" in out and "1 deleted MLflow runs" in out
+    assert "3 runs" in out and "mlflow-server" in out and "deleted MLflow runs: 1" in out
     code, out, err = run_cli(capsys, "ingest", "--tracking-uri", mlflow_server, "nope")
     assert code == 2 and "has no experiment 'nope'" in err and "sweep" in err
 

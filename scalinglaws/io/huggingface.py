@@ -19,6 +19,7 @@ from collections import Counter
 from pathlib import Path
 
 from ..exceptions import InputError
+from ..schema import counted
 from .formats import LogFormat, register_format
 from .logs import LogTable, ParseContext, SkippedLog, read_text, wide_columns
 
@@ -198,7 +199,8 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
         else:  # lists or booleans among them
             reason = f"values of logged metric '{key}' that are not numbers (text, lists or booleans)"
             what = "not numbers (text, lists or booleans)"
-        ctx.skip(path, reason, count=count, detail=f"{path}: {count} values of '{key}' are {what}; they are left out")
+        ctx.skip(path, reason, count=count, detail=f"{path}: {counted(count, 'value')} of '{key}' "
+                 f"{'is' if count == 1 else 'are'} {what}; {'it is' if count == 1 else 'they are'} left out")
     meta = {k: state[k] for k in ("global_step", "max_steps") if isinstance(state.get(k), (int, float))}
     if state.get("train_batch_size"):
         meta["per_device_batch_size"] = state["train_batch_size"]

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..exceptions import InputError
-from ..schema import CURVES_COLUMNS, FLOPS_PER_PARAM_TOKEN, format_number
+from ..schema import CURVES_COLUMNS, FLOPS_PER_PARAM_TOKEN, counted, format_number
 from .checks import check_runs
 from .detect import LFS_REASON, Found, discover
 from .formats import get_format
@@ -102,7 +102,7 @@ class Ingested:
         if not len(self.runs):
             left = self.skipped.groupby("reason", sort=False)["count"].sum()
             raise InputError("no run could be read from the logs",
-                             hint="; ".join(f"{n} {r}" for r, n in left.items()) or "the logs hold no runs")
+                             hint="; ".join(f"{r}: {n}" for r, n in left.items()) or "the logs hold no runs")
         return points_from_curves(self.curves, self.runs, how=how, metric=metric, ema=ema, ema_unit=ema_unit,
                                   at_tokens=at_tokens,
                                   at_flops=at_flops, include_diverged=include_diverged, require=require)
@@ -117,7 +117,8 @@ class Ingested:
         listed one by one (every run is in :attr:`runs`)."""
         formats = Counter(self.files["format"])
         kinds = f" ({', '.join(f'{n} {k}' for k, n in sorted(formats.items()))})" if formats else ""
-        lines = [f"Ingested {len(self.files)} logs{kinds}: {len(self.runs)} runs, {len(self.curves)} rows"]
+        lines = [f"Ingested {counted(len(self.files), 'log')}{kinds}: {counted(len(self.runs), 'run')}, "
+                 f"{counted(len(self.curves), 'row')}"]
         if len(self.runs):
             lines.append(f"  {'run':<28} {'format':<18} {'steps':>8} {'tokens':>8} {'N':>8} {'loss':>8} "
                          f"{'eval':>8}  flags")
@@ -145,7 +146,7 @@ class Ingested:
             for (reason, ), group in self.skipped.groupby(["reason"], sort=False):
                 where = ", ".join(Path(p).name for p in group["path"].head(3))
                 more = f" and {len(group) - 3} more" if len(group) > 3 else ""
-                lines.append(f"  {int(group['count'].sum())} {reason} ({where}{more})")
+                lines.append(f"  {reason}: {int(group['count'].sum())} ({where}{more})")
                 details = group["detail"] if "detail" in group else ()
                 for detail in [d for d in details if d][:3]:
                     lines.append(f"      {detail}")
