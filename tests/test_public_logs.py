@@ -277,6 +277,8 @@ CASES: dict[str, Case] = {
         "modded-nanogpt-record-valonly/e6969115-4597-4d60-8566-efdd0c243d10.txt", modded),
     "modded-nanogpt-2026-final-eval": Case(
         "modded-nanogpt-2026-final-eval/seed42.log", modded),
+    "modded-nanogpt-record-code-header": Case(  # its first step line is 151 KB in, after the script's source
+        "modded-nanogpt-record-code-header/11cb620c-daaf-4e85-83fc-258a5eb7ba09.txt", modded),
     # nanoGPT, torchtitan, OLMo consoles
     "nanogpt-shakespeare-nan": Case("nanogpt-shakespeare-nan/train.log", nanogpt, checks=("diverged",)),
     "torchtitan-aurora-ezpz": Case("torchtitan-aurora-ezpz/tt-bc.log", torchtitan),

@@ -90,6 +90,46 @@ def test_regex_that_matches_nothing_says_so(tmp_path, capsys):
     assert code == 2 and "matches no line" in err and "batch 10" in err and "give --regex" not in err
 
 
+def _preamble(size: int) -> str:
+    """Lines of a training script printed before the run starts (as modded-nanogpt's records do)."""
+    line = "    x = torch.nn.functional.rms_norm(x, (x.size(-1),))  # printed source, no metric\n"
+    return "import torch\n" + line * (size // len(line) + 1)
+
+
+@pytest.mark.parametrize("where", ["named", "in a folder"])
+def test_metric_lines_after_a_long_preamble_are_found(tmp_path, where):
+    """A log whose first metric line is far past the 64 KiB every detector sees (the script's source printed
+    first) is recognised, named or met in a folder; the preamble's lines are ignored and counted."""
+    lines = [f"step:{s}/100 val_loss:{4 - s / 100:.4f} train_time:{s}ms step_avg:1.00ms" for s in range(0, 101, 25)]
+    log = tmp_path / "run" / "0c1d.txt"
+    log.parent.mkdir()
+    log.write_text(_preamble(600_000) + "\n".join(lines) + "\n")
+    result = sl.ingest(log if where == "named" else tmp_path)
+    curve = result.curves.set_index("step")["eval_loss"]
+    assert curve.to_dict() == {s: float(f"{4 - s / 100:.4f}") for s in range(0, 101, 25)}
+    assert result.files["format"].tolist() == ["text:modded-nanogpt"]
+    assert f"{_preamble(600_000).count(chr(10))} other lines ignored" in result.files["notes"][0]
+
+
+def test_a_regex_is_tried_past_a_long_preamble(tmp_path, capsys):
+    log = tmp_path / "stdout.log"
+    log.write_text(_preamble(300_000) + "".join(f"{{'loss': '{3 - s / 10:.3f}', 'global_step/max_steps': '{s}/5'}}\n"
+                                                for s in range(1, 6)))
+    pattern = r"'loss': '(?P<loss>[\d.]+)', 'global_step/max_steps': '(?P<step>\d+)/"
+    code, out, err = run_cli(capsys, "ingest", log, "--regex", pattern)
+    assert code == 0, err
+    assert sl.ingest(log, regex=pattern).curves["loss"].tolist() == [2.9, 2.8, 2.7, 2.6, 2.5]
+
+
+def test_metric_lines_past_the_search_limit_are_refused_with_the_limit(tmp_path, capsys):
+    from scalinglaws.io.textlog import SEARCH_BYTES
+
+    log = tmp_path / "late.log"
+    log.write_text(_preamble(SEARCH_BYTES + 1000) + "step:0/10 val_loss:4.0000 train_time:0ms step_avg:0ms\n")
+    code, _, err = run_cli(capsys, "ingest", log, "--regex", r"step:(?P<step>\d+)/\d+ val_loss:(?P<eval_loss>\S+)")
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "first 4 MiB" in err and str(log.name) in err
+
+
 # ------------------------------------------------------------------------------------------------ Lightning
 
 def test_lightning_ddp_tokens_count_every_device():

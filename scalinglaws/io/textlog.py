@@ -27,7 +27,9 @@ regex          your own: a regular expression with named groups ``step`` and any
                ``lr``, ``tokens`` (other named groups become metrics of their own)
 =============  ============================================================================================
 
-Lines that are not metrics (startup banners, warnings, samples) are ignored and counted. A last line without its
+Lines that are not metrics (startup banners, warnings, samples, a training script's printed source) are ignored
+and counted; the first metric line is looked for in the file's first 4 MiB (:data:`SEARCH_BYTES`), not only in
+the 64 KiB every format's detector sees. A last line without its
 newline is cut off only when it ends where a number could go on (``loss 3.22``); one that ends after its values
 (``train_loss:3.2215 train_ti``) is read. A value written as
 ``nan`` or ``inf`` is kept as a non-finite loss, which flags the run as diverged. A run is named after the
@@ -330,6 +332,11 @@ def dialect_of(head: str, regex: re.Pattern | None = None) -> Dialect | None:
 
 
 _TEXT_SUFFIXES = ("", ".log", ".txt", ".out", ".err", ".stdout", ".stderr")
+#: How far into a text log its first metric line is looked for. Trainers print their source code or a long
+#: configuration first: the speedrun records of modded-nanogpt start their step lines up to ~300 KB in (most
+#: of them past the 64 KiB every format's detector sees), ms-swift's console after 280 KB of progress bars.
+SEARCH_BYTES = 4 * 2**20
+_SEARCH_TEXT = "first 4 MiB"
 _CUT = re.compile(r"[\d.eE+\-,]$|(?<![a-z])(n|na|i|in)$")  # a line ending where a number may go on
 
 
@@ -340,9 +347,22 @@ def sniff(probe) -> bool:
     if b"\x00" in probe.head[:4096]:
         return False
     try:
-        return dialect_of(probe.head.decode("utf-8", "replace"), probe.regex) is not None
+        if dialect_of(probe.head.decode("utf-8", "replace"), probe.regex) is not None:
+            return True
+        if len(probe.head) < 65536:  # the head was the whole file
+            return False
+        return dialect_of(_beginning(probe.path), probe.regex) is not None  # past a long preamble
     except InputError as err:  # a user's regex that takes too long: name the file
         raise err.in_file(probe.path) from None
+
+
+def _beginning(path: Path) -> str:
+    """The first :data:`SEARCH_BYTES` of a file, as text ("" when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(SEARCH_BYTES).decode("utf-8", "replace")
+    except OSError:
+        return ""
 
 
 def _complete(dialect: Dialect, line: str) -> bool:
@@ -364,14 +384,9 @@ def run_name(path: Path, ctx: ParseContext) -> str:
 
 def no_match_hint(path: Path, regex: re.Pattern) -> str:
     """What to say when the user's pattern matches no line: the pattern and a line it should have read."""
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(65536).decode("utf-8", "replace")
-    except OSError:
-        head = ""
-    sample = next((line.strip() for line in head.splitlines() if re.search(r"\d", line)), "")
+    sample = next((line.strip() for line in _beginning(path).splitlines() if re.search(r"\d", line)), "")
     shown = f"; a line of the file: {sample[:100]!r}" if sample else ""
-    return f"your --regex {regex.pattern!r} matches no line of the file's first 64 KiB{shown}"
+    return f"your --regex {regex.pattern!r} matches no line of the file's {_SEARCH_TEXT}{shown}"
 
 
 def _columns(rows: list[dict]) -> pd.DataFrame:
@@ -406,7 +421,7 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
 
 def _parse(path: Path, text: str, ctx: ParseContext) -> list[LogTable]:
     try:
-        dialect = dialect_of(text[:262144], ctx.regex)
+        dialect = dialect_of(text[:SEARCH_BYTES], ctx.regex)
     except InputError as err:
         raise err.in_file(path) from None
     if dialect is None:
