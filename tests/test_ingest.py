@@ -245,6 +245,32 @@ def test_restart_keeps_the_latest_segment_and_counts_what_it_replaced(tmp_path):
     assert curves["loss"].tolist() == [4.9, 4.8, 3.7, 3.6, 3.5, 3.4]
     replaced = ingested.skipped.set_index("reason")["count"]
     assert replaced["rows replaced by a restart"] == 3
+    assert not any("starts again" in note for note in ingested.notes)  # resumed from a checkpoint: no note
+
+
+def test_lines_printed_again_after_a_run_are_no_restart(tmp_path):
+    """A job script that echoes a run's last lines after it ends (same steps, same values) does not make a
+    restart: the echoed rows are dropped and counted, and every logged step stays."""
+    lines = [f"step:{s}/40 val_loss:{4 - s / 100:.4f} train_time:{s}s step_avg:1ms" for s in (10, 20, 30, 40)]
+    log = _write(tmp_path / "batch.txt", "\n".join(lines + ["=== done ===", lines[1], lines[3]]) + "\n")
+    ingested = sl.ingest(log)
+    assert ingested.curves["step"].tolist() == [10, 20, 30, 40]
+    left = ingested.skipped.set_index("reason")["count"]
+    assert left["rows repeated exactly (same run, step and values)"] == 2
+    assert "rows replaced by a restart" not in left
+    assert not ingested.notes or not any("starts again" in note for note in ingested.notes)
+
+
+def test_a_run_that_starts_again_from_its_first_step_is_said(tmp_path):
+    """Steps that go back to the run's first step (a restart from scratch, or seeds of a batch job written to
+    one log) are read as one run whose latest start wins, and a note says so and what to do otherwise."""
+    first = [f"step:{s}/30 val_loss:{4 - s / 100:.4f} train_time:{s}s step_avg:1ms" for s in (10, 20, 30)]
+    second = [f"step:{s}/30 val_loss:{3.9 - s / 100:.4f} train_time:{s}s step_avg:1ms" for s in (10, 20, 30)]
+    ingested = sl.ingest(_write(tmp_path / "seeds.txt", "\n".join(first + second) + "\n"))
+    assert ingested.curves["eval_loss"].tolist() == [3.8, 3.7, 3.6]
+    assert ingested.skipped.set_index("reason")["count"]["rows replaced by a restart"] == 3
+    said = [note for note in ingested.notes if "starts again from its first step (10)" in note]
+    assert len(said) == 1 and "seeds.txt" in said[0] and "write each to its own log" in said[0]
 
 
 def test_interleaved_runs_and_split_rows_are_settled(tmp_path):

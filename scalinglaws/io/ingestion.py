@@ -6,8 +6,9 @@ format's parser, and then, the same way for every format:
 1. **picks the metrics** that are the training loss, evaluation loss, learning rate and token count
    (:mod:`scalinglaws.io.names`; ``keys=`` overrides);
 2. **settles restarts**: when a run's steps go back (it was resumed from an earlier checkpoint), the rows the
-   new segment logs again replace the old ones (the old rows are counted as replaced); rows of one step
-   (training and evaluation values logged separately) are merged;
+   new segment logs again replace the old ones (the old rows are counted as replaced; rows printed again
+   with the same step and values are dropped as repeats, and a restart from the run's first step is noted);
+   rows of one step (training and evaluation values logged separately) are merged;
 3. **joins metadata** (:mod:`scalinglaws.io.runs`): N, batch size, sequence length, from a ``runs.csv``, the
    logs, or config files; a run spread over several files (one W&B export per metric) is merged, and the
    latest ``trainer_state.json`` of a Hugging Face output folder supersedes its checkpoints' states;
@@ -514,11 +515,21 @@ def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> tuple[pd
     run_of = np.r_[0, np.cumsum(~same)]  # run number of each (ordered) row
     back = same & (s[1:] < s[:-1])
     if back.any():
+        # rows printed again word for word (a job script echoing the run's last lines after it ends) are no
+        # restart: they are dropped, and the rows they repeat kept
+        repeat = ordered.duplicated(keep="first").to_numpy()
+        if repeat.any():
+            ctx.skipped[(table.path, "rows repeated exactly (same run, step and values)")] += int(repeat.sum())
+            ordered, run_of, s = ordered.loc[~repeat].reset_index(drop=True), run_of[~repeat], s[~repeat]
+            same = run_of[1:] == run_of[:-1]
+            back = same & (s[1:] < s[:-1])
+    if back.any():
         # a segment starts where a run's step goes back (a resumed run); rows of earlier segments at or after
         # the step a later segment starts from were logged again, and are replaced
         segment = np.r_[0, np.cumsum(~same | back)]
         first = pd.DataFrame({"run": run_of, "segment": segment, "step": s}).groupby("segment", sort=True).agg(
             run=("run", "first"), start=("step", "min"))
+        _say_fresh_starts(first, ordered["run"].to_numpy()[np.r_[0, np.flatnonzero(~same) + 1]], table, ctx)
         later = first.iloc[::-1].groupby("run", sort=False)["start"].cummin()
         later = later.groupby(first["run"].iloc[::-1], sort=False).shift(1).iloc[::-1]
         replaced = s >= later.reindex(segment).to_numpy()  # NaN (no later segment) compares False
@@ -527,6 +538,20 @@ def _settle(frame: pd.DataFrame, table: LogTable, ctx: ParseContext) -> tuple[pd
             ordered, run_of = ordered.loc[~replaced].reset_index(drop=True), run_of[~replaced]
     ordered = _merge_steps(ordered, run_of)  # split rows of one step merged, in run order
     return (ordered, *run_blocks(ordered["run"])[:2])
+
+
+def _say_fresh_starts(first: pd.DataFrame, names, table: LogTable, ctx: ParseContext) -> None:
+    """A note for each run whose steps start again from its first step (not from a checkpoint): one run
+    restarted from scratch, or separate runs (seeds of a batch job) written to one log. They are read as the
+    former (the latest segment replaces the earlier ones), and the note says how to read the latter."""
+    origin = first.groupby("run", sort=False)["start"].transform("first")
+    again = first[(first["start"] <= origin) & first["run"].duplicated()]
+    for run, group in again.groupby("run", sort=False):
+        times = "" if len(group) == 1 else f" {len(group)} times"
+        ctx.notes.append(f"{Path(table.path).name}: run {names[run]!r} starts again from its first step "
+                         f"({int(group['start'].iloc[0])}){times}, a restart from scratch, not from a checkpoint: "
+                         "read as one run whose latest start replaces the earlier rows; if these are separate runs "
+                         "(seeds of a batch job), write each to its own log")
 
 
 def _merge_steps(frame: pd.DataFrame, run_of: np.ndarray) -> pd.DataFrame:
