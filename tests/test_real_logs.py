@@ -331,6 +331,47 @@ def test_a_trainers_tensorboard_copy_of_a_run_is_not_a_second_run(tmp_path):
     result = sl.ingest(tmp_path)
     assert result.runs["run"].tolist() == ["out"] and result.runs["format"].tolist() == ["huggingface"]
     assert "TensorBoard copies of a Trainer run" in " ".join(result.skipped["reason"])
+    copies = [p for p, r in result.skipped[["path", "reason"]].itertuples(index=False) if "copies" in r]
+    assert len(copies) == len(set(result.skipped["path"]) & set(copies))  # listed once: not also "unreadable"
+    assert not any("unreadable" in r for r in result.skipped["reason"])
+
+
+def test_a_trainers_runs_folder_given_alone_is_read(tmp_path):
+    """Given the Trainer's ``runs/`` folder (its trainer_state.json is outside what was given, so not read),
+    the events are the run: read, not skipped as a copy."""
+    pytest.importorskip("tensorboard")
+    out = tmp_path / "out"
+    shutil.copytree(LOGS / "huggingface" / "run-a", out)
+    source = next(p for p in (LOGS / "tensorboard").iterdir() if p.is_dir())
+    shutil.copytree(source, out / "runs" / "Jan01_00-00-00_host")
+    alone, elsewhere = sl.ingest(out / "runs"), sl.ingest(source)
+    assert alone.runs["format"].tolist() == ["tensorboard"] and not len(alone.skipped)
+    assert alone.curves.drop(columns="run").equals(elsewhere.curves.drop(columns="run"))
+
+
+def test_the_evaluation_after_training_is_read_from_eval_results(tmp_path):
+    """The Trainer's scripts evaluate after the last save (``trainer.evaluate()``, ``save_metrics``): the score
+    is in eval_results.json, not in trainer_state.json; it is read at the state's last step, and said."""
+    out = tmp_path / "out"
+    history = [{"step": s, "epoch": s / 40, "loss": 3 - s / 100} for s in (10, 20, 30)]
+    history.append({"step": 40, "epoch": 1.0, "train_loss": 2.8, "total_flos": 1e15})
+    (out).mkdir()
+    (out / "trainer_state.json").write_text(json.dumps({"global_step": 40, "epoch": 1.0, "log_history": history}))
+    (out / "eval_results.json").write_text(json.dumps({"epoch": 1.0, "eval_loss": 2.61, "eval_runtime": 3.0}))
+    (out / "all_results.json").write_text(json.dumps({"epoch": 1.0, "eval_loss": 2.61, "train_loss": 2.8}))
+    result = sl.ingest(out)
+    assert _curve(result, "out", "eval_loss") == {40: 2.61}
+    assert _curve(result, "out", "loss") == {10: 2.9, 20: 2.8, 30: 2.7}
+    assert any("eval_results.json" in n and "after training" in n for n in result.notes)
+    assert set(result.skipped["path"].map(lambda p: Path(p).name)) == {"eval_results.json", "all_results.json"}
+    assert all("Trainer result summaries" in r for r in result.skipped["reason"])
+    # another epoch (an evaluation of another training), or a state with its own final evaluation: not added
+    (out / "eval_results.json").write_text(json.dumps({"epoch": 0.5, "eval_loss": 2.61}))
+    assert _curve(sl.ingest(out), "out", "eval_loss") == {}
+    history.insert(3, {"step": 40, "epoch": 1.0, "eval_loss": 2.6})
+    (out / "trainer_state.json").write_text(json.dumps({"global_step": 40, "epoch": 1.0, "log_history": history}))
+    (out / "eval_results.json").write_text(json.dumps({"epoch": 1.0, "eval_loss": 2.61}))
+    assert _curve(sl.ingest(out), "out", "eval_loss") == {40: 2.6}
 
 
 def test_tokens_between_logged_counts_are_interpolated_and_said(tmp_path):

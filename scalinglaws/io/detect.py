@@ -206,15 +206,18 @@ TB_COPY_HF = "TensorBoard copies of a Trainer run (its trainer_state.json holds 
 TB_COPY_LIGHTNING = "TensorBoard copies of a Lightning run (its metrics.csv beside them is read)"
 
 
-def _copy_of_another_log(folder: Path, files: list[str]) -> str | None:
+def _copy_of_another_log(folder: Path, files: list[str], root: Path) -> str | None:
     """Whether a TensorBoard folder is the copy a trainer writes of a run logged in a format read anyway: the
     Hugging Face Trainer's ``<output>/runs/<time>_<host>/`` next to ``<output>/trainer_state.json`` (or its
-    checkpoints'), or Lightning's TensorBoardLogger writing into the folder of a CSVLogger's ``metrics.csv``."""
+    checkpoints'), or Lightning's TensorBoardLogger writing into the folder of a CSVLogger's ``metrics.csv``.
+    The Trainer's output counts only when it lies under ``root`` (the folder being read): given ``runs/`` alone,
+    the state is not read, so the events are the run."""
     if "metrics.csv" in files:
         return TB_COPY_LIGHTNING
     if folder.parent.name == "runs":
         output = folder.parent.parent
-        if (output / "trainer_state.json").is_file() or any(output.glob("checkpoint-*/trainer_state.json")):
+        inside = output == root or root in output.parents
+        if inside and ((output / "trainer_state.json").is_file() or any(output.glob("checkpoint-*/trainer_state.json"))):
             return TB_COPY_HF
     return None
 
@@ -240,10 +243,12 @@ def _walk(root: Path, regex, found: list[Found], passed: list[tuple[str, str]], 
             if len(pointers) == len(own):  # every file of the run is a pointer: no run here
                 files = [n for n in files if n not in pointers]
                 claimed = None
-        copy = _copy_of_another_log(here, files) if claimed is not None and claimed.name == "tensorboard" else None
+        copy = _copy_of_another_log(here, files, root) if claimed is not None and claimed.name == "tensorboard" \
+            else None
         if copy is not None:  # the trainer's TensorBoard copy of a run whose own log is read
-            passed.extend((str(here / n), copy) for n in sorted(files)
-                          if claimed.sniff(Probe(here / n, b"", regex, False)))
+            copies = [n for n in sorted(files) if claimed.sniff(Probe(here / n, b"", regex, False))]
+            passed.extend((str(here / n), copy) for n in copies)
+            files = [n for n in files if n not in copies]  # listed once, not read again below
             claimed = None
         if claimed is not None:
             found.append(Found(claimed.name, here, None if here == root else root))  # a run folder named: named

@@ -40,6 +40,42 @@ def sniff(probe) -> bool:
     return path.name == "trainer_state.json" or (path.suffix.lower() == ".json" and b'"log_history"' in probe.head)
 
 
+#: What the Trainer's example scripts write beside the output's trainer_state.json (``trainer.save_metrics``).
+RESULTS = ("all_results.json", "train_results.json", "eval_results.json", "test_results.json",
+           "predict_results.json")
+
+
+def _ignore(path: Path) -> str | None:
+    if path.name in RESULTS and (path.parent / "trainer_state.json").is_file():
+        return ("Trainer result summaries beside a trainer_state.json (run means and final scores; an evaluation "
+                "after training is read with the state)")
+    return None
+
+
+def _evaluation_after_training(path: Path, state: dict, records: list[dict]) -> dict | None:
+    """The evaluation the Trainer's scripts run after training (``trainer.evaluate()`` then
+    ``save_metrics("eval", ...)``), as an entry at the state's last step: it is written to ``eval_results.json``
+    beside the output's ``trainer_state.json``, which was saved before it. Only when that file's epoch is the
+    state's last epoch and the state has no evaluation at its last step."""
+    results = path.parent / "eval_results.json"
+    step, epoch = state.get("global_step"), state.get("epoch")
+    if path.name != "trainer_state.json" or run_folder(path) != path.parent or not results.is_file() \
+            or not isinstance(step, int) or not isinstance(epoch, (int, float)):
+        return None
+    try:
+        scores = json.loads(results.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
+    if not isinstance(scores, dict) or not number(scores.get("eval_loss")) or not number(scores.get("epoch")) \
+            or abs(scores["epoch"] - epoch) > 1e-9 * max(1.0, abs(epoch)):
+        return None
+    if any(r.get("step") == step and "eval_loss" in r for r in records) or \
+            any(r.get("step", -1) > step for r in records):
+        return None
+    return {"step": step, **{k: v for k, v in scores.items() if k.startswith("eval_") and number(v)}}
+
+
 def run_folder(path: Path) -> Path:
     """The output folder a state belongs to (``out/checkpoint-500/trainer_state.json`` → ``out``; the Hub's
     ``out/last-checkpoint/`` too)."""
@@ -171,6 +207,12 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
         if tokens is not None:
             record[TOKENS] = tokens
         records.append(record)
+    final = _evaluation_after_training(path, state, records)
+    if final is not None:
+        records.append(final)
+        ctx.notes.append(f"{path.parent.name or path.parent}: eval_loss {final['eval_loss']:.6g} at step "
+                         f"{final['step']} read from eval_results.json (the evaluation after training, which "
+                         "the saved trainer_state.json does not hold)")
     if stepless:
         ctx.skip(path, "step-less predict_/test_ entries of trainer states (test-set scores, not curve points)",
                  count=stepless)
@@ -211,4 +253,5 @@ def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
                      folder=str(folder), lineage=_fingerprints(history))]
 
 
-register_format(LogFormat(FORMAT, "Hugging Face trainer_state.json", parse=parse, sniff=sniff, priority=20))
+register_format(LogFormat(FORMAT, "Hugging Face trainer_state.json", parse=parse, sniff=sniff, priority=20,
+                          ignore=_ignore))
