@@ -80,7 +80,7 @@ def test_checks_on_threads_give_the_runs_table_of_one_thread(tmp_path, monkeypat
     threaded = sl.ingest(path).runs
     pd.testing.assert_frame_equal(alone, threaded)
     by_run = alone.set_index("run")
-    assert by_run.loc["diverged", "diverged"] and "loss rose" in by_run.loc["diverged", "reason"]
+    assert by_run.loc["diverged", "diverged"] and "rose from" in by_run.loc["diverged", "reason"]
     assert by_run.loc["broken", "diverged"] and "not finite at step 250" in by_run.loc["broken", "reason"]
     assert "over-fitting" in by_run.loc["overfit", "flags"] and not by_run.loc["overfit", "diverged"]
     assert "loss <= 0 at" in by_run.loc["surrogate", "flags"]

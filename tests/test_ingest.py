@@ -280,6 +280,15 @@ def test_interleaved_runs_and_split_rows_are_settled(tmp_path):
     assert curves.set_index(["run", "step"]).at[("a", 1), "eval_loss"] == 4.5
 
 
+def test_a_divergence_judged_on_the_smoothed_curve_says_so(tmp_path):
+    """From SMOOTH_FROM values on, the numbers of a divergence are the running median's, which may appear nowhere
+    in the log: the reason names the curve they come from."""
+    losses = [4 - 0.1 * s for s in range(20)] + [6.0 + 0.01 * s for s in range(20)]
+    text = "step,loss\n" + "".join(f"{s},{v:.4f}\n" for s, v in enumerate(losses))
+    reason = sl.ingest(_write(tmp_path / "log.csv", text)).runs.at[0, "reason"]
+    assert reason.startswith("loss (running median) rose from ") and "(step " in reason
+
+
 def test_diverged_runs_are_flagged_and_excluded_from_points(tmp_path):
     text = "run,step,loss,N,tokens\n" + "".join(
         f"{run},{s},{v},1e8,{s * 1000}\n" for run, values in
@@ -289,7 +298,7 @@ def test_diverged_runs_are_flagged_and_excluded_from_points(tmp_path):
     runs = ingested.runs.set_index("run")
     assert runs["diverged"].to_dict() == {"ok": False, "nan": True, "boom": True}
     assert runs.at["nan", "reason"] == "loss not finite at step 3"
-    assert runs.at["boom", "reason"].startswith("loss rose from 3 to 5.5")
+    assert runs.at["boom", "reason"].startswith("loss rose from 3 (step 2) to 5.5")  # 4 values: as logged
     assert np.isnan(ingested.curves.set_index(["run", "step"]).at[("nan", 3), "loss"])
     points = ingested.points().set_index("run")
     assert points["exclude"].to_dict() == {"ok": False, "nan": True, "boom": True}

@@ -84,6 +84,12 @@ def _median(values: list) -> float:
     return values[m] if len(values) % 2 else (values[m - 1] + values[m]) / 2
 
 
+def _smoothed(values: np.ndarray) -> str:
+    """How a reason names the curve its numbers come from: the running median (:func:`smooth`) from
+    :data:`SMOOTH_FROM` values on, so that they may appear nowhere in the log."""
+    return " (running median)" if values.size >= SMOOTH_FROM else ""
+
+
 def _trend(values: np.ndarray, steps: np.ndarray):
     """(best, step of best, final, first) of a smoothed curve, or None below three values."""
     if values.size < 3:
@@ -151,16 +157,16 @@ def check_runs(curves: pd.DataFrame, info: pd.DataFrame, diverge_factor: float, 
         t = None if train_low else _trend(train, train_steps)
         e = None if ev_low else _trend(ev, ev_steps)
         if t is not None and _rose(t, diverge_factor):
-            reasons.append(f"loss rose from {t[0]:.4g} to {t[2]:.4g}")
+            reasons.append(f"loss{_smoothed(train)} rose from {t[0]:.4g} (step {t[1]}) to {t[2]:.4g}")
         elif e is not None and e[2] > (1 + OVERFIT_MARGIN) * e[0]:
             falling = t is not None and t[2] < float(np.interp(e[1], *reversed(smooth(train, train_steps))))
             if falling:
-                notes.append(f"over-fitting: eval loss rose from {e[0]:.4g} (step {e[1]}) to {e[2]:.4g} while the "
-                             f"training loss fell to {t[2]:.4g}")
+                notes.append(f"over-fitting: eval loss{_smoothed(ev)} rose from {e[0]:.4g} (step {e[1]}) to "
+                             f"{e[2]:.4g} while the training loss fell to {t[2]:.4g}")
             elif _rose(e, diverge_factor):
                 why = "no training loss to tell divergence from over-fitting" if t is None else \
                     "while the training loss did not fall"
-                reasons.append(f"eval loss rose from {e[0]:.4g} to {e[2]:.4g} ({why})")
+                reasons.append(f"eval loss{_smoothed(ev)} rose from {e[0]:.4g} (step {e[1]}) to {e[2]:.4g} ({why})")
         evaluated = ev.size > 0
         key = column["eval_loss_key" if evaluated else "loss_key"][run]
         if key and is_bits(key):
