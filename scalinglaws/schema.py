@@ -100,7 +100,7 @@ COLUMNS: Mapping[str, Column] = {c.name: c for c in (
     Column("S_min", ("s_min", "min_steps"), "minimum optimizer steps (Kaplan's L(N, S_min))", "steps"),
     Column("exclude", ("exclude", "excluded", "excluded_by_epoch", "skip"), "rows left out of fits", "bool"),
     Column("step", ("step", "global_step", "trainer_global_step", "train_global_step", "iteration", "iter", "_step",
-                    "steps", "it"), "optimizer step", "steps"),
+                    "steps", "it", "current_steps"), "optimizer step", "steps"),
     Column("tokens", ("tokens", "num_tokens", "n_tokens", "tokens_seen", "consumed_tokens", "train_tokens",
                       "num_input_tokens_seen", "total_tokens", "train_num_tokens", "trainer_tokens",
                       "tokens_consumed", "d"), "tokens seen so far", "tokens"),

@@ -349,6 +349,28 @@ def test_a_trainers_runs_folder_given_alone_is_read(tmp_path):
     assert alone.curves.drop(columns="run").equals(elsewhere.curves.drop(columns="run"))
 
 
+def test_llama_factory_trainer_log(tmp_path):
+    """LLaMA-Factory's trainer_log.jsonl: its steps are ``current_steps``; its ``total_tokens`` stays 0 when the
+    trainer does not count them, which is no token count (flagged, not read); beside a trainer_state.json it is
+    the state's curve again, and listed as such."""
+    entries = [{"current_steps": s, "total_steps": 30, "loss": 2.5 - s / 100, "learning_rate": 1e-5, "epoch": s / 30,
+                "percentage": 100 * s / 30, "elapsed_time": "0:00:24", "throughput": "0.00", "total_tokens": 0}
+               for s in (10, 20, 30)]
+    log = tmp_path / "out" / "trainer_log.jsonl"
+    log.parent.mkdir()
+    log.write_text("".join(json.dumps(e) + "\n" for e in entries))
+    result = sl.ingest(log)
+    assert _curve(result, "trainer_log", "loss") == {10: 2.4, 20: 2.3, 30: 2.2}
+    assert result.curves["tokens"].isna().all()
+    assert "token count is 0 at every step" in result.runs.at[0, "flags"]
+    history = [{"step": e["current_steps"], "loss": e["loss"], "epoch": e["epoch"]} for e in entries]
+    (log.parent / "trainer_state.json").write_text(json.dumps({"global_step": 30, "log_history": history}))
+    both = sl.ingest(tmp_path)
+    assert both.runs["format"].tolist() == ["huggingface"]
+    assert [(Path(p).name, "LLaMA-Factory" in r) for p, r in both.skipped[["path", "reason"]].itertuples(index=False)] \
+        == [("trainer_log.jsonl", True)]
+
+
 def test_the_evaluation_after_training_is_read_from_eval_results(tmp_path):
     """The Trainer's scripts evaluate after the last save (``trainer.evaluate()``, ``save_metrics``): the score
     is in eval_results.json, not in trainer_state.json; it is read at the state's last step, and said."""

@@ -49,6 +49,8 @@ def _ignore(path: Path) -> str | None:
     if path.name in RESULTS and (path.parent / "trainer_state.json").is_file():
         return ("Trainer result summaries beside a trainer_state.json (run means and final scores; an evaluation "
                 "after training is read with the state)")
+    if path.name == "trainer_log.jsonl" and (path.parent / "trainer_state.json").is_file():
+        return "LLaMA-Factory's copies of a Trainer run (trainer_log.jsonl: the state's curve, rounded; the state is read)"
     return None
 
 

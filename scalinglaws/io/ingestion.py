@@ -722,6 +722,13 @@ def _tokens(curves: pd.DataFrame, info: pd.DataFrame, segments, ctx: ParseContex
         lo, hi = starts[j], ends[j]
         seg = logged[lo:hi]
         ok = np.isfinite(seg)
+        if ok.any() and not (seg[ok] > 0).any() and steps[hi - 1] > 0:  # a count the trainer never made
+            if tokens is logged:
+                tokens = logged.copy()
+            tokens[lo:hi] = np.nan
+            seg, ok = tokens[lo:hi], np.zeros(hi - lo, dtype=bool)
+            ctx.flag(run, "the logged token count is 0 at every step (the trainer did not count tokens): not "
+                          "read as tokens")
         if ok.any():
             sources[run] = "logged"
             last = np.flatnonzero(ok & (steps[lo:hi] > 0))
