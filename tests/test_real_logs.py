@@ -349,6 +349,26 @@ def test_a_trainers_runs_folder_given_alone_is_read(tmp_path):
     assert alone.curves.drop(columns="run").equals(elsewhere.curves.drop(columns="run"))
 
 
+@pytest.mark.parametrize("with_step", [True, False])
+def test_a_wandb_runs_table_export_with_chosen_columns_is_told(tmp_path, capsys, with_step):
+    """The W&B runs table exported with columns picked in the UI (no State; End Time, ID, Updated instead) is a
+    runs-table export: read when it carries a step, else refused with the runs table's own hint."""
+    step = ',"_step"' if with_step else ""
+    rows = [f'"Name","Created","Runtime","End Time","ID","Updated","train/loss"{step}']
+    rows += [f'"{n}","2022-06-10T05:44:17.000Z","498","2022-06-10T05:52:35.000Z","{n}id","2022-06-10T05:52:35.000Z",'
+             f'"{loss}"' + (',"1200"' if with_step else "") for n, loss in (("a", 2.5), ("b", 2.25))]
+    log = tmp_path / "wandb_export.csv"
+    log.write_text("\n".join(rows) + "\n")
+    code, out, err = run_cli(capsys, "ingest", log)
+    if with_step:
+        assert code == 0, err
+        result = sl.ingest(log)
+        assert result.files["format"].tolist() == ["wandb-runs"]
+        assert {r: _curve(result, r, "loss") for r in ("a", "b")} == {"a": {1200: 2.5}, "b": {1200: 2.25}}
+    else:
+        assert code == 2 and "has no step column among the runs' summary metrics" in err and "_step" in err
+
+
 def test_llama_factory_trainer_log(tmp_path):
     """LLaMA-Factory's trainer_log.jsonl: its steps are ``current_steps``; its ``total_tokens`` stays 0 when the
     trainer does not count them, which is no token count (flagged, not read); beside a trainer_state.json it is

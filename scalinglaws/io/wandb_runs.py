@@ -35,7 +35,10 @@ def sniff(probe) -> bool:
     if probe.path.suffix.lower() != ".csv":
         return False
     columns = _columns(probe.head)
-    return {"Name", "State", "Created", "Runtime"} <= set(columns[: len(_HEADER) + 2])
+    first = set(columns[: len(_HEADER) + 2])
+    # the UI lets the user pick the columns: State may be left out, and End Time, ID or Updated come in
+    return bool(columns) and columns[0] == "Name" and {"Created", "Runtime"} <= first and \
+        bool(first & {"State", "End Time", "ID", "Updated", "Sweep", "User"})
 
 
 def parse(path: Path, ctx: ParseContext) -> list[LogTable]:
