@@ -407,6 +407,23 @@ def test_a_metric_logged_as_run_is_kept_under_its_own_name(tmp_path):
     assert frame.columns.tolist() == ["run", "step", "run (metric)", "loss"]
 
 
+def test_an_mlflow_runs_artifacts_are_listed_not_read(tmp_path):
+    """Files an MLflow run saved (a model summary, a TensorBoard copy) are counted in what was left out."""
+    import shutil
+
+    mlruns = shutil.copytree(Path(__file__).parent / "fixtures" / "logs" / "mixed" / "mlruns", tmp_path / "mlruns")
+    run = next(mlruns.rglob("metrics")).parent
+    (run / "artifacts" / "tb").mkdir(parents=True)
+    (run / "artifacts" / "model_summary.txt").write_text("Model: sequential\n")
+    (run / "artifacts" / "tb" / "events.out.tfevents.1628697775.host.1.v2").write_bytes(b"\x00" * 16)
+    result = sl.ingest(mlruns)
+    before = sl.ingest(Path(__file__).parent / "fixtures" / "logs" / "mixed" / "mlruns")
+    pd.testing.assert_frame_equal(before.curves, result.curves)
+    saved = result.skipped[result.skipped["reason"].str.startswith("MLflow run artifacts")]
+    assert sorted(Path(p).name for p in saved["path"]) == ["events.out.tfevents.1628697775.host.1.v2",
+                                                           "model_summary.txt"]
+
+
 def test_a_metric_logged_as_run_or_step_is_renamed_whatever_the_parser(tmp_path):
     """Parsers that put their metrics beside the run and step columns (MLflow, TensorBoard, Lightning) made two
     ``run`` columns and a traceback: every log table renames such a metric."""

@@ -90,6 +90,13 @@ def test_regex_that_matches_nothing_says_so(tmp_path, capsys):
     assert code == 2 and "matches no line" in err and "batch 10" in err and "give --regex" not in err
 
 
+def test_a_folder_of_an_unknown_console_log_points_to_regex(tmp_path, capsys):
+    (tmp_path / "train.log").write_text("epoch 1 | batch 10 | loss=4.5\nepoch 1 | batch 20 | loss=4.1\n")
+    code, _, err = run_cli(capsys, "ingest", tmp_path)
+    assert code == 2 and "1 file was left out: train.log" in err and "--regex" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 def _preamble(size: int) -> str:
     """Lines of a training script printed before the run starts (as modded-nanogpt's records do)."""
     line = "    x = torch.nn.functional.rms_norm(x, (x.size(-1),))  # printed source, no metric\n"

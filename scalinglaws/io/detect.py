@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..exceptions import InputError, InputFileNotFoundError
+from ..schema import counted
 from .formats import LogFormat, Probe, formats, get_format, ignored
 from .runs import SIDECAR_NAMES, is_metadata_file
 
@@ -187,14 +188,19 @@ def discover(paths, regex: re.Pattern | None = None, *, tracking_uri: str | None
             listed = "; ".join(f"{Path(p).relative_to(path) if Path(p).is_relative_to(path) else p}: {r}"
                                for p, r in mine[:3])
             more = f"; and {len(mine) - 3} more" if len(mine) > 3 else ""
-            hint = (f"{len(mine)} files were left out: {listed}{more}" if mine else "the folder is empty")
+            hint = (f"{counted(len(mine), 'file')} {'was' if len(mine) == 1 else 'were'} left out: {listed}{more}"
+                    if mine else "the folder is empty")
             if regex is not None and any(r == _NOT_LOGS for _, r in mine):
                 hint += f" (--regex {regex.pattern!r} matches no line of them)"
+            elif any(r == _NOT_LOGS and Path(p).suffix.lower() in (".log", ".txt", ".out") for p, r in mine):
+                hint += "; a console log of a trainer scalinglaws does not know is read with --regex"
             raise InputError("no training logs found in this folder", path=path, hint=hint)
     return found, passed, sidecars
 
 
 _NOT_LOGS = "files that are not logs"
+#: Files an MLflow run saved as artifacts (models, plots, TensorBoard copies): listed, not read.
+ARTIFACTS_REASON = "MLflow run artifacts (files the run saved; its metrics are read from the run)"
 
 
 def _known() -> str:
@@ -254,6 +260,8 @@ def _walk(root: Path, regex, found: list[Found], passed: list[tuple[str, str]], 
             found.append(Found(claimed.name, here, None if here == root else root))  # a run folder named: named
             if claimed.sniff is None:  # the folder is the whole run (MLflow): nothing below is a log of its own
                 dirs[:] = []
+                saved = [Path(f, n) for f, _, names in os.walk(here / "artifacts") for n in names]
+                passed.extend((str(p), ARTIFACTS_REASON) for p in sorted(saved))
                 continue
         for name in sorted(files):
             path = here / name
