@@ -111,6 +111,27 @@ def nanogpt(path: Path) -> list[Run]:
     return [run]
 
 
+def build_nanogpt(path: Path) -> list[Run]:
+    """build-nanogpt: its ``log.txt`` (``N train X`` / ``N val Y``) or its console (``step     N | loss: X |
+    ...``, ``validation loss: Y`` on the line before the step it belongs to; tokens per step from ``total
+    desired batch size: T``)."""
+    text = _text(path)
+    run = Run(path.parent.name)
+    for m in re.finditer(r"^(\d+) (train|val) (\S+)$", text, re.M):
+        (run.loss if m[2] == "train" else run.eval)[int(m[1])] = float(m[3])
+    pending = None
+    for line in text.splitlines():
+        if m := re.match(r"^validation loss: (\S+)$", line):
+            pending = float(m[1])
+        elif m := re.match(r"^step +(\d+) \| loss: (\S+) \|", line):
+            run.loss[int(m[1])] = float(m[2])
+            if pending is not None:
+                run.eval[int(m[1])], pending = pending, None
+    if per := re.search(r"^total desired batch size: (\d+)$", text, re.M):
+        run.tokens = {s: float(s * int(per[1])) for s in {*run.loss, *run.eval}}
+    return [run]
+
+
 def olmo(path: Path) -> list[Run]:
     """OLMo's console: a ``[step=N/M,epoch=E]`` line, then indented ``name=value`` lines."""
     run, step = Run(path.parent.name), None
@@ -277,6 +298,8 @@ CASES: dict[str, Case] = {
         "modded-nanogpt-record-valonly/e6969115-4597-4d60-8566-efdd0c243d10.txt", modded),
     "modded-nanogpt-2026-final-eval": Case(
         "modded-nanogpt-2026-final-eval/seed42.log", modded),
+    "build-nanogpt-logtxt": Case("build-nanogpt-logtxt/log.txt", build_nanogpt),
+    "build-nanogpt-console": Case("build-nanogpt-console/train.log", build_nanogpt),
     "modded-nanogpt-record-code-header": Case(  # its first step line is 151 KB in, after the script's source
         "modded-nanogpt-record-code-header/11cb620c-daaf-4e85-83fc-258a5eb7ba09.txt", modded),
     # nanoGPT, torchtitan, OLMo consoles

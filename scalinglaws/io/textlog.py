@@ -20,6 +20,9 @@ torchtitan     ``step: 10  loss:  8.7759  memory: ...`` and ``validate step: 10 
                ``[titan] <time> - root - INFO -`` prefix are ignored)
 modded-nanogpt ``step:N/M train_loss:X train_time:...`` and ``step:N/M val_loss:Y ...`` (records of the speedruns)
 llm.c          ``s:N trl:X`` (training; ``lr:L norm:G`` may follow) and ``s:N tel:Y`` (validation)
+build-nanogpt  its ``log.txt`` (``N train X``, ``N val Y``, ``N hella Z``) and console (``step     N | loss: X |
+               lr L | norm: G | ...``, the ``validation loss: Y`` printed just before its step;
+               ``total desired batch size: 524288`` gives the tokens per step)
 olmo           ``[step=N/M,epoch=E]`` and then one indented ``name=value`` line per metric
                (``train/CrossEntropyLoss``, ``throughput/total_tokens``, ``eval/<set>/CrossEntropyLoss``);
                ``Number of non-embedding parameters: ...`` gives N
@@ -233,6 +236,47 @@ class LlmC(Dialect):
         return None
 
 
+class BuildNanoGPT(Dialect):
+    """Karpathy's build-nanogpt (``train_gpt2.py``) and its many copies: the ``log/log.txt`` it writes
+    (``N train X``, ``N val Y``, ``N hella Z``) and its console (``step     N | loss: X | lr L | norm: G | dt:
+    ... | tok/sec: ...``, with ``validation loss: Y`` and ``HellaSwag accuracy: a/b=Z`` printed just before the
+    step they were measured at, without its number); ``total desired batch size: 524288`` is the tokens per
+    step, and the optimizer's ``num (non-)decayed parameter tensors: ..., with P parameters`` the total count."""
+
+    name = "build-nanogpt"
+    signature = re.compile(rf"^(?:\d+ (?:train|val) {_NUM}$|step +\d+ \| loss: {_NUM} \| lr )", re.M)
+    _file = re.compile(rf"^(\d+) (train|val|hella) ({_NUM})\s*$")
+    _step = re.compile(rf"^step +(\d+) \| loss: ({_NUM}) \| lr ({_NUM})(?: \| norm: ({_NUM}))?")
+    _val = re.compile(rf"^validation loss: ({_NUM})\s*$")
+    _hella = re.compile(rf"^HellaSwag accuracy: \d+/\d+=({_NUM})\s*$")
+    _batch = re.compile(r"^total desired batch size: (\d+)\s*$")
+    _counted = NanoGPT._counted
+    _names = {"train": "loss", "val": "eval_loss", "hella": "hellaswag"}
+
+    def read(self, line, meta):
+        if m := self._file.match(line):
+            return {"step": int(m[1]), self._names[m[2]]: _value(m[3])}
+        if m := self._step.match(line):
+            row = {"step": int(m[1]), "loss": _value(m[2]), "lr": _value(m[3])}
+            if m[4] is not None:
+                row["grad_norm"] = _value(m[4])
+            row.update(meta.pop("_measured", {}))  # the evaluation printed just before this step
+            return row
+        if m := self._val.match(line):
+            meta.setdefault("_measured", {})["eval_loss"] = _value(m[1])
+        elif m := self._hella.match(line):
+            meta.setdefault("_measured", {})["hellaswag"] = _value(m[1])
+        elif m := self._batch.match(line):
+            meta["tokens_per_step"] = int(m[1])
+        elif m := self._counted.match(line):
+            meta["N_total"] = meta.get("N_total", 0.0) + float(m[1].replace(",", ""))
+        return None
+
+    def finish(self, frame, meta):
+        meta.pop("_measured", None)  # an evaluation after the last step line (a run stopped there)
+        return frame
+
+
 class OLMo(Dialect):
     """OLMo's console: a ``[step=N/M,epoch=E]`` line, then one indented ``name=value`` line per metric
     (``train/CrossEntropyLoss``, ``throughput/total_tokens``, ``eval/<set>/CrossEntropyLoss`` ...); the
@@ -293,7 +337,7 @@ class Regex(Dialect):
         return row
 
 
-DIALECTS = (NeoX, Megatron, NanoGPT, TorchTitan, ModdedNanoGPT, LlmC, OLMo)
+DIALECTS = (NeoX, Megatron, NanoGPT, TorchTitan, ModdedNanoGPT, LlmC, OLMo, BuildNanoGPT)
 
 
 def compile_regex(pattern: str) -> re.Pattern:
@@ -463,6 +507,6 @@ def _parse(path: Path, text: str, ctx: ParseContext) -> list[LogTable]:
                      lines=np.asarray(lines), notes=notes, folder=str(path.parent))]
 
 
-KNOWN = "nanoGPT, Megatron-LM, GPT-NeoX, torchtitan, modded-nanogpt, llm.c, OLMo"
+KNOWN = "nanoGPT, build-nanogpt, Megatron-LM, GPT-NeoX, torchtitan, modded-nanogpt, llm.c, OLMo"
 register_format(LogFormat(FORMAT, f"console logs of {KNOWN} (others with --regex)",
                           parse=parse, sniff=sniff, priority=90))
