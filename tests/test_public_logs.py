@@ -323,6 +323,8 @@ CASES: dict[str, Case] = {
     "hf-cpt-predict-entries": Case("hf-cpt-predict-entries", hf_states),
     "hf-trl-grpo-zero-loss": Case("hf-trl-grpo-zero-loss", hf_states),
     "hf-summary-only": Case("hf-summary-only", refuse_or_skip=("trainer_state.json", "loss")),
+    "hf-trainer-console": Case("hf-trainer-console/train_log.txt",  # no step in its entries: refused, with a way
+                               refuse_or_skip=("train_log.txt", "carry no step")),
     "hf-whisper-overfit": Case("hf-whisper-overfit", hf_states, checks=("not_diverged_overfit",)),
     "hf-whisper-folder-with-lfs-events": Case(
         "hf-whisper-folder-with-lfs-events", hf_states, source="hf-whisper-folder-with-lfs-events",

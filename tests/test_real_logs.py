@@ -97,6 +97,17 @@ def test_a_folder_of_an_unknown_console_log_points_to_regex(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
 
 
+def test_the_trainers_console_prints_are_refused_with_the_way_out(tmp_path, capsys):
+    """The Trainer's console dicts carry a rounded epoch and no step: refused in one line that names the
+    trainer_state.json to read instead (not "cannot tell what kind of log this is")."""
+    log = tmp_path / "stdout.txt"
+    log.write_text("{'loss': 1.6282, 'learning_rate': 1.86e-05, 'epoch': 0.22}\n"
+                   "{'eval_loss': 0.00121, 'eval_runtime': 16.8, 'epoch': 1.0}\n")
+    code, _, err = run_cli(capsys, "ingest", log)
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "console output" in err and "no step" in err and "trainer_state.json" in err
+
+
 def _preamble(size: int) -> str:
     """Lines of a training script printed before the run starts (as modded-nanogpt's records do)."""
     line = "    x = torch.nn.functional.rms_norm(x, (x.size(-1),))  # printed source, no metric\n"

@@ -277,6 +277,18 @@ class BuildNanoGPT(Dialect):
         return frame
 
 
+class TrainerConsole(Dialect):
+    """The Hugging Face Trainer's console prints (``{'loss': 1.63, 'learning_rate': 1.9e-05, 'epoch': 0.22}``):
+    recognised in order to be refused with the way out, since they carry no step (only a rounded epoch) and
+    the steps cannot be recovered exactly; the run's ``trainer_state.json`` has them."""
+
+    name = "trainer-console"
+    signature = re.compile(rf"^\{{'(?:loss|eval_loss)': {_NUM}, .*'epoch': {_NUM}\}}", re.M)
+
+    def read(self, line, meta):
+        return None
+
+
 class OLMo(Dialect):
     """OLMo's console: a ``[step=N/M,epoch=E]`` line, then one indented ``name=value`` line per metric
     (``train/CrossEntropyLoss``, ``throughput/total_tokens``, ``eval/<set>/CrossEntropyLoss`` ...); the
@@ -337,7 +349,7 @@ class Regex(Dialect):
         return row
 
 
-DIALECTS = (NeoX, Megatron, NanoGPT, TorchTitan, ModdedNanoGPT, LlmC, OLMo, BuildNanoGPT)
+DIALECTS = (NeoX, Megatron, NanoGPT, TorchTitan, ModdedNanoGPT, LlmC, OLMo, BuildNanoGPT, TrainerConsole)
 
 
 def compile_regex(pattern: str) -> re.Pattern:
@@ -473,6 +485,10 @@ def _parse(path: Path, text: str, ctx: ParseContext) -> list[LogTable]:
             raise InputError("no line matches the given --regex", path=path, hint=no_match_hint(path, ctx.regex))
         raise InputError("no metric lines of a known trainer", path=path,
                          hint=f"known: {KNOWN}; for another give --regex")
+    if isinstance(dialect, TrainerConsole):
+        raise InputError("is the Hugging Face Trainer's console output, whose entries carry no step (only a "
+                         "rounded epoch)", path=path, hint="read the run's trainer_state.json instead (in its "
+                         "output_dir, or the last checkpoint-N folder), or give --regex for lines with a step")
     raw = text.split("\n")
     meta: dict = {}
     cut = check_last_line(path, text[-400:].encode(), len(raw), ctx, complete=lambda line: _complete(dialect, line))
