@@ -132,6 +132,18 @@ def build_nanogpt(path: Path) -> list[Run]:
     return [run]
 
 
+def nanochat(path: Path) -> list[Run]:
+    """nanochat: ``step 00017/00020 (85.00%) | loss: X | ...``; ``Validation bpb`` is bits per byte, no eval loss;
+    tokens per step from ``Total batch size T =>``."""
+    text = _text(path)
+    run = Run(path.stem)
+    for m in re.finditer(r"^step (\d+)(?:/\d+)? \([\d.]+%\) \| loss: (\S+) \|", text, re.M):
+        run.loss[int(m[1])] = float(m[2])
+    if per := re.search(r"^Total batch size (\d+) =>", text, re.M):
+        run.tokens = {s: float(s * int(per[1])) for s in run.loss}
+    return [run]
+
+
 def olmo(path: Path) -> list[Run]:
     """OLMo's console: a ``[step=N/M,epoch=E]`` line, then indented ``name=value`` lines."""
     run, step = Run(path.parent.name), None
@@ -300,6 +312,7 @@ CASES: dict[str, Case] = {
         "modded-nanogpt-2026-final-eval/seed42.log", modded),
     "build-nanogpt-logtxt": Case("build-nanogpt-logtxt/log.txt", build_nanogpt),
     "build-nanogpt-console": Case("build-nanogpt-console/train.log", build_nanogpt),
+    "nanochat-base-train": Case("nanochat-base-train/nanobot_run.log", nanochat),
     "modded-nanogpt-record-code-header": Case(  # its first step line is 151 KB in, after the script's source
         "modded-nanogpt-record-code-header/11cb620c-daaf-4e85-83fc-258a5eb7ba09.txt", modded),
     # nanoGPT, torchtitan, OLMo consoles

@@ -108,6 +108,21 @@ def test_the_trainers_console_prints_are_refused_with_the_way_out(tmp_path, caps
     assert "console output" in err and "no step" in err and "trainer_state.json" in err
 
 
+def test_nanochat_bits_per_byte_are_no_evaluation_loss(tmp_path):
+    """nanochat's validation is in bits per byte: not taken as the eval loss (unless the user says so), and the
+    notes say what its printed loss is."""
+    log = tmp_path / "base.log"
+    log.write_text("Total batch size 524,288 => gradient accumulation steps: 1\nStep 00000 | Validation bpb: 3.3420\n"
+                   + "".join(f"step {s:05d}/00002 ({50 * s:.2f}%) | loss: {10 - s:.6f} | lrm: 1.00 | dt: 1.0ms\n"
+                             for s in range(3)) + "Step 00002 | Validation bpb: 3.3247\n")
+    result = sl.ingest(log)
+    assert _curve(result, "base", "loss") == {0: 10.0, 1: 9.0, 2: 8.0} and _curve(result, "base", "eval_loss") == {}
+    assert _curve(result, "base", "tokens") == {0: 0.0, 1: 524288.0, 2: 1048576.0}
+    assert any("bits per byte" in note and "moving average" in note for note in result.notes)
+    chosen = sl.ingest(log, keys={"eval_loss": "val_bpb"})
+    assert _curve(chosen, "base", "eval_loss") == {0: 3.342, 2: 3.3247}
+
+
 def _preamble(size: int) -> str:
     """Lines of a training script printed before the run starts (as modded-nanogpt's records do)."""
     line = "    x = torch.nn.functional.rms_norm(x, (x.size(-1),))  # printed source, no metric\n"

@@ -468,6 +468,9 @@ def _canonical(table: LogTable, user_keys: Mapping[str, str], ctx: ParseContext)
     given = dict(table.keys)
     given.update({role: name for role, name in user_keys.items() if name in metrics})
     chosen = choose_keys(metrics, {r: n for r, n in given.items() if n in metrics})
+    for role, name in table.keys.items():
+        if name is None and role not in user_keys:  # the format knows no metric of the log is this role
+            chosen.pop(role, None)
     for role, name in chosen.items():
         others = [] if role in user_keys or table.keys.get(role) == name else rivals(role, name, metrics)
         if others:
@@ -722,7 +725,7 @@ def _tokens(curves: pd.DataFrame, info: pd.DataFrame, segments, ctx: ParseContex
         lo, hi = starts[j], ends[j]
         seg = logged[lo:hi]
         ok = np.isfinite(seg)
-        if ok.any() and not (seg[ok] > 0).any() and steps[hi - 1] > 0:  # a count the trainer never made
+        if ok.any() and not np.fmax.reduce(seg) > 0 and steps[hi - 1] > 0:  # a count the trainer never made
             if tokens is logged:
                 tokens = logged.copy()
             tokens[lo:hi] = np.nan

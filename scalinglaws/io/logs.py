@@ -130,7 +130,8 @@ class LogTable:
     frame: "pd.DataFrame | Columns"
     path: str
     format: str
-    keys: dict[str, str] = field(default_factory=dict)  # role -> metric column, when the format knows
+    keys: dict[str, str | None] = field(default_factory=dict)  # role -> metric column, when the format knows
+    #                                                    (None: the format knows the log has none for the role)
     meta: dict[str, dict] = field(default_factory=dict)  # run -> {"N": ..., "batch_size": ..., ...}
     lines: np.ndarray | None = None  # file line of each row, for messages (None: see offset)
     offset: int | None = None  # row i is on line i + offset (one line per row after a header)

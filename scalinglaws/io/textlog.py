@@ -23,6 +23,9 @@ llm.c          ``s:N trl:X`` (training; ``lr:L norm:G`` may follow) and ``s:N te
 build-nanogpt  its ``log.txt`` (``N train X``, ``N val Y``, ``N hella Z``) and console (``step     N | loss: X |
                lr L | norm: G | ...``, the ``validation loss: Y`` printed just before its step;
                ``total desired batch size: 524288`` gives the tokens per step)
+nanochat       ``step 00017/00020 (85.00%) | loss: X | lrm: M | ...`` (its printed loss is an EMA) and ``Step N |
+               Validation bpb: Y`` (bits per byte: the metric ``val_bpb``, not taken as an eval loss);
+               ``Total batch size T =>`` gives the tokens per step
 olmo           ``[step=N/M,epoch=E]`` and then one indented ``name=value`` line per metric
                (``train/CrossEntropyLoss``, ``throughput/total_tokens``, ``eval/<set>/CrossEntropyLoss``);
                ``Number of non-embedding parameters: ...`` gives N
@@ -70,6 +73,8 @@ class Dialect:
 
     name = ""
     signature: re.Pattern
+    #: What a user must know about the values of this dialect's logs (said in the ingest's notes).
+    note = ""
 
     def read(self, line: str, meta: dict) -> dict | None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -277,6 +282,32 @@ class BuildNanoGPT(Dialect):
         return frame
 
 
+class Nanochat(Dialect):
+    """Karpathy's nanochat (``base_train``, ``mid_train``, ``chat_sft``): ``step 00017/00020 (85.00%) | loss: X |
+    lrm: M | dt: ...`` (the loss nanochat prints is its debiased EMA of the training loss, β = 0.9; ``lrm`` the
+    learning-rate multiplier) and ``Step 00020 | Validation bpb: Y`` (bits per byte: a metric of its own,
+    ``val_bpb``, not an evaluation loss in nats per token); ``Total batch size 524288 =>`` gives the tokens per
+    step."""
+
+    name = "nanochat"
+    signature = re.compile(rf"^step \d+(?:/\d+)? \({_NUM}%\) \| loss: {_NUM} \| lrm: ", re.M)
+    _step = re.compile(rf"^step (\d+)(?:/\d+)? \({_NUM}%\) \| loss: ({_NUM}) \| lrm: ({_NUM})")
+    _val = re.compile(rf"^Step (\d+) \| Validation bpb: ({_NUM})\s*$")
+    _batch = re.compile(r"^Total batch size ([\d,]+) =>")
+    keys = {"eval_loss": None}  # val_bpb is bits per byte, which no conversion makes nats per token
+    note = ("nanochat prints an exponential moving average of the training loss (debiased, beta 0.9), read as the "
+            "loss; its validation is in bits per byte (val_bpb), not an evaluation loss in nats per token")
+
+    def read(self, line, meta):
+        if m := self._step.match(line):
+            return {"step": int(m[1]), "loss": _value(m[2]), "lrm": _value(m[3])}
+        if m := self._val.match(line):
+            return {"step": int(m[1]), "val_bpb": _value(m[2])}
+        if m := self._batch.match(line):
+            meta["tokens_per_step"] = int(m[1].replace(",", ""))
+        return None
+
+
 class TrainerConsole(Dialect):
     """The Hugging Face Trainer's console prints (``{'loss': 1.63, 'learning_rate': 1.9e-05, 'epoch': 0.22}``):
     recognised in order to be refused with the way out, since they carry no step (only a rounded epoch) and
@@ -349,7 +380,7 @@ class Regex(Dialect):
         return row
 
 
-DIALECTS = (NeoX, Megatron, NanoGPT, TorchTitan, ModdedNanoGPT, LlmC, OLMo, BuildNanoGPT, TrainerConsole)
+DIALECTS = (NeoX, Megatron, NanoGPT, TorchTitan, ModdedNanoGPT, LlmC, OLMo, BuildNanoGPT, Nanochat, TrainerConsole)
 
 
 def compile_regex(pattern: str) -> re.Pattern:
@@ -517,12 +548,15 @@ def _parse(path: Path, text: str, ctx: ParseContext) -> list[LogTable]:
     frame = pd.DataFrame({"run": np.full(len(frame), run, dtype=object),
                           **{c: frame[c].to_numpy() for c in frame.columns}}, copy=False)
     notes = [f"{dialect.name} dialect; {ignored} other lines ignored"]
+    if dialect.note:
+        ctx.notes.append(f"{path.name}: {dialect.note}")
     keys = {role: role for role in ROLES if role in frame.columns}
-    keys.update({role: name for role, name in getattr(dialect, "keys", {}).items() if name in frame.columns})
+    keys.update({role: name for role, name in getattr(dialect, "keys", {}).items()
+                 if name is None or name in frame.columns})
     return [LogTable(frame=frame, path=str(path), format=f"{FORMAT}:{dialect.name}", keys=keys, meta={run: meta}, named_by_path=True,
                      lines=np.asarray(lines), notes=notes, folder=str(path.parent))]
 
 
-KNOWN = "nanoGPT, build-nanogpt, Megatron-LM, GPT-NeoX, torchtitan, modded-nanogpt, llm.c, OLMo"
+KNOWN = "nanoGPT, build-nanogpt, nanochat, Megatron-LM, GPT-NeoX, torchtitan, modded-nanogpt, llm.c, OLMo"
 register_format(LogFormat(FORMAT, f"console logs of {KNOWN} (others with --regex)",
                           parse=parse, sniff=sniff, priority=90))
