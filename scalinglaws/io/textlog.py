@@ -420,8 +420,8 @@ def dialect_of(head: str, regex: re.Pattern | None = None) -> Dialect | None:
 
 _TEXT_SUFFIXES = ("", ".log", ".txt", ".out", ".err", ".stdout", ".stderr")
 #: How far into a text log its first metric line is looked for. Trainers print their source code or a long
-#: configuration first: the speedrun records of modded-nanogpt start their step lines up to ~300 KB in (most
-#: of them past the 64 KiB every format's detector sees), ms-swift's console after 280 KB of progress bars.
+#: configuration first: over half of modded-nanogpt's speedrun records start their step lines past the 64 KiB
+#: every format's detector sees (one in tests/fixtures/logs/public at 151 KB), an ms-swift console at 284 KB.
 SEARCH_BYTES = 4 * 2**20
 _SEARCH_TEXT = "first 4 MiB"
 _CUT = re.compile(r"[\d.eE+\-,]$|(?<![a-z])(n|na|i|in)$")  # a line ending where a number may go on
