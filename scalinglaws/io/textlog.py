@@ -75,6 +75,10 @@ class Dialect:
     signature: re.Pattern
     #: What a user must know about the values of this dialect's logs (said in the ingest's notes).
     note = ""
+    #: Role -> the metric that fills it, where the name would not tell (None: no metric of the log is that role).
+    keys: dict[str, str | None] = {}
+    #: (problem, hint) for a dialect recognised only to be refused with the way out; None: it is read.
+    refusal: tuple[str, str] | None = None
 
     def read(self, line: str, meta: dict) -> dict | None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -315,6 +319,9 @@ class TrainerConsole(Dialect):
 
     name = "trainer-console"
     signature = re.compile(rf"^\{{'(?:loss|eval_loss)': {_NUM}, .*'epoch': {_NUM}\}}", re.M)
+    refusal = ("is the Hugging Face Trainer's console output, whose entries carry no step (only a rounded epoch)",
+               "read the run's trainer_state.json instead (in its output_dir, or the last checkpoint-N folder), "
+               "or give --regex for lines with a step")
 
     def read(self, line, meta):
         return None
@@ -516,10 +523,8 @@ def _parse(path: Path, text: str, ctx: ParseContext) -> list[LogTable]:
             raise InputError("no line matches the given --regex", path=path, hint=no_match_hint(path, ctx.regex))
         raise InputError("no metric lines of a known trainer", path=path,
                          hint=f"known: {KNOWN}; for another give --regex")
-    if isinstance(dialect, TrainerConsole):
-        raise InputError("is the Hugging Face Trainer's console output, whose entries carry no step (only a "
-                         "rounded epoch)", path=path, hint="read the run's trainer_state.json instead (in its "
-                         "output_dir, or the last checkpoint-N folder), or give --regex for lines with a step")
+    if dialect.refusal is not None:
+        raise InputError(dialect.refusal[0], path=path, hint=dialect.refusal[1])
     raw = text.split("\n")
     meta: dict = {}
     cut = check_last_line(path, text[-400:].encode(), len(raw), ctx, complete=lambda line: _complete(dialect, line))
@@ -551,8 +556,7 @@ def _parse(path: Path, text: str, ctx: ParseContext) -> list[LogTable]:
     if dialect.note:
         ctx.notes.append(f"{path.name}: {dialect.note}")
     keys = {role: role for role in ROLES if role in frame.columns}
-    keys.update({role: name for role, name in getattr(dialect, "keys", {}).items()
-                 if name is None or name in frame.columns})
+    keys.update({role: name for role, name in dialect.keys.items() if name is None or name in frame.columns})
     return [LogTable(frame=frame, path=str(path), format=f"{FORMAT}:{dialect.name}", keys=keys, meta={run: meta}, named_by_path=True,
                      lines=np.asarray(lines), notes=notes, folder=str(path.parent))]
 
